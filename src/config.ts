@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Repository root: everything beltline installs or writes at run time goes below `.beltline/` here. */
+export const REPO_ROOT = path.resolve(__dirname, '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '');
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const schema = z.object({
+  BELTLINE_HOME: z.string().default(path.join(REPO_ROOT, '.beltline')),
+  BELTLINE_HTTP_HOST: z.string().default('127.0.0.1'),
+  BELTLINE_HTTP_PORT: port.default(8080),
+  BELTLINE_ADMIN_KEY: z.string().min(16).optional(),
+  BELTLINE_MAX_BODY_BYTES: positiveInt.default(1_000_000),
+  BELTLINE_BELTS_DIR: z.string().default(path.join(REPO_ROOT, 'examples', 'belts')),
+  BELTLINE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_UI_PORT: port.default(8233),
+  BELTLINE_TASK_QUEUE: z.string().default('beltline'),
+
+  KAFKA_BROKERS: z.string().default('127.0.0.1:9092'),
+  KAFKA_CONTROLLER_PORT: port.default(9093),
+  BELTLINE_RAW_TOPIC: z.string().default('raw'),
+  BELTLINE_BAD_TOPIC: z.string().default('bad'),
+  BELTLINE_RAW_PARTITIONS: positiveInt.default(4),
+  BELTLINE_CONSUMER_GROUP: z.string().default('beltline-bridge'),
+
+  DATABASE_URL: z.string().url().optional(),
+  PGPORT_EMBEDDED: port.default(54320),
+
+  BATCH_MAX_EVENTS: positiveInt.default(500),
+  // Temporal rejects payloads over 2 MB; a batch is cut well below that.
+  BATCH_MAX_BYTES: positiveInt.max(1_500_000).default(1_000_000),
+  BATCH_LINGER_MS: positiveInt.default(200),
+});
+
+export type Config = z.infer<typeof schema> & {
+  /** The PostgreSQL URL in force: DATABASE_URL, or the embedded server's. */
+  databaseUrl: string;
+  /** True when beltline runs its own embedded PostgreSQL. */
+  embeddedPostgres: boolean;
+  kafkaBrokers: string[];
+};
+
+export function embeddedDatabaseUrl(pgPort: number): string {
+  return `postgres://postgres:beltline@127.0.0.1:${pgPort}/beltline`;
+}
+
+/** Reads the configuration from the environment; a bad value names the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${msg}`);
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    databaseUrl: c.DATABASE_URL ?? embeddedDatabaseUrl(c.PGPORT_EMBEDDED),
+    embeddedPostgres: c.DATABASE_URL === undefined,
+    kafkaBrokers: c.KAFKA_BROKERS.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}
