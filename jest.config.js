@@ -1,12 +1,21 @@
-/** Unit tests need nothing; integration tests share one stack started by globalSetup. */
+const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+
+/**
+ * Unit tests need nothing; integration tests share one local stack, which their project's
+ * globalSetup starts (jest runs a project's globalSetup only when one of its tests runs).
+ */
 module.exports = {
-  testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
-  globalSetup: '<rootDir>/test/global-setup.ts',
-  globalTeardown: '<rootDir>/test/global-teardown.ts',
-  testTimeout: 120000,
-  // Integration tests share Kafka topics and PostgreSQL; running them in parallel would make
-  // their counts interfere, and 2 cores gain little from it.
+  // Integration tests share Kafka topics and PostgreSQL and the machine has 2 cores.
   maxWorkers: 1,
+  projects: [
+    { displayName: 'unit', testEnvironment: 'node', transform, testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/global-setup.ts',
+      slowTestThreshold: 60,
+    },
+  ],
 };

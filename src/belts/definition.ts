@@ -1,0 +1,56 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** A belt as seed 001's API body describes it; the skeleton loads these from a folder. */
+export const beltDefinitionSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (at most 63)'),
+  beltType: z.literal('js-callback').default('js-callback'),
+  eventTypes: z.array(z.string().min(1)).min(1),
+  outputTypes: z.array(z.object({ name: z.string().min(1), version: z.string().default('latest') })).default([]),
+  extractorFn: z.string().min(1),
+  scale: z.number().int().min(1).max(64).default(1),
+});
+
+export type BeltDefinition = z.infer<typeof beltDefinitionSchema>;
+
+export interface BeltRef {
+  name: string;
+  version: string;
+}
+
+/** A version is the hash of the definition, so the same definition always has the same version. */
+export function beltVersion(def: BeltDefinition): string {
+  const canonical = JSON.stringify([def.name, def.beltType, def.eventTypes, def.outputTypes, def.extractorFn]);
+  return crypto.createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/** Task queue of one belt: its activities run only on workers polling it, `scale` at a time. */
+export function beltTaskQueue(baseQueue: string, beltName: string): string {
+  return `${baseQueue}-belt-${beltName}`;
+}
+
+/**
+ * Loads `<name>.js` + `<name>.json` pairs from a folder: the JSON holds the definition's fields
+ * except `extractorFn`, which is the JavaScript file's text, so belts stay readable source files.
+ */
+export async function loadBeltsFromDir(dir: string): Promise<BeltDefinition[]> {
+  const entries = await fs.readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  const defs: BeltDefinition[] = [];
+  for (const file of entries.filter((f) => f.endsWith('.json')).sort()) {
+    const base = file.slice(0, -'.json'.length);
+    const meta: unknown = JSON.parse(await fs.readFile(path.join(dir, file), 'utf8'));
+    const extractorFn = await fs.readFile(path.join(dir, `${base}.js`), 'utf8');
+    const parsed = beltDefinitionSchema.safeParse({ name: base, ...(meta as object), extractorFn });
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'belt'}: ${i.message}`).join('; ');
+      throw new Error(`belt ${path.join(dir, file)}: ${why}`);
+    }
+    defs.push(parsed.data);
+  }
+  return defs;
+}
