@@ -69,7 +69,7 @@ describe('belt sandbox', () => {
       'require is not defined',
       'process is not defined',
       'fetch is not defined',
-      expect.stringMatching(/import|Promise/),
+      expect.stringMatching(/Not supported|Promise/),
     ]);
     expect(out.every((r) => r.outputs.length === 0)).toBe(true);
     sb.dispose();
