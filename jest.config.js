@@ -1,4 +1,4 @@
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+const transform = { '^.+\\.ts$': 'ts-jest' };
 
 /**
  * Unit tests need nothing; integration tests share one local stack, which their project's

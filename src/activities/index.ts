@@ -1,0 +1,184 @@
+import type { Pool } from 'pg';
+import type { Config } from '../config';
+import { withTransaction } from '../db/pool';
+import { beltTaskQueue, type BeltRef } from '../belts/definition';
+import { classifyOutputs } from '../belts/outputs';
+import { beltsForEventTypes, loadBelt } from '../belts/registry';
+import { BeltSandbox } from '../belts/sandbox';
+import { badRowType } from '../badrows/format';
+import { expandRecords, type EventHeaders } from '../ingest/events';
+import type { IngestBatchInput } from '../ingest/record';
+import { logger } from '../log';
+import { applyUpdatesInTx, getDocuments, type PendingUpdate } from '../profiles/store';
+import type { ProfileUpdate } from '../profiles/semantics';
+
+const log = logger('activities');
+
+export interface BeltTask extends BeltRef {
+  taskQueue: string;
+}
+
+export interface PreparedBatch {
+  eventIds: string[];
+  eventTypes: string[];
+  duplicates: number;
+  badRows: number;
+  belts: BeltTask[];
+}
+
+export interface BeltRun {
+  ran: number;
+  errors: number;
+}
+
+export interface AppliedBatch {
+  applied: number;
+  profiles: number;
+}
+
+/**
+ * Activities are built around their dependencies (a pool, the config), as in Temporal's samples;
+ * the workflow sees only their types.
+ */
+export function createActivities(pool: Pool, cfg: Config) {
+  const sandboxes = new Map<string, Promise<BeltSandbox>>();
+
+  function sandboxFor(ref: BeltRef): Promise<BeltSandbox> {
+    const key = `${ref.name}@${ref.version}`;
+    let sb = sandboxes.get(key);
+    if (!sb) {
+      sb = loadBelt(pool, ref).then((def) => BeltSandbox.create(def.extractorFn, `${ref.name}.js`));
+      sb.catch(() => sandboxes.delete(key));
+      sandboxes.set(key, sb);
+    }
+    return sb;
+  }
+
+  return {
+    /** Parses and stores the batch's events and bad rows; says which belts must run. Idempotent. */
+    async prepareBatch(input: IngestBatchInput): Promise<PreparedBatch> {
+      const batchId = `${input.topic}-${input.partition}-${input.firstOffset}-${input.lastOffset}`;
+      const { events, badRows, duplicates } = expandRecords(input);
+      await withTransaction(pool, async (client) => {
+        if (events.length > 0) {
+          await client.query(
+            `INSERT INTO events (event_id, event_type, correlation_id, created_at, headers, payload, batch_id)
+             SELECT e.event_id, e.event_type, e.correlation_id, to_timestamp(e.created / 1000.0), e.headers, e.payload, $7
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[])
+                    AS e(event_id, event_type, correlation_id, created, headers, payload)
+             ON CONFLICT (event_id) DO NOTHING`,
+            [
+              events.map((e) => e.eventId),
+              events.map((e) => e.eventType),
+              events.map((e) => e.correlationId),
+              events.map((e) => e.created),
+              events.map((e) => JSON.stringify(e.headers)),
+              events.map((e) => JSON.stringify(e.payload)),
+              batchId,
+            ],
+          );
+        }
+        if (badRows.length > 0) {
+          await client.query(
+            `INSERT INTO bad_rows (row_key, type, bad_row, batch_id)
+             SELECT k, t, r, $4 FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS b(k, t, r)
+             ON CONFLICT (row_key) DO NOTHING`,
+            [badRows.map((b) => b.key), badRows.map((b) => badRowType(b.row)), badRows.map((b) => JSON.stringify(b.row)), batchId],
+          );
+        }
+      });
+      const eventTypes = [...new Set(events.map((e) => e.eventType))].sort();
+      const belts = (await beltsForEventTypes(pool, eventTypes)).map((b) => ({
+        name: b.name,
+        version: b.version,
+        taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, b.name),
+      }));
+      if (badRows.length > 0) log.warn({ batchId, badRows: badRows.length }, 'bad rows stored');
+      return { eventIds: events.map((e) => e.eventId), eventTypes, duplicates, badRows: badRows.length, belts };
+    },
+
+    /**
+     * Runs one belt version over the batch's events of its input types, in its sandbox, and keeps
+     * each event's outputs or error. Events it already ran for keep their first result.
+     */
+    async runBelt(belt: BeltRef, eventIds: string[]): Promise<BeltRun> {
+      const def = await loadBelt(pool, belt);
+      const { rows } = await pool.query<{ event_id: string; correlation_id: string; headers: EventHeaders; payload: unknown }>(
+        `SELECT e.event_id, e.correlation_id, e.headers, e.payload FROM events e
+          WHERE e.event_id = ANY($1::text[]) AND e.event_type = ANY($2::text[])
+            AND NOT EXISTS (SELECT 1 FROM belt_outputs o WHERE o.event_id = e.event_id AND o.belt = $3)
+          ORDER BY e.created_at, e.event_id`,
+        [eventIds, def.eventTypes, belt.name],
+      );
+      if (rows.length === 0) return { ran: 0, errors: 0 };
+      const profiles = await getDocuments(
+        pool,
+        rows.map((r) => r.correlation_id),
+      );
+      const sandbox = await sandboxFor(belt);
+      const results = await sandbox.runBatch(
+        rows.map((r) => ({
+          eventId: r.event_id,
+          headers: r.headers,
+          payload: r.payload,
+          profile: profiles.get(r.correlation_id) ?? null,
+          metadata: { topic: r.headers['kafka-topic'], partition: r.headers['kafka-partition'], offset: r.headers['kafka-offset'] },
+        })),
+      );
+      const outputs: string[] = [];
+      const errors: (string | null)[] = [];
+      for (const r of results) {
+        let error = r.error ? { ...r.error, logs: r.logs } : null;
+        let kept: ProfileUpdate[] = [];
+        if (!error) {
+          try {
+            // No live-segment types exist yet, so every DirectUpdate target is refused.
+            kept = classifyOutputs(def, r.outputs, () => false).updates;
+          } catch (err) {
+            error = { kind: 'exception', message: (err as Error).message, stack: undefined, logs: r.logs };
+          }
+        }
+        if (error) log.warn({ belt: belt.name, version: belt.version, eventId: r.eventId, error: error.message }, 'belt failed for event');
+        outputs.push(JSON.stringify(kept));
+        errors.push(error ? JSON.stringify(error) : null);
+      }
+      await pool.query(
+        `INSERT INTO belt_outputs (event_id, belt, belt_version, outputs, error)
+         SELECT e, $2, $3, o, err FROM unnest($1::text[], $4::jsonb[], $5::jsonb[]) AS t(e, o, err)
+         ON CONFLICT (event_id, belt) DO NOTHING`,
+        [results.map((r) => r.eventId), belt.name, belt.version, outputs, errors],
+      );
+      return { ran: results.length, errors: errors.filter((e) => e !== null).length };
+    },
+
+    /**
+     * Applies every not-yet-applied belt output of these events in one transaction and marks it
+     * applied, so a re-run (or a concurrent batch holding the same events) applies nothing twice.
+     */
+    async applyBatch(eventIds: string[]): Promise<AppliedBatch> {
+      return withTransaction(pool, async (client) => {
+        const { rows } = await client.query<{ event_id: string; belt: string; outputs: ProfileUpdate[]; created: number }>(
+          `SELECT o.event_id, o.belt, o.outputs, (extract(epoch FROM e.created_at) * 1000)::float8 AS created
+             FROM belt_outputs o JOIN events e USING (event_id)
+            WHERE o.event_id = ANY($1::text[]) AND NOT o.applied AND o.error IS NULL
+            ORDER BY o.event_id, o.belt
+            FOR UPDATE OF o`,
+          [eventIds],
+        );
+        if (rows.length === 0) return { applied: 0, profiles: 0 };
+        const pending: PendingUpdate[] = rows.flatMap((r) =>
+          r.outputs.map((update) => ({ update, ctx: { eventId: r.event_id, created: Math.round(r.created) } })),
+        );
+        const profiles = await applyUpdatesInTx(client, pending);
+        await client.query(
+          `UPDATE belt_outputs o SET applied = true FROM unnest($1::text[], $2::text[]) AS t(e, b)
+            WHERE o.event_id = t.e AND o.belt = t.b`,
+          [rows.map((r) => r.event_id), rows.map((r) => r.belt)],
+        );
+        return { applied: pending.length, profiles };
+      });
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,92 @@
+import { Command, Option } from 'commander';
+import { loadConfig, type Config } from '../config';
+import { createPool } from '../db/pool';
+import { getProfile } from '../profiles/store';
+import { ROLES, startBeltline, type Role } from '../server';
+import { registerStackCommands, stackDown, stackStatus, stackUp, type ServiceName } from '../stack';
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+const program = new Command('beltline').description('Real-time customer-profile pipeline').version('0.1.0');
+
+program
+  .command('start')
+  .description('run beltline: collector, bridge and worker in one process, or the roles named')
+  .addOption(new Option('--role <role...>', 'roles to run').choices([...ROLES, 'all']).default(['all']))
+  .option('--belt <name>', 'with --role worker: poll only this belt\'s task queue')
+  .action(async (opts: { role: string[]; belt?: string }) => {
+    const roles: Role[] = opts.role.includes('all') ? [...ROLES] : (opts.role as Role[]);
+    const running = await startBeltline(config(), roles, { belt: opts.belt });
+    await untilSignal();
+    await running.stop();
+    process.exit(0);
+  });
+
+program
+  .command('dev')
+  .description('start the local stack and beltline with the example belts; Ctrl-C stops what it started')
+  .action(async () => {
+    const cfg = config();
+    const before = await stackStatus(cfg);
+    const services = await stackUp(cfg);
+    const startedHere = before.filter((s) => s.state === 'stopped').map((s) => s.name as ServiceName);
+    const running = await startBeltline(cfg, ROLES);
+    const ui = services.find((s) => s.name === 'temporal')?.uiUrl;
+    console.log(
+      [
+        '',
+        'beltline is running.',
+        `  collector      ${running.url}  (Snowplow tp2: ${running.url}/com.snowplowanalytics.snowplow/tp2)`,
+        `  profiles       ${running.url}/api/v1/profiles/<id>`,
+        `  OpenAPI        ${running.url}/openapi.json`,
+        `  Temporal UI    ${ui ?? 'n/a'}`,
+        `  belts from     ${cfg.BELTLINE_BELTS_DIR}`,
+        '',
+        'Send events from a second terminal with `npm run demo`. Ctrl-C stops.',
+        '',
+      ].join('\n'),
+    );
+    await untilSignal();
+    await running.stop();
+    if (startedHere.length > 0) await stackDown(cfg, { only: startedHere });
+    process.exit(0);
+  });
+
+const profiles = program.command('profiles').description('read the profile graph');
+profiles
+  .command('get <id>')
+  .description('print a profile document')
+  .action(async (id: string) => {
+    const pool = createPool(config().databaseUrl, 1);
+    try {
+      const profile = await getProfile(pool, id);
+      if (!profile) {
+        console.error(`no profile with id ${JSON.stringify(id)}`);
+        process.exitCode = 1;
+      } else console.log(JSON.stringify(profile, null, 2));
+    } finally {
+      await pool.end();
+    }
+  });
+
+registerStackCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`beltline: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+import fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import swagger from '@fastify/swagger';
+import { rootLogger } from '../log';
+
+/** The one JSON shape of every error answer. */
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string', description: 'machine-readable code' },
+    message: { type: 'string', description: 'what went wrong, for a person' },
+    details: {},
+  },
+} as const;
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+function codeFor(status: number): string {
+  if (status === 400) return 'bad_request';
+  if (status === 401) return 'unauthorized';
+  if (status === 404) return 'not_found';
+  if (status === 413) return 'payload_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  if (status === 503) return 'unavailable';
+  return status >= 500 ? 'internal_error' : 'error';
+}
+
+export async function createApp(opts: { bodyLimit: number }): Promise<FastifyInstance> {
+  const app = fastify({
+    loggerInstance: rootLogger.child({ component: 'http' }),
+    bodyLimit: opts.bodyLimit,
+    disableRequestLogging: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  });
+  app.addSchema(errorSchema);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'beltline', version: '0.1.0', description: 'Collector, admin and data API of beltline' },
+      components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  app.setErrorHandler((err: FastifyError | HttpError, _req, reply) => {
+    if (err instanceof HttpError) {
+      return reply.status(err.statusCode).send({ error: err.code, message: err.message, details: err.details });
+    }
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) app.log.error({ err }, 'request failed');
+    const details = err.validation ? err.validation.map((v) => ({ path: v.instancePath, message: v.message })) : undefined;
+    return reply.status(status).send({ error: codeFor(status), message: err.message, details });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` });
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/health',
+    { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+    async () => ({ status: 'ok' }),
+  );
+  return app;
+}

@@ -1,0 +1,79 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Config } from '../config';
+import { logger } from '../log';
+import { SOURCE } from '../workflows/search-attributes';
+import { cutBatches } from './batcher';
+import { createKafka } from './kafka';
+import { batchWorkflowId, type IngestBatchInput } from './record';
+
+const log = logger('bridge');
+
+export interface Bridge {
+  stop(): Promise<void>;
+}
+
+/** Test-only fault injection: die like a `kill -9` right after a start was acknowledged. */
+const crashAfterStart = process.env.BELTLINE_FAULT === 'bridge-crash-after-start';
+
+/**
+ * Starts one `ingestBatch` workflow per cut batch. Offsets are committed only after Temporal
+ * acknowledged the start, and the workflow id is derived from the offsets, so a restart that
+ * re-reads uncommitted records finds the workflow already started instead of doubling it.
+ */
+export async function startBridge(cfg: Config, client: Client): Promise<Bridge> {
+  const kafka = createKafka(cfg, 'beltline-bridge');
+  const consumer: Consumer = kafka.consumer({
+    groupId: cfg.BELTLINE_CONSUMER_GROUP,
+    // Linger: the broker holds a fetch until it has half a batch of bytes or the linger passed.
+    maxWaitTimeInMs: cfg.BATCH_LINGER_MS,
+    minBytes: Math.floor(cfg.BATCH_MAX_BYTES / 2),
+    maxBytesPerPartition: cfg.BATCH_MAX_BYTES,
+    sessionTimeout: 30000,
+    heartbeatInterval: 3000,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: cfg.BELTLINE_RAW_TOPIC, fromBeginning: true });
+
+  async function startWorkflow(input: IngestBatchInput): Promise<void> {
+    const workflowId = batchWorkflowId(input.topic, input.partition, input.firstOffset, input.lastOffset);
+    try {
+      await client.workflow.start('ingestBatch', {
+        taskQueue: cfg.BELTLINE_TASK_QUEUE,
+        workflowId,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [{ key: SOURCE, value: input.topic }],
+      });
+      log.debug({ workflowId, records: input.records.length }, 'batch started');
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      log.info({ workflowId }, 'batch was already started; counting it as started');
+    }
+  }
+
+  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const chunks = cutBatches(batch.messages, { maxEvents: cfg.BATCH_MAX_EVENTS, maxBytes: cfg.BATCH_MAX_BYTES });
+    for (const chunk of chunks) {
+      if (!isRunning() || isStale()) return;
+      const first = chunk[0].offset;
+      const last = chunk[chunk.length - 1].offset;
+      await startWorkflow({
+        topic: batch.topic,
+        partition: batch.partition,
+        firstOffset: first,
+        lastOffset: last,
+        records: chunk.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '' })),
+      });
+      if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
+      resolveOffset(last);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+      await heartbeat();
+    }
+  }
+
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 2, eachBatch });
+  log.info({ topic: cfg.BELTLINE_RAW_TOPIC, group: cfg.BELTLINE_CONSUMER_GROUP }, 'bridge consuming');
+  return { stop: () => consumer.disconnect() };
+}

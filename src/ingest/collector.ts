@@ -1,0 +1,142 @@
+import crypto from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config';
+import { HttpError } from '../http/app';
+import { parseGetQuery, parseTp2Body, Tp2FormatError, type TrackerParams } from '../snowplow/tp2';
+import type { ResilientProducer } from './kafka';
+import type { JsonRecord, RawRecord, SnowplowRecord } from './record';
+
+export const COLLECTOR_NAME = 'beltline-0.1.0';
+
+// The 1x1 transparent GIF Snowplow's collector answers GET /i with.
+const PIXEL = Buffer.from('R0lGODlhAQABAPAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+
+const eventTypeParam = {
+  type: 'object',
+  required: ['eventType'],
+  properties: { eventType: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' } },
+} as const;
+
+const accepted = {
+  type: 'object',
+  required: ['accepted'],
+  properties: { accepted: { type: 'integer', description: 'events stored in Kafka' } },
+} as const;
+
+const errorRefs = { 400: { $ref: 'Error#' }, 413: { $ref: 'Error#' }, 503: { $ref: 'Error#' } } as const;
+
+function requestMeta(req: FastifyRequest): Pick<SnowplowRecord, 'ipAddress' | 'userAgent' | 'hostname'> {
+  return { ipAddress: req.ip, userAgent: req.headers['user-agent'], hostname: req.hostname };
+}
+
+/** Routes events of one user to one partition, which keeps a user's events in order. */
+function partitionKey(events: TrackerParams[]): string | undefined {
+  const first = events[0];
+  return first?.uid || first?.duid || first?.tnuid || undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
+}
+
+/**
+ * Plain JSON events: the identity fields come from the payload when present. (Event types with
+ * their own id, time and correlation expressions replace these defaults.)
+ */
+export function jsonEvents(body: unknown, now: number): JsonRecord['events'] {
+  const items = Array.isArray(body) ? body : [body];
+  if (items.length === 0) throw new HttpError(400, 'bad_request', 'body is an empty array: send an event object or a non-empty array');
+  return items.map((payload, i) => {
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      throw new HttpError(400, 'bad_request', `event ${i} is not a JSON object`);
+    }
+    const p = payload as Record<string, unknown>;
+    const eventId = str(p.eventId) ?? crypto.randomUUID();
+    const created = typeof p.timestamp === 'number' ? p.timestamp : typeof p.timestamp === 'string' ? Date.parse(p.timestamp) : now;
+    if (Number.isNaN(created)) throw new HttpError(400, 'bad_request', `event ${i}: timestamp is not a date`);
+    return { eventId, correlationId: str(p.correlationId) ?? str(p.userId) ?? eventId, created, payload };
+  });
+}
+
+export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, producer: ResilientProducer): void {
+  async function store(record: RawRecord, key: string | undefined): Promise<void> {
+    try {
+      await producer.send(cfg.BELTLINE_RAW_TOPIC, [{ key, value: JSON.stringify(record) }]);
+    } catch (err) {
+      app.log.warn({ err }, 'Kafka did not acknowledge the write');
+      throw new HttpError(503, 'unavailable', 'events could not be stored (Kafka unavailable); retry later');
+    }
+  }
+
+  function tp2Error(err: unknown): never {
+    if (err instanceof Tp2FormatError) throw new HttpError(400, 'bad_request', err.message);
+    throw err;
+  }
+
+  app.post(
+    '/com.snowplowanalytics.snowplow/tp2',
+    {
+      schema: {
+        summary: 'Snowplow tracker protocol 2: a payload_data batch of events',
+        tags: ['collector'],
+        body: { type: 'object', additionalProperties: true },
+        response: { 200: accepted, ...errorRefs },
+      },
+    },
+    async (req) => {
+      let events: TrackerParams[] = [];
+      try {
+        events = parseTp2Body(req.body);
+      } catch (err) {
+        tp2Error(err);
+      }
+      const record: SnowplowRecord = { kind: 'snowplow', collector: COLLECTOR_NAME, timestamp: Date.now(), path: req.url, ...requestMeta(req), events };
+      await store(record, partitionKey(events));
+      return { accepted: events.length };
+    },
+  );
+
+  app.get(
+    '/i',
+    {
+      schema: {
+        summary: 'Snowplow tracker protocol: one event in the query string (pixel)',
+        tags: ['collector'],
+        querystring: { type: 'object', additionalProperties: { type: 'string' } },
+        response: errorRefs,
+      },
+    },
+    async (req, reply) => {
+      let params: TrackerParams = {};
+      try {
+        params = parseGetQuery(req.query as Record<string, string>);
+      } catch (err) {
+        tp2Error(err);
+      }
+      const record: SnowplowRecord = { kind: 'snowplow', collector: COLLECTOR_NAME, timestamp: Date.now(), path: '/i', ...requestMeta(req), events: [params] };
+      await store(record, partitionKey([params]));
+      return reply.header('content-type', 'image/gif').header('cache-control', 'no-cache, no-store').send(PIXEL);
+    },
+  );
+
+  app.post(
+    '/api/v1/events/:eventType',
+    {
+      schema: {
+        summary: 'Plain JSON events of an event type: one object or an array of objects',
+        tags: ['collector'],
+        params: eventTypeParam,
+        body: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] },
+        response: { 200: accepted, ...errorRefs },
+      },
+    },
+    async (req) => {
+      const { eventType } = req.params as { eventType: string };
+      const now = Date.now();
+      const events = jsonEvents(req.body, now);
+      const record: JsonRecord = { kind: 'json', collector: COLLECTOR_NAME, timestamp: now, eventType, ...requestMeta(req), events };
+      await store(record, events[0].correlationId);
+      return { accepted: events.length };
+    },
+  );
+}

@@ -1,0 +1,61 @@
+import type { TrackerParams } from '../snowplow/tp2';
+
+/**
+ * What the collector writes to Kafka `raw`: one record per accepted request, like Snowplow's
+ * CollectorPayload, so a request is stored whole or not at all. Parsing into events happens
+ * later, in the batch workflow, where a bad event becomes a bad row instead of a lost request.
+ */
+export interface SnowplowRecord {
+  kind: 'snowplow';
+  /** Collector name and version, e.g. `beltline-0.1.0`. */
+  collector: string;
+  /** Epoch ms the collector received the request. */
+  timestamp: number;
+  path: string;
+  ipAddress?: string;
+  userAgent?: string;
+  networkUserId?: string;
+  hostname?: string;
+  /** Tracker-protocol parameters, one object per event. */
+  events: TrackerParams[];
+}
+
+export interface JsonEvent {
+  eventId: string;
+  correlationId: string;
+  /** Epoch ms. */
+  created: number;
+  payload: unknown;
+}
+
+export interface JsonRecord {
+  kind: 'json';
+  collector: string;
+  timestamp: number;
+  eventType: string;
+  ipAddress?: string;
+  userAgent?: string;
+  events: JsonEvent[];
+}
+
+export type RawRecord = SnowplowRecord | JsonRecord;
+
+/** A Kafka record as the bridge hands it to a batch workflow. */
+export interface BatchRecord {
+  offset: string;
+  /** The record's value, the JSON of a RawRecord. */
+  value: string;
+}
+
+export interface IngestBatchInput {
+  topic: string;
+  partition: number;
+  firstOffset: string;
+  lastOffset: string;
+  records: BatchRecord[];
+}
+
+/** Deterministic: the same records always start the same workflow, whoever starts it. */
+export function batchWorkflowId(topic: string, partition: number, firstOffset: string, lastOffset: string): string {
+  return `ingest-${topic}-p${partition}-o${firstOffset}-${lastOffset}`;
+}

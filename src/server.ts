@@ -1,0 +1,68 @@
+import type { Config } from './config';
+import { createPool } from './db/pool';
+import { migrate } from './db/migrate';
+import { createApp } from './http/app';
+import { startBridge } from './ingest/bridge';
+import { registerCollectorRoutes } from './ingest/collector';
+import { createKafka, ResilientProducer } from './ingest/kafka';
+import { logger } from './log';
+import { registerProfileRoutes } from './profiles/routes';
+import { connectClient } from './temporal/client';
+import { startWorker } from './workers/worker';
+
+const log = logger('beltline');
+
+export type Role = 'collector' | 'bridge' | 'worker';
+export const ROLES: readonly Role[] = ['collector', 'bridge', 'worker'];
+
+export interface Running {
+  /** The collector's base URL when this process serves HTTP. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+/** Runs the given roles in this process; `stop` shuts them down in reverse order. */
+export async function startBeltline(cfg: Config, roles: readonly Role[], opts: { belt?: string } = {}): Promise<Running> {
+  const pool = createPool(cfg.databaseUrl);
+  await migrate(pool);
+  const stops: (() => Promise<void>)[] = [() => pool.end()];
+  let url: string | undefined;
+  try {
+    if (roles.includes('worker')) {
+      const worker = await startWorker(cfg, pool, opts);
+      stops.push(() => worker.shutdown());
+    }
+    if (roles.includes('bridge')) {
+      const client = await connectClient(cfg);
+      const bridge = await startBridge(cfg, client);
+      stops.push(async () => {
+        await bridge.stop();
+        await client.connection.close();
+      });
+    }
+    if (roles.includes('collector')) {
+      const producer = new ResilientProducer(createKafka(cfg, 'beltline-collector'));
+      const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES });
+      registerCollectorRoutes(app, cfg, producer);
+      registerProfileRoutes(app, pool);
+      await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
+      url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
+      stops.push(async () => {
+        await app.close();
+        await producer.disconnect();
+      });
+    }
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw err;
+  }
+  log.info({ roles, url }, 'beltline running');
+  return {
+    url,
+    async stop() {
+      for (const stop of [...stops].reverse()) {
+        await stop().catch((err: unknown) => log.warn({ err }, 'error while stopping'));
+      }
+    },
+  };
+}

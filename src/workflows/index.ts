@@ -1,0 +1,2 @@
+export { ingestBatch } from './ingest-batch';
+export type { IngestBatchResult } from './ingest-batch';

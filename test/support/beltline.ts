@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Pool } from 'pg';
+import { loadConfig, REPO_ROOT } from '../../src/config';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
+export const FIXTURE_BELTS = path.join(REPO_ROOT, 'test', 'fixtures', 'belts');
+
+export interface BeltlineProcess {
+  child: ChildProcess;
+  url: string;
+  /** Everything the process printed, for failure messages. */
+  output(): string;
+  /** `kill -9`: no shutdown hook runs. */
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Integration tests run the built CLI, as users do; `npm test` builds before jest. */
+export function assertBuilt(): void {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run the tests with \`npm test\`, which builds first`);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+/** Starts `beltline start` with the given roles and waits until it says it is running. */
+export async function startBeltline(opts: { roles?: string[]; env?: Record<string, string>; port?: number } = {}): Promise<BeltlineProcess> {
+  assertBuilt();
+  const port = opts.port ?? 18080;
+  const roles = opts.roles ?? ['all'];
+  const child = spawn(process.execPath, ['--no-node-snapshot', CLI, 'start', '--role', ...roles], {
+    env: { ...process.env, BELTLINE_HTTP_PORT: String(port), BELTLINE_BELTS_DIR: FIXTURE_BELTS, BELTLINE_LOG_LEVEL: 'info', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`beltline did not start within 90 s:\n${out.slice(-3000)}`)), 90_000);
+    const check = (): void => {
+      if (out.includes('beltline running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`beltline exited (${code ?? signal}) before it was running:\n${out.slice(-3000)}`));
+    });
+  });
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    output: () => out,
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited(child);
+      clearTimeout(timer);
+    },
+  };
+}
+
+export function testPool(): Pool {
+  return new Pool({ connectionString: loadConfig().databaseUrl, max: 2, options: '-c search_path=beltline,public' });
+}
+
+/** Polls until `check` returns a value other than undefined, or fails with the last state. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
