@@ -1,4 +1,4 @@
-import fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import { rootLogger } from '../log';
 
@@ -37,7 +37,7 @@ function codeFor(status: number): string {
 
 export async function createApp(opts: { bodyLimit: number }): Promise<FastifyInstance> {
   const app = fastify({
-    loggerInstance: rootLogger.child({ component: 'http' }),
+    loggerInstance: rootLogger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
     disableRequestLogging: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },

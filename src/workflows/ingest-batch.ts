@@ -1,11 +1,11 @@
-import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { IngestBatchInput } from '../ingest/record';
 import { BELTS, EVENT_COUNT, EVENT_TYPES } from './search-attributes';
 
 // Retries ride out a restarting PostgreSQL or a redeploy; after that the batch fails with its
 // input kept in Temporal, where an operator can find and replay it.
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40 };
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40 };
 
 const { prepareBatch, applyBatch } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
 

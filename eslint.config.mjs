@@ -1,0 +1,31 @@
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.beltline/**', 'examples/**', 'test/fixtures/**', 'jest.config.js', 'workflow-bundle.js'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    // Workflow code is replayed deterministically in Temporal's sandbox: no Node built-ins, no I/O.
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process', 'net', 'http', 'https'], message: 'no Node built-ins in workflows' },
+            { group: ['pg', 'kafkajs', 'fastify', 'isolated-vm', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'no I/O libraries in workflows' },
+            { group: ['../activities', '../activities/*'], importNames: ['createActivities'], message: 'workflows import activity types only (import type)' },
+          ],
+        },
+      ],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+);
