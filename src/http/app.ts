@@ -1,4 +1,5 @@
-import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import fastify, {
+  LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import { rootLogger } from '../log';
 
@@ -39,7 +40,8 @@ export async function createApp(opts: { bodyLimit: number }): Promise<FastifyIns
   const app = fastify({
     loggerInstance: rootLogger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
-    disableRequestLogging: true,
+    // A collector's per-request lines would drown everything else.
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   });
   app.addSchema(errorSchema);

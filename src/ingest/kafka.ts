@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
 import type { Config } from '../config';
 import { logger } from '../log';
 
@@ -43,7 +43,7 @@ export class ResilientProducer {
   }
 
   private create(): Producer {
-    const p = this.kafka.producer({ allowAutoTopicCreation: false });
+    const p = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     p.on(p.events.DISCONNECT, () => {
       this.connected = false;
     });

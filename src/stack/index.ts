@@ -9,6 +9,7 @@ import {
   ensureTopics,
   kafkaEndpoint,
   kafkaReady,
+  maintenanceUrl,
   paths,
   postgresPidFile,
   postgresReady,
@@ -84,7 +85,7 @@ const DEFS: Record<ServiceName, ServiceDef> = {
   postgres: {
     endpoint: (cfg) => maskPassword(cfg.databaseUrl),
     answers: (cfg) => portAnswers('127.0.0.1', cfg.PGPORT_EMBEDDED),
-    ready: (cfg) => postgresReady(cfg.databaseUrl),
+    ready: (cfg) => postgresReady(maintenanceUrl(cfg.databaseUrl)),
     pidFile: postgresPidFile,
     start: (cfg, p, logFile) => {
       startPostgres(cfg, p, logFile);

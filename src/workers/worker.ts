@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
@@ -19,6 +19,17 @@ function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath
   return { workflowsPath: require.resolve('../workflows') };
 }
 
+let runtimeInstalled = false;
+
+/** Temporal's own log lines go through pino, at WARN and above, like the rest of beltline. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const temporalLog = logger('temporal');
+  const level: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+  Runtime.install({ logger: new DefaultLogger('WARN', (e) => temporalLog[level[e.level]](e.meta ?? {}, e.message)) });
+}
+
 export interface RunningWorker {
   /** Settles when every worker has stopped. */
   done: Promise<void>;
@@ -31,6 +42,7 @@ export interface RunningWorker {
  * set it polls only that belt's queue: a worker process per belt is how a belt scales out.
  */
 export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string } = {}): Promise<RunningWorker> {
+  installRuntime();
   const defs = await loadBeltsFromDir(cfg.BELTLINE_BELTS_DIR);
   await registerBelts(pool, defs);
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
