@@ -2,9 +2,14 @@ import type { Pool } from 'pg';
 import { withTransaction } from '../db/pool';
 import { beltVersion, type BeltDefinition, type BeltRef } from './definition';
 
-/** Stores each definition as a version and makes it the head: new batches run it from now on. */
+/**
+ * Stores each definition as a version and makes it the head: new batches run it from now on.
+ * The belts folder is the whole truth, so belts no longer in it stop receiving new batches
+ * (their versions stay, for batches already running).
+ */
 export async function registerBelts(pool: Pool, defs: BeltDefinition[]): Promise<BeltRef[]> {
   return withTransaction(pool, async (client) => {
+    await client.query('DELETE FROM belt_heads WHERE NOT (name = ANY($1::text[]))', [defs.map((d) => d.name)]);
     const refs: BeltRef[] = [];
     for (const def of defs) {
       const version = beltVersion(def);
