@@ -11,6 +11,7 @@ import {
   kafkaReady,
   maintenanceUrl,
   paths,
+  postgresLogFile,
   postgresPidFile,
   postgresReady,
   startKafka,
@@ -55,6 +56,8 @@ interface ServiceDef {
   answers(cfg: Config): Promise<boolean>;
   ready(cfg: Config): Promise<boolean>;
   pidFile(p: Paths): string;
+  /** Where the service logs, when not `<home>/logs/<name>.log`. */
+  logFile?(p: Paths): string;
   /** Starts the service; returns the pid to record, or undefined when the service writes its own pid file. */
   start(cfg: Config, p: Paths, logFile: string): number | undefined;
   stop?(p: Paths): void;
@@ -87,8 +90,9 @@ const DEFS: Record<ServiceName, ServiceDef> = {
     answers: (cfg) => portAnswers('127.0.0.1', cfg.PGPORT_EMBEDDED),
     ready: (cfg) => postgresReady(maintenanceUrl(cfg.databaseUrl)),
     pidFile: postgresPidFile,
-    start: (cfg, p, logFile) => {
-      startPostgres(cfg, p, logFile);
+    logFile: postgresLogFile,
+    start: (cfg, p) => {
+      startPostgres(cfg, p);
       return undefined;
     },
     stop: stopPostgres,
@@ -135,7 +139,7 @@ async function upOne(cfg: Config, name: ServiceName): Promise<ServiceStatus> {
   const pidFile = def.pidFile(p);
   const stale = readPid(pidFile);
   if (stale !== undefined && !isAlive(stale) && name !== 'postgres') fs.rmSync(pidFile, { force: true });
-  const logFile = path.join(p.logs, `${name}.log`);
+  const logFile = def.logFile?.(p) ?? path.join(p.logs, `${name}.log`);
   log.info({ service: name }, 'starting');
   const pid = def.start(cfg, p, logFile);
   if (pid !== undefined) fs.writeFileSync(pidFile, `${pid}\n`);

