@@ -31,6 +31,7 @@ beltline() { node --no-node-snapshot dist/src/cli/index.js "$@"; }
 cmd="${1:-start}"; shift || true
 case "$cmd" in
   start)
+    export BELTLINE_LOG_LEVEL="${BELTLINE_LOG_LEVEL:-warn}"
     exec node --no-node-snapshot dist/src/cli/index.js dev "$@" ;;
   test)
     # Stop afterwards only the services this run started.
