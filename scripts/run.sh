@@ -36,6 +36,9 @@ case "$cmd" in
   test)
     # Stop afterwards only the services this run started.
     was_running=$(beltline stack status --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).filter(x=>x.state!=="stopped").map(x=>x.name).join(",")))')
+    # Static checks first: they take seconds and fail before minutes of integration tests.
+    npx tsc -p tsconfig.json --noEmit
+    npx eslint src test bench scripts
     beltline stack up
     set +e
     NODE_OPTIONS="--no-node-snapshot ${NODE_OPTIONS:-}" npx jest --ci "$@"
