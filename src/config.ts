@@ -13,6 +13,10 @@ const schema = z.object({
   BELTLINE_HTTP_PORT: port.default(8080),
   BELTLINE_ADMIN_KEY: z.string().min(16).optional(),
   BELTLINE_MAX_BODY_BYTES: positiveInt.default(1_000_000),
+  /** Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs); none by default. */
+  BELTLINE_TRUSTED_PROXIES: z.string().default(''),
+  /** Domain of the `sp` network-user-id cookie; the collector's host when unset. */
+  BELTLINE_COOKIE_DOMAIN: z.string().optional(),
   BELTLINE_BELTS_DIR: z.string().default(path.join(REPO_ROOT, 'examples', 'belts')),
   BELTLINE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 

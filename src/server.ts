@@ -2,6 +2,7 @@ import type { Config } from './config';
 import { createPool } from './db/pool';
 import { migrate } from './db/migrate';
 import { createApp } from './http/app';
+import { generateAdminKey } from './http/auth';
 import { startBridge } from './ingest/bridge';
 import { registerCollectorRoutes } from './ingest/collector';
 import { createKafka, ResilientProducer } from './ingest/kafka';
@@ -18,11 +19,17 @@ export const ROLES: readonly Role[] = ['collector', 'bridge', 'worker'];
 export interface Running {
   /** The collector's base URL when this process serves HTTP. */
   url?: string;
+  /** The key admin routes take (Authorization: Bearer …). */
+  adminKey?: string;
   stop(): Promise<void>;
 }
 
 /** Runs the given roles in this process; `stop` shuts them down in reverse order. */
 export async function startBeltline(cfg: Config, roles: readonly Role[], opts: { belt?: string } = {}): Promise<Running> {
+  if (roles.includes('collector') && !cfg.BELTLINE_ADMIN_KEY) {
+    cfg.BELTLINE_ADMIN_KEY = generateAdminKey();
+    log.warn('BELTLINE_ADMIN_KEY is unset: generated an admin key for this run (see the start banner); set one to keep it');
+  }
   const pool = createPool(cfg.databaseUrl);
   await migrate(pool);
   const stops: (() => Promise<void>)[] = [() => pool.end()];
@@ -42,7 +49,8 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
     }
     if (roles.includes('collector')) {
       const producer = new ResilientProducer(createKafka(cfg, 'beltline-collector'));
-      const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES });
+      const trustedProxies = cfg.BELTLINE_TRUSTED_PROXIES.split(',').map((s) => s.trim()).filter(Boolean);
+      const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES, trustedProxies });
       registerCollectorRoutes(app, cfg, producer);
       registerProfileRoutes(app, pool);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
@@ -59,6 +67,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
   log.info({ roles, url }, 'beltline running');
   return {
     url,
+    adminKey: cfg.BELTLINE_ADMIN_KEY,
     async stop() {
       for (const stop of [...stops].reverse()) {
         await stop().catch((err: unknown) => log.warn({ err }, 'error while stopping'));

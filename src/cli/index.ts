@@ -55,6 +55,7 @@ program
         `  profiles       ${running.url}/api/v1/profiles/<id>`,
         `  OpenAPI        ${running.url}/openapi.json`,
         `  Temporal UI    ${ui ?? 'n/a'}`,
+        `  admin key      ${running.adminKey}${process.env.BELTLINE_ADMIN_KEY ? '' : '  (generated for this run; set BELTLINE_ADMIN_KEY to choose one)'}`,
         `  belts from     ${cfg.BELTLINE_BELTS_DIR}`,
         '',
         'Send events from a second terminal with `npm run demo`. Ctrl-C stops.',

@@ -1,5 +1,7 @@
 import fastify, {
   LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { rootLogger } from '../log';
 
@@ -36,15 +38,20 @@ function codeFor(status: number): string {
   return status >= 500 ? 'internal_error' : 'error';
 }
 
-export async function createApp(opts: { bodyLimit: number }): Promise<FastifyInstance> {
+export async function createApp(opts: { bodyLimit: number; trustedProxies?: string[] }): Promise<FastifyInstance> {
   const app = fastify({
     loggerInstance: rootLogger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
+    // X-Forwarded-For is believed only from the proxies named; otherwise the peer address counts.
+    trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? opts.trustedProxies : false,
     // A collector's per-request lines would drown everything else.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   });
   app.addSchema(errorSchema);
+  // Browser trackers post cross-origin with credentials (the `sp` cookie): reflect the origin.
+  await app.register(cors, { origin: true, credentials: true, maxAge: 86400 });
+  await app.register(cookie);
   await app.register(swagger, {
     openapi: {
       info: { title: 'beltline', version: '0.1.0', description: 'Collector, admin and data API of beltline' },

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { HttpError } from '../http/app';
 import { parseGetQuery, parseTp2Body, Tp2FormatError, type TrackerParams } from '../snowplow/tp2';
@@ -25,8 +25,32 @@ const accepted = {
 
 const errorRefs = { 400: { $ref: 'Error#' }, 413: { $ref: 'Error#' }, 503: { $ref: 'Error#' } } as const;
 
+const NETWORK_COOKIE = 'sp';
+const YEAR_S = 365 * 24 * 3600;
+
 function requestMeta(req: FastifyRequest): Pick<SnowplowRecord, 'ipAddress' | 'userAgent' | 'hostname'> {
   return { ipAddress: req.ip, userAgent: req.headers['user-agent'], hostname: req.hostname };
+}
+
+/**
+ * The network user id: the collector's own `sp` cookie, set on first sight and renewed on every
+ * request, as Snowplow's collector does. A tracker in anonymous mode (header SP-Anonymous) gets none.
+ */
+function networkUserId(req: FastifyRequest, reply: FastifyReply, cookieDomain: string | undefined): string | undefined {
+  if (req.headers['sp-anonymous'] !== undefined) return undefined;
+  const existing = req.cookies[NETWORK_COOKIE];
+  const id = existing && /^[0-9a-f-]{36}$/i.test(existing) ? existing : crypto.randomUUID();
+  void reply.setCookie(NETWORK_COOKIE, id, {
+    path: '/',
+    maxAge: YEAR_S,
+    httpOnly: true,
+    // Cross-site trackers need SameSite=None, which browsers accept only with Secure
+    // (http://localhost and 127.0.0.1 count as secure).
+    sameSite: 'none',
+    secure: true,
+    domain: cookieDomain,
+  });
+  return id;
 }
 
 /** Routes events of one user to one partition, which keeps a user's events in order. */
@@ -83,14 +107,22 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
         response: { 200: accepted, ...errorRefs },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       let events: TrackerParams[] = [];
       try {
         events = parseTp2Body(req.body);
       } catch (err) {
         tp2Error(err);
       }
-      const record: SnowplowRecord = { kind: 'snowplow', collector: COLLECTOR_NAME, timestamp: Date.now(), path: req.url, ...requestMeta(req), events };
+      const record: SnowplowRecord = {
+        kind: 'snowplow',
+        collector: COLLECTOR_NAME,
+        timestamp: Date.now(),
+        path: req.url,
+        ...requestMeta(req),
+        networkUserId: networkUserId(req, reply, cfg.BELTLINE_COOKIE_DOMAIN),
+        events,
+      };
       await store(record, partitionKey(events));
       return { accepted: events.length };
     },
@@ -113,7 +145,15 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
       } catch (err) {
         tp2Error(err);
       }
-      const record: SnowplowRecord = { kind: 'snowplow', collector: COLLECTOR_NAME, timestamp: Date.now(), path: '/i', ...requestMeta(req), events: [params] };
+      const record: SnowplowRecord = {
+        kind: 'snowplow',
+        collector: COLLECTOR_NAME,
+        timestamp: Date.now(),
+        path: '/i',
+        ...requestMeta(req),
+        networkUserId: networkUserId(req, reply, cfg.BELTLINE_COOKIE_DOMAIN),
+        events: [params],
+      };
       await store(record, partitionKey([params]));
       return reply.header('content-type', 'image/gif').header('cache-control', 'no-cache, no-store').send(PIXEL);
     },

@@ -65,6 +65,37 @@ describe('collector', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('sets the sp network-user-id cookie once and keeps it; none for anonymous trackers', async () => {
+    const first = await post(TP2, JSON.stringify(goodBody('a0c4fd1e-0000-4000-8000-000000000005')));
+    const cookie = first.headers.get('set-cookie') ?? '';
+    const m = /^sp=([0-9a-f-]{36});/.exec(cookie);
+    expect(m).not.toBeNull();
+    expect(cookie).toMatch(/SameSite=None/i);
+    const again = await fetch(`${beltline.url}${TP2}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: `sp=${m?.[1]}` },
+      body: JSON.stringify(goodBody('a0c4fd1e-0000-4000-8000-000000000006')),
+    });
+    expect(again.headers.get('set-cookie')).toContain(`sp=${m?.[1]};`);
+    const anonymous = await fetch(`${beltline.url}${TP2}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'sp-anonymous': '*' },
+      body: JSON.stringify(goodBody('a0c4fd1e-0000-4000-8000-000000000007')),
+    });
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('lets browser trackers post cross-origin with credentials (CORS)', async () => {
+    const res = await fetch(`${beltline.url}${TP2}`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(res.status).toBeLessThan(300);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+  });
+
   it('answers GET /i with the pixel', async () => {
     const res = await fetch(`${beltline.url}/i?e=pv&eid=a0c4fd1e-0000-4000-8000-000000000002&p=web&tv=test`);
     expect(res.status).toBe(200);
