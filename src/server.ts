@@ -1,6 +1,8 @@
 import type { Config } from './config';
 import { createPool } from './db/pool';
 import { migrate } from './db/migrate';
+import { registerEventTypeRoutes } from './eventtypes/routes';
+import { EventTypeCache } from './eventtypes/store';
 import { createApp } from './http/app';
 import { generateAdminKey } from './http/auth';
 import { startBridge } from './ingest/bridge';
@@ -51,8 +53,10 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const producer = new ResilientProducer(createKafka(cfg, 'beltline-collector'));
       const trustedProxies = cfg.BELTLINE_TRUSTED_PROXIES.split(',').map((s) => s.trim()).filter(Boolean);
       const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES, trustedProxies });
-      registerCollectorRoutes(app, cfg, producer);
+      const eventTypes = new EventTypeCache(pool);
+      registerCollectorRoutes(app, cfg, producer, eventTypes);
       registerProfileRoutes(app, pool);
+      registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
       stops.push(async () => {

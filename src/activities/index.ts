@@ -6,6 +6,8 @@ import { classifyOutputs } from '../belts/outputs';
 import { beltsForEventTypes, loadBelt } from '../belts/registry';
 import { BeltSandbox } from '../belts/sandbox';
 import { badRowType } from '../badrows/format';
+import { EventTypeCache } from '../eventtypes/store';
+import { DEFAULT_PROJECT } from '../http/projects';
 import { expandRecords, type EventHeaders } from '../ingest/events';
 import type { IngestBatchInput } from '../ingest/record';
 import { logger } from '../log';
@@ -41,6 +43,7 @@ export interface AppliedBatch {
  * the workflow sees only their types.
  */
 export function createActivities(pool: Pool, cfg: Config) {
+  const typeCache = new EventTypeCache(pool);
   const sandboxes = new Map<string, Promise<BeltSandbox>>();
 
   function sandboxFor(ref: BeltRef): Promise<BeltSandbox> {
@@ -58,7 +61,7 @@ export function createActivities(pool: Pool, cfg: Config) {
     /** Parses and stores the batch's events and bad rows; says which belts must run. Idempotent. */
     async prepareBatch(input: IngestBatchInput): Promise<PreparedBatch> {
       const batchId = `${input.topic}-${input.partition}-${input.firstOffset}-${input.lastOffset}`;
-      const { events, badRows, duplicates } = expandRecords(input);
+      const { events, badRows, duplicates } = expandRecords(input, await typeCache.all(DEFAULT_PROJECT));
       await withTransaction(pool, async (client) => {
         if (events.length > 0) {
           await client.query(

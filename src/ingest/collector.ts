@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { HttpError } from '../http/app';
 import { parseGetQuery, parseTp2Body, Tp2FormatError, type TrackerParams } from '../snowplow/tp2';
+import type { EventTypeCache } from '../eventtypes/store';
+import { assertProject, DEFAULT_PROJECT } from '../http/projects';
 import type { ResilientProducer } from './kafka';
 import type { JsonRecord, RawRecord, SnowplowRecord } from './record';
 
@@ -59,30 +61,7 @@ function partitionKey(events: TrackerParams[]): string | undefined {
   return first?.uid || first?.duid || first?.tnuid || undefined;
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
-}
-
-/**
- * Plain JSON events: the identity fields come from the payload when present. (Event types with
- * their own id, time and correlation expressions replace these defaults.)
- */
-export function jsonEvents(body: unknown, now: number): JsonRecord['events'] {
-  const items = Array.isArray(body) ? body : [body];
-  if (items.length === 0) throw new HttpError(400, 'bad_request', 'body is an empty array: send an event object or a non-empty array');
-  return items.map((payload, i) => {
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-      throw new HttpError(400, 'bad_request', `event ${i} is not a JSON object`);
-    }
-    const p = payload as Record<string, unknown>;
-    const eventId = str(p.eventId) ?? crypto.randomUUID();
-    const created = typeof p.timestamp === 'number' ? p.timestamp : typeof p.timestamp === 'string' ? Date.parse(p.timestamp) : now;
-    if (Number.isNaN(created)) throw new HttpError(400, 'bad_request', `event ${i}: timestamp is not a date`);
-    return { eventId, correlationId: str(p.correlationId) ?? str(p.userId) ?? eventId, created, payload };
-  });
-}
-
-export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, producer: ResilientProducer): void {
+export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, producer: ResilientProducer, eventTypes: EventTypeCache): void {
   async function store(record: RawRecord, key: string | undefined): Promise<void> {
     try {
       await producer.send(cfg.BELTLINE_RAW_TOPIC, [{ key, value: JSON.stringify(record) }]);
@@ -166,16 +145,22 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
         summary: 'Plain JSON events of an event type: one object or an array of objects',
         tags: ['collector'],
         params: eventTypeParam,
+        querystring: { type: 'object', properties: { project: { type: 'string' } } },
         body: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] },
         response: { 200: accepted, ...errorRefs },
       },
     },
     async (req) => {
       const { eventType } = req.params as { eventType: string };
-      const now = Date.now();
-      const events = jsonEvents(req.body, now);
-      const record: JsonRecord = { kind: 'json', collector: COLLECTOR_NAME, timestamp: now, eventType, ...requestMeta(req), events };
-      await store(record, events[0].correlationId);
+      const project = (req.query as { project?: string }).project ?? DEFAULT_PROJECT;
+      assertProject(project);
+      const type = await eventTypes.get(project, eventType);
+      if (!type) throw new HttpError(404, 'not_found', `no event type ${JSON.stringify(eventType)}: create it with POST /projects/${project}/event-types`);
+      if (type.type !== 'data_in') throw new HttpError(400, 'bad_request', `event type ${eventType} is ${type.type}; events can be posted to data_in types only`);
+      const events = Array.isArray(req.body) ? (req.body as unknown[]) : [req.body];
+      if (events.length === 0) throw new HttpError(400, 'bad_request', 'body is an empty array: send an event object or a non-empty array');
+      const record: JsonRecord = { kind: 'json', collector: COLLECTOR_NAME, timestamp: Date.now(), eventType, ...requestMeta(req), events };
+      await store(record, undefined);
       return { accepted: events.length };
     },
   );

@@ -1,5 +1,6 @@
 import { badRow, type BadRow } from '../badrows/format';
-import { enrich, EnrichmentError, type SdkEvent } from '../snowplow/enrich';
+import { DefinitionError, evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
+import { enrich, EnrichmentError } from '../snowplow/enrich';
 import type { IngestBatchInput, RawRecord } from './record';
 
 /** The event type Snowplow tracker events belong to until harvesters route them. */
@@ -44,13 +45,17 @@ function headersFor(e: Omit<PipelineEvent, 'headers'>, topic: string, partition:
   };
 }
 
-/** The profile a tracker event belongs to: the known user first, then the browser, then the network cookie. */
-export function snowplowCorrelationId(e: SdkEvent): string {
-  for (const k of ['user_id', 'domain_userid', 'network_userid'] as const) {
-    const v = e[k];
-    if (typeof v === 'string' && v !== '') return v;
-  }
-  return e.event_id;
+/** The identity of one event from its type's expressions; throws DefinitionError naming the expression. */
+export function identify(
+  type: EventType,
+  payload: unknown,
+  ctx: { seed: string; receivedAt: number },
+): Pick<PipelineEvent, 'eventId' | 'correlationId' | 'created'> {
+  return {
+    eventId: evaluateId(parseExpression(type.eventIdExpression, 'eventIdExpression'), payload, ctx, 'eventIdExpression'),
+    correlationId: evaluateId(parseExpression(type.correlationIdExpression, 'correlationIdExpression'), payload, ctx, 'correlationIdExpression'),
+    created: evaluateTimestamp(parseExpression(type.timestampExpression, 'timestampExpression'), payload, ctx, 'timestampExpression'),
+  };
 }
 
 function parseRecord(value: string): RawRecord | string {
@@ -63,8 +68,12 @@ function parseRecord(value: string): RawRecord | string {
   }
 }
 
-/** Turns a batch's Kafka records into pipeline events and bad rows. Pure. */
-export function expandRecords(input: IngestBatchInput): ExpandedBatch {
+function adapterFailure(where: string, vendor: string, field: string, error: string, payload: unknown): KeyedBadRow {
+  return { key: where, row: badRow('adapter_failures', { vendor, version: '1', messages: [{ field, error }] }, payload) };
+}
+
+/** Turns a batch's Kafka records into pipeline events and bad rows, with the project's event types. Pure. */
+export function expandRecords(input: IngestBatchInput, types: ReadonlyMap<string, EventType>): ExpandedBatch {
   const events: PipelineEvent[] = [];
   const badRows: KeyedBadRow[] = [];
   const seen = new Set<string>();
@@ -90,11 +99,23 @@ export function expandRecords(input: IngestBatchInput): ExpandedBatch {
       continue;
     }
     if (record.kind === 'json') {
-      for (const e of record.events) {
-        add({ eventId: e.eventId, eventType: record.eventType, correlationId: e.correlationId, created: e.created, payload: e.payload }, offset);
-      }
+      const type = types.get(record.eventType);
+      record.events.forEach((payload, i) => {
+        const key = `${where}:${i}`;
+        if (!type) {
+          badRows.push(adapterFailure(key, 'beltline.json', 'eventType', `no event type ${JSON.stringify(record.eventType)}`, payload));
+          return;
+        }
+        try {
+          add({ ...identify(type, payload, { seed: key, receivedAt: record.timestamp }), eventType: type.name, payload }, offset);
+        } catch (err) {
+          if (!(err instanceof DefinitionError)) throw err;
+          badRows.push(adapterFailure(key, 'beltline.json', err.field, err.message, { eventType: record.eventType, payload }));
+        }
+      });
       continue;
     }
+    const snowplow = types.get(SNOWPLOW_EVENT_TYPE);
     record.events.forEach((params, i) => {
       try {
         const sdk = enrich(params, {
@@ -105,17 +126,10 @@ export function expandRecords(input: IngestBatchInput): ExpandedBatch {
           hostname: record.hostname,
           collector: record.collector,
         });
-        add(
-          {
-            eventId: sdk.event_id,
-            eventType: SNOWPLOW_EVENT_TYPE,
-            correlationId: snowplowCorrelationId(sdk),
-            created: Date.parse(sdk.derived_tstamp),
-            payload: sdk,
-          },
-          offset,
-        );
+        if (!snowplow) throw new EnrichmentError('eventType', `the built-in event type ${SNOWPLOW_EVENT_TYPE} is missing`);
+        add({ ...identify(snowplow, sdk, { seed: `${where}:${i}`, receivedAt: record.timestamp }), eventType: SNOWPLOW_EVENT_TYPE, payload: sdk }, offset);
       } catch (err) {
+        if (err instanceof DefinitionError) err = new EnrichmentError(err.field, err.message);
         if (!(err instanceof EnrichmentError)) throw err;
         badRows.push({
           key: `${where}:${i}`,

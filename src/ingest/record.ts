@@ -20,14 +20,7 @@ export interface SnowplowRecord {
   events: TrackerParams[];
 }
 
-export interface JsonEvent {
-  eventId: string;
-  correlationId: string;
-  /** Epoch ms. */
-  created: number;
-  payload: unknown;
-}
-
+/** Plain JSON events of one event type; their ids come from the type's expressions, later. */
 export interface JsonRecord {
   kind: 'json';
   collector: string;
@@ -35,7 +28,7 @@ export interface JsonRecord {
   eventType: string;
   ipAddress?: string;
   userAgent?: string;
-  events: JsonEvent[];
+  events: unknown[];
 }
 
 export type RawRecord = SnowplowRecord | JsonRecord;

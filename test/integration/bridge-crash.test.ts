@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
+import { ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic } from '../support/kafka';
 
 /**
@@ -30,6 +30,7 @@ describe('bridge killed between workflow start and offset commit', () => {
     const { topic, group } = await freshTopic('crash-test');
     const env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group };
     workers = await startBeltline({ roles: ['collector', 'worker'], port: 18082, env });
+    await ensureEventType(workers.url, TEST_JSON_TYPE);
 
     // 200 events, 10 per request: 20 Kafka records.
     const ids: string[] = [];

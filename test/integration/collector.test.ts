@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config';
 import { stackDown, stackUp } from '../../src/stack';
-import { startBeltline, type BeltlineProcess } from '../support/beltline';
+import { ensureEventType, startBeltline, TEST_JSON_TYPE, type BeltlineProcess } from '../support/beltline';
 import { freshTopic, recordCount } from '../support/kafka';
 
 const TP2 = '/com.snowplowanalytics.snowplow/tp2';
@@ -16,6 +16,7 @@ describe('collector', () => {
   beforeAll(async () => {
     ({ topic } = await freshTopic('collector-test'));
     beltline = await startBeltline({ roles: ['collector'], port: 18081, env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_MAX_BODY_BYTES: '20000' } });
+    await ensureEventType(beltline.url, TEST_JSON_TYPE);
   }, 120_000);
 
   afterAll(async () => {
@@ -63,6 +64,9 @@ describe('collector', () => {
     expect(await ok.json()).toEqual({ accepted: 2 });
     const bad = await post('/api/v1/events/test-json', JSON.stringify([1, 2]));
     expect(bad.status).toBe(400);
+    const unknown = await post('/api/v1/events/no-such-type', JSON.stringify({ a: 1 }));
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { message: string }).message).toMatch(/no event type "no-such-type"/);
   });
 
   it('sets the sp network-user-id cookie once and keeps it; none for anonymous trackers', async () => {

@@ -6,6 +6,33 @@ import { loadConfig, REPO_ROOT } from '../../src/config';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
 export const FIXTURE_BELTS = path.join(REPO_ROOT, 'test', 'fixtures', 'belts');
+export const ADMIN_KEY = 'test-admin-key-not-a-secret';
+
+/** Calls an admin route with the tests' admin key. */
+export function admin(base: string, method: string, route: string, body?: unknown): Promise<Response> {
+  return fetch(`${base}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** The plain-JSON event type the fixture belt `counter` takes: ids and user come from the payload. */
+export const TEST_JSON_TYPE = {
+  name: 'test-json',
+  displayName: 'Test JSON events',
+  type: 'data_in',
+  eventIdExpression: '$.eventId',
+  timestampExpression: '#nowMillis()',
+  correlationIdExpression: '$.correlationId',
+  eventstoreTTL: 'P1D',
+};
+
+/** Creates an event type unless it exists. */
+export async function ensureEventType(base: string, body: { name: string } & Record<string, unknown>): Promise<void> {
+  const res = await admin(base, 'POST', '/projects/default/event-types', body);
+  if (res.status !== 201 && res.status !== 409) throw new Error(`creating event type ${body.name}: ${res.status} ${await res.text()}`);
+}
 
 export interface BeltlineProcess {
   child: ChildProcess;
@@ -35,7 +62,7 @@ export async function startBeltline(opts: { roles?: string[]; env?: Record<strin
   const port = opts.port ?? 18080;
   const roles = opts.roles ?? ['all'];
   const child = spawn(process.execPath, ['--no-node-snapshot', CLI, 'start', '--role', ...roles], {
-    env: { ...process.env, BELTLINE_HTTP_PORT: String(port), BELTLINE_BELTS_DIR: FIXTURE_BELTS, BELTLINE_LOG_LEVEL: 'info', ...opts.env },
+    env: { ...process.env, BELTLINE_HTTP_PORT: String(port), BELTLINE_BELTS_DIR: FIXTURE_BELTS, BELTLINE_ADMIN_KEY: ADMIN_KEY, BELTLINE_LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

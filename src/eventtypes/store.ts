@@ -1,0 +1,105 @@
+import type { Pool } from 'pg';
+import type { EventType } from './definition';
+
+interface Row {
+  name: string;
+  display_name: string;
+  description: string;
+  type: EventType['type'];
+  event_id_expression: string;
+  timestamp_expression: string;
+  correlation_id_expression: string;
+  eventstore_ttl: string | null;
+  schema: Record<string, unknown> | null;
+}
+
+function fromRow(r: Row): EventType {
+  return {
+    name: r.name,
+    displayName: r.display_name,
+    description: r.description,
+    type: r.type,
+    eventIdExpression: r.event_id_expression,
+    timestampExpression: r.timestamp_expression,
+    correlationIdExpression: r.correlation_id_expression,
+    ...(r.eventstore_ttl ? { eventstoreTTL: r.eventstore_ttl } : {}),
+    ...(r.schema ? { schema: r.schema } : {}),
+  };
+}
+
+const COLUMNS = 'name, display_name, description, type, event_id_expression, timestamp_expression, correlation_id_expression, eventstore_ttl, schema';
+
+export async function listEventTypes(pool: Pool, project: string): Promise<EventType[]> {
+  const { rows } = await pool.query<Row>(`SELECT ${COLUMNS} FROM event_types WHERE project = $1 ORDER BY name`, [project]);
+  return rows.map(fromRow);
+}
+
+export async function getEventType(pool: Pool, project: string, name: string): Promise<EventType | undefined> {
+  const { rows } = await pool.query<Row>(`SELECT ${COLUMNS} FROM event_types WHERE project = $1 AND name = $2`, [project, name]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+function values(project: string, t: EventType): unknown[] {
+  return [
+    project,
+    t.name,
+    t.displayName,
+    t.description,
+    t.type,
+    t.eventIdExpression,
+    t.timestampExpression,
+    t.correlationIdExpression,
+    t.eventstoreTTL ?? null,
+    t.schema ? JSON.stringify(t.schema) : null,
+  ];
+}
+
+/** Creates the type; false when one of that name exists already. */
+export async function createEventType(pool: Pool, project: string, t: EventType): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `INSERT INTO event_types (project, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+    values(project, t),
+  );
+  return rowCount === 1;
+}
+
+/** Replaces the type's definition; false when there is none of that name. */
+export async function updateEventType(pool: Pool, project: string, t: EventType): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `UPDATE event_types SET display_name = $3, description = $4, type = $5, event_id_expression = $6, timestamp_expression = $7,
+            correlation_id_expression = $8, eventstore_ttl = $9, schema = $10, updated_at = now()
+      WHERE project = $1 AND name = $2`,
+    values(project, t),
+  );
+  return rowCount === 1;
+}
+
+export async function deleteEventType(pool: Pool, project: string, name: string): Promise<boolean> {
+  const { rowCount } = await pool.query('DELETE FROM event_types WHERE project = $1 AND name = $2', [project, name]);
+  return rowCount === 1;
+}
+
+/**
+ * A short-lived cache of a project's event types for the hot paths (collector, batches): a type
+ * created through the API is seen within `ttlMs`.
+ */
+export class EventTypeCache {
+  private cached = new Map<string, { at: number; types: Map<string, EventType> }>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly ttlMs = 2000,
+  ) {}
+
+  async all(project: string): Promise<Map<string, EventType>> {
+    const hit = this.cached.get(project);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.types;
+    const types = new Map((await listEventTypes(this.pool, project)).map((t) => [t.name, t]));
+    this.cached.set(project, { at: Date.now(), types });
+    return types;
+  }
+
+  async get(project: string, name: string): Promise<EventType | undefined> {
+    return (await this.all(project)).get(name);
+  }
+}
