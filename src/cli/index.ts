@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../config';
 import { createPool } from '../db/pool';
 import { getProfile } from '../profiles/store';
 import { ROLES, startBeltline, type Role } from '../server';
+import { registerEventTypeCommands } from './event-types';
 import { registerStackCommands, stackDown, stackStatus, stackUp, type ServiceName } from '../stack';
 
 function config(): Config {
@@ -86,6 +87,7 @@ profiles
   });
 
 registerStackCommands(program);
+registerEventTypeCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`beltline: ${err instanceof Error ? err.message : String(err)}`);
