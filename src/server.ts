@@ -3,6 +3,9 @@ import { createPool } from './db/pool';
 import { migrate } from './db/migrate';
 import { registerEventTypeRoutes } from './eventtypes/routes';
 import { EventTypeCache } from './eventtypes/store';
+import { registerHarvesterRoutes } from './harvesters/routes';
+import { listHarvesters } from './harvesters/store';
+import { DEFAULT_PROJECT } from './http/projects';
 import { createApp } from './http/app';
 import { generateAdminKey } from './http/auth';
 import { startBridge } from './ingest/bridge';
@@ -43,7 +46,8 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
     }
     if (roles.includes('bridge')) {
       const client = await connectClient(cfg);
-      const bridge = await startBridge(cfg, client);
+      const topics = (await listHarvesters(pool, DEFAULT_PROJECT)).flatMap((h) => (h.source.kind === 'kafka' ? [h.source.topic] : []));
+      const bridge = await startBridge(cfg, client, topics);
       stops.push(async () => {
         await bridge.stop();
         await client.connection.close();
@@ -57,6 +61,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       registerCollectorRoutes(app, cfg, producer, eventTypes);
       registerProfileRoutes(app, pool);
       registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
+      registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
       stops.push(async () => {

@@ -7,6 +7,7 @@ import { beltsForEventTypes, loadBelt } from '../belts/registry';
 import { BeltSandbox } from '../belts/sandbox';
 import { badRowType } from '../badrows/format';
 import { EventTypeCache } from '../eventtypes/store';
+import { Harvesting } from '../harvesters/run';
 import { DEFAULT_PROJECT } from '../http/projects';
 import { expandRecords, type EventHeaders } from '../ingest/events';
 import type { IngestBatchInput } from '../ingest/record';
@@ -44,6 +45,7 @@ export interface AppliedBatch {
  */
 export function createActivities(pool: Pool, cfg: Config) {
   const typeCache = new EventTypeCache(pool);
+  const harvesting = new Harvesting(pool);
   const sandboxes = new Map<string, Promise<BeltSandbox>>();
 
   function sandboxFor(ref: BeltRef): Promise<BeltSandbox> {
@@ -61,7 +63,13 @@ export function createActivities(pool: Pool, cfg: Config) {
     /** Parses and stores the batch's events and bad rows; says which belts must run. Idempotent. */
     async prepareBatch(input: IngestBatchInput): Promise<PreparedBatch> {
       const batchId = `${input.topic}-${input.partition}-${input.firstOffset}-${input.lastOffset}`;
-      const { events, badRows, duplicates } = expandRecords(input, await typeCache.all(DEFAULT_PROJECT));
+      const types = await typeCache.all(DEFAULT_PROJECT);
+      const expanded = expandRecords(input, types, cfg.BELTLINE_RAW_TOPIC);
+      const harvested = await harvesting.harvest(DEFAULT_PROJECT, input, expanded.events, expanded.topicPayloads, types);
+      const seen = new Set(expanded.events.map((e) => e.eventId));
+      const events = [...expanded.events, ...harvested.events.filter((e) => !seen.has(e.eventId) && seen.add(e.eventId))];
+      const badRows = [...expanded.badRows, ...harvested.badRows];
+      const duplicates = expanded.duplicates;
       await withTransaction(pool, async (client) => {
         if (events.length > 0) {
           await client.query(

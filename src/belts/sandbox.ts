@@ -30,6 +30,8 @@ export interface SandboxLimits {
   timeoutMs: number;
 }
 
+export type SandboxEntry = 'execute' | 'transform';
+
 export const DEFAULT_LIMITS: SandboxLimits = { memoryMb: 64, timeoutMs: 1000 };
 
 // Runs inside the isolate: the helpers belts use, console capture, and the batch loop. The whole
@@ -48,12 +50,20 @@ globalThis.Update = function Update(id, path, value, options) {
 globalThis.DirectUpdate = function DirectUpdate(eventType, row) {
   return { _direct: eventType, row: row };
 };
-globalThis.__runBatch = function (json) {
+globalThis.__runBatch = function (json, entry) {
   const inputs = JSON.parse(json);
   const out = [];
   for (const i of inputs) {
     __logs.length = 0;
     try {
+      if (entry === 'transform') {
+        if (typeof transform !== 'function') throw new Error('the harvester defines no function transform');
+        const t = transform(i.payload, i.headers);
+        if (t && typeof t.then === 'function') throw new Error('transform must return synchronously, not a Promise');
+        const kept = t === undefined || t === null ? [] : Array.isArray(t) ? t.filter((x) => x !== null && x !== undefined) : [t];
+        out.push({ eventId: i.eventId, outputs: JSON.parse(JSON.stringify(kept)), logs: __logs.slice() });
+        continue;
+      }
       if (typeof execute !== 'function') throw new Error('the belt defines no function execute');
       const r = execute.length === 1
         ? execute({ metadata: i.metadata || {}, payload: i.payload, payloadid: {
@@ -91,11 +101,15 @@ export class BeltSandbox {
     private readonly source: string,
     private readonly filename: string,
     private readonly limits: SandboxLimits,
+    private readonly entry: SandboxEntry,
   ) {}
 
-  /** Compiles the belt; a syntax error rejects with V8's message and position. */
-  static async create(source: string, filename: string, limits: SandboxLimits = DEFAULT_LIMITS): Promise<BeltSandbox> {
-    const sb = new BeltSandbox(source, filename, limits);
+  /**
+   * Compiles the code; a syntax error rejects with V8's message and position. `entry` is the
+   * function called per event: a belt's `execute`, or a harvester's `transform`.
+   */
+  static async create(source: string, filename: string, limits: SandboxLimits = DEFAULT_LIMITS, entry: SandboxEntry = 'execute'): Promise<BeltSandbox> {
+    const sb = new BeltSandbox(source, filename, limits, entry);
     await sb.boot();
     return sb;
   }
@@ -111,7 +125,7 @@ export class BeltSandbox {
   }
 
   private async call(inputs: BeltInput[], timeoutMs: number): Promise<BeltResult[]> {
-    const json = await this.context.evalClosure('return __runBatch($0)', [JSON.stringify(inputs)], {
+    const json = await this.context.evalClosure('return __runBatch($0, $1)', [JSON.stringify(inputs), this.entry], {
       timeout: timeoutMs,
       arguments: { copy: true },
       result: { copy: true },

@@ -22,8 +22,16 @@ const crashAfterStart = process.env.BELTLINE_FAULT === 'bridge-crash-after-start
  * acknowledged the start, and the workflow id is derived from the offsets, so a restart that
  * re-reads uncommitted records finds the workflow already started instead of doubling it.
  */
-export async function startBridge(cfg: Config, client: Client): Promise<Bridge> {
+export async function startBridge(cfg: Config, client: Client, harvestedTopics: string[] = []): Promise<Bridge> {
   const kafka = createKafka(cfg, 'beltline-bridge');
+  // Harvesters may read other topics; one that does not exist (yet) is skipped, not fatal.
+  const admin = kafka.admin();
+  await admin.connect();
+  const existing = new Set(await admin.listTopics());
+  await admin.disconnect();
+  const extra = [...new Set(harvestedTopics)].filter((t) => t !== cfg.BELTLINE_RAW_TOPIC);
+  for (const t of extra.filter((t) => !existing.has(t))) log.warn({ topic: t }, 'a harvester reads a topic that does not exist; not consuming it');
+  const topics = [cfg.BELTLINE_RAW_TOPIC, ...extra.filter((t) => existing.has(t))];
   const consumer: Consumer = kafka.consumer({
     groupId: cfg.BELTLINE_CONSUMER_GROUP,
     // Linger: the broker holds a fetch until it has half a batch of bytes or the linger passed.
@@ -34,7 +42,7 @@ export async function startBridge(cfg: Config, client: Client): Promise<Bridge> 
     heartbeatInterval: 3000,
   });
   await consumer.connect();
-  await consumer.subscribe({ topic: cfg.BELTLINE_RAW_TOPIC, fromBeginning: true });
+  await consumer.subscribe({ topics, fromBeginning: true });
 
   async function startWorkflow(input: IngestBatchInput): Promise<void> {
     const workflowId = batchWorkflowId(input.topic, input.partition, input.firstOffset, input.lastOffset);
@@ -64,7 +72,7 @@ export async function startBridge(cfg: Config, client: Client): Promise<Bridge> 
         partition: batch.partition,
         firstOffset: first,
         lastOffset: last,
-        records: chunk.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '' })),
+        records: chunk.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '', timestamp: Number(m.timestamp) })),
       });
       if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
       resolveOffset(last);
@@ -74,6 +82,6 @@ export async function startBridge(cfg: Config, client: Client): Promise<Bridge> 
   }
 
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 2, eachBatch });
-  log.info({ topic: cfg.BELTLINE_RAW_TOPIC, group: cfg.BELTLINE_CONSUMER_GROUP }, 'bridge consuming');
+  log.info({ topics, group: cfg.BELTLINE_CONSUMER_GROUP }, 'bridge consuming');
   return { stop: () => consumer.disconnect() };
 }

@@ -25,15 +25,24 @@ export interface KeyedBadRow {
   row: BadRow;
 }
 
+/** A record of another topic, for harvesters reading that topic. */
+export interface TopicPayload {
+  key: string;
+  offset: string;
+  receivedAt: number;
+  payload: unknown;
+}
+
 export interface ExpandedBatch {
   events: PipelineEvent[];
   badRows: KeyedBadRow[];
+  topicPayloads: TopicPayload[];
   /** Events dropped because an earlier event of the batch had the same id. */
   duplicates: number;
 }
 
 /** Seed headers (`grnry-*`) so seed belts run unchanged, plus where the event came from. */
-function headersFor(e: Omit<PipelineEvent, 'headers'>, topic: string, partition: number, offset: string): EventHeaders {
+export function headersFor(e: Omit<PipelineEvent, 'headers'>, topic: string, partition: number, offset: string): EventHeaders {
   return {
     'grnry-correlation-id': e.correlationId,
     'grnry-event-id': e.eventId,
@@ -73,9 +82,10 @@ function adapterFailure(where: string, vendor: string, field: string, error: str
 }
 
 /** Turns a batch's Kafka records into pipeline events and bad rows, with the project's event types. Pure. */
-export function expandRecords(input: IngestBatchInput, types: ReadonlyMap<string, EventType>): ExpandedBatch {
+export function expandRecords(input: IngestBatchInput, types: ReadonlyMap<string, EventType>, rawTopic: string): ExpandedBatch {
   const events: PipelineEvent[] = [];
   const badRows: KeyedBadRow[] = [];
+  const topicPayloads: TopicPayload[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
 
@@ -88,8 +98,19 @@ export function expandRecords(input: IngestBatchInput, types: ReadonlyMap<string
     events.push({ ...e, headers: headersFor(e, input.topic, input.partition, offset) });
   };
 
-  for (const { offset, value } of input.records) {
+  for (const { offset, value, timestamp } of input.records) {
     const where = `${input.topic}:${input.partition}:${offset}`;
+    if (input.topic !== rawTopic) {
+      // Not the collector's: a harvester reading this topic decides what it is.
+      let payload: unknown = value;
+      try {
+        payload = JSON.parse(value);
+      } catch {
+        // a plain string payload is fine
+      }
+      topicPayloads.push({ key: where, offset, receivedAt: timestamp ?? Date.now(), payload });
+      continue;
+    }
     const record = parseRecord(value);
     if (typeof record === 'string') {
       badRows.push({
@@ -142,5 +163,5 @@ export function expandRecords(input: IngestBatchInput, types: ReadonlyMap<string
       }
     });
   }
-  return { events, badRows, duplicates };
+  return { events, badRows, topicPayloads, duplicates };
 }

@@ -36,8 +36,10 @@ export type RawRecord = SnowplowRecord | JsonRecord;
 /** A Kafka record as the bridge hands it to a batch workflow. */
 export interface BatchRecord {
   offset: string;
-  /** The record's value, the JSON of a RawRecord. */
+  /** The record's value: on `raw`, the JSON of a RawRecord; on harvested topics, anything. */
   value: string;
+  /** Kafka's timestamp of the record, epoch ms. */
+  timestamp?: number;
 }
 
 export interface IngestBatchInput {

@@ -1,0 +1,106 @@
+import crypto from 'node:crypto';
+import type { Pool } from 'pg';
+import { badRow } from '../badrows/format';
+import { BeltSandbox } from '../belts/sandbox';
+import { DefinitionError, type EventType } from '../eventtypes/definition';
+import { headersFor, identify, SNOWPLOW_EVENT_TYPE, type KeyedBadRow, type PipelineEvent, type TopicPayload } from '../ingest/events';
+import { transformSource, type Harvester } from './definition';
+import { listHarvesters } from './store';
+
+interface HarvestInput {
+  key: string;
+  offset: string;
+  receivedAt: number;
+  payload: unknown;
+  headers: Record<string, string | number>;
+}
+
+export interface Harvested {
+  events: PipelineEvent[];
+  badRows: KeyedBadRow[];
+}
+
+/**
+ * Runs the running harvesters of a project over a batch: collector harvesters over its Snowplow
+ * events, Kafka harvesters over the records of their topic. What a transform keeps becomes an
+ * event of the harvester's event type, identified by that type's expressions.
+ */
+export class Harvesting {
+  private sandboxes = new Map<string, Promise<BeltSandbox>>();
+  private cached: { at: number; harvesters: Harvester[] } | undefined;
+
+  constructor(private readonly pool: Pool) {}
+
+  private async harvesters(project: string): Promise<Harvester[]> {
+    if (!this.cached || Date.now() - this.cached.at > 2000) {
+      this.cached = { at: Date.now(), harvesters: (await listHarvesters(this.pool, project)).filter((h) => h.running) };
+    }
+    return this.cached.harvesters;
+  }
+
+  private sandbox(h: Harvester): Promise<BeltSandbox> {
+    const key = `${h.name}:${crypto.createHash('sha256').update(h.script).digest('hex')}`;
+    let sb = this.sandboxes.get(key);
+    if (!sb) {
+      sb = BeltSandbox.create(transformSource(h.script), `harvester-${h.name}.js`, undefined, 'transform');
+      sb.catch(() => this.sandboxes.delete(key));
+      this.sandboxes.set(key, sb);
+    }
+    return sb;
+  }
+
+  async harvest(
+    project: string,
+    batch: { topic: string; partition: number },
+    snowplowEvents: PipelineEvent[],
+    topicPayloads: TopicPayload[],
+    types: ReadonlyMap<string, EventType>,
+  ): Promise<Harvested> {
+    const out: Harvested = { events: [], badRows: [] };
+    for (const h of await this.harvesters(project)) {
+      const inputs: HarvestInput[] =
+        h.source.kind === 'collector'
+          ? snowplowEvents
+              .filter((e) => e.eventType === SNOWPLOW_EVENT_TYPE)
+              .map((e) => ({ key: `event:${e.eventId}`, offset: String(e.headers['kafka-offset']), receivedAt: e.created, payload: e.payload, headers: e.headers }))
+          : h.source.topic === batch.topic
+            ? topicPayloads.map((p) => ({ key: p.key, offset: p.offset, receivedAt: p.receivedAt, payload: p.payload, headers: { 'kafka-topic': batch.topic, 'kafka-partition': batch.partition, 'kafka-offset': p.offset } }))
+            : [];
+      if (inputs.length === 0) continue;
+      const type = types.get(h.eventType);
+      const failure = (input: HarvestInput, field: string, error: string): KeyedBadRow => ({
+        key: `${input.key}:harvester:${h.name}`,
+        row: badRow('adapter_failures', { vendor: `beltline.harvester.${h.name}`, version: '1', messages: [{ field, error }] }, input.payload),
+      });
+      if (!type) {
+        out.badRows.push(...inputs.map((i) => failure(i, 'eventType', `the harvester's event type ${JSON.stringify(h.eventType)} does not exist`)));
+        continue;
+      }
+      let results;
+      try {
+        results = await (await this.sandbox(h)).runBatch(inputs.map((i) => ({ eventId: i.key, headers: i.headers, payload: i.payload, profile: null })));
+      } catch (err) {
+        out.badRows.push(...inputs.map((i) => failure(i, 'transform.script', (err as Error).message)));
+        continue;
+      }
+      results.forEach((r, n) => {
+        const input = inputs[n];
+        if (r.error) {
+          out.badRows.push(failure(input, 'transform.script', r.error.message));
+          return;
+        }
+        r.outputs.forEach((payload, j) => {
+          try {
+            const id = identify(type, payload, { seed: `${input.key}:h:${h.name}:${j}`, receivedAt: input.receivedAt });
+            const e = { ...id, eventType: type.name, payload };
+            out.events.push({ ...e, headers: headersFor(e, batch.topic, batch.partition, input.offset) });
+          } catch (err) {
+            if (!(err instanceof DefinitionError)) throw err;
+            out.badRows.push(failure(input, err.field, err.message));
+          }
+        });
+      });
+    }
+    return out;
+  }
+}

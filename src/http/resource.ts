@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import { DefinitionError } from '../eventtypes/definition';
+import { HttpError } from './app';
+import { requireAdminKey } from './auth';
+import { assertProject, projectParam } from './projects';
+
+/** The store and validation behind one kind of admin resource (event types, harvesters, …). */
+export interface Resource<T extends { name: string }> {
+  /** URL segment, e.g. `event-types`. */
+  path: string;
+  /** Singular, for messages. */
+  noun: string;
+  tag: string;
+  itemSchema: Record<string, unknown>;
+  /** Validates a body; throws DefinitionError naming the field. */
+  parse(body: unknown, fixedName?: string): T;
+  list(project: string): Promise<T[]>;
+  get(project: string, name: string): Promise<T | undefined>;
+  create(project: string, item: T): Promise<boolean>;
+  update(project: string, item: T): Promise<boolean>;
+  remove(project: string, name: string): Promise<boolean>;
+  /** Names that cannot be changed or deleted. */
+  builtIn?: ReadonlySet<string>;
+}
+
+function parseOr400<T extends { name: string }>(r: Resource<T>, body: unknown, fixedName?: string): T {
+  try {
+    return r.parse(body, fixedName);
+  } catch (err) {
+    if (err instanceof DefinitionError) throw new HttpError(400, 'bad_request', err.message, { field: err.field });
+    throw err;
+  }
+}
+
+/**
+ * `POST/GET /projects/:project/<path>` and `GET/PUT/DELETE /projects/:project/<path>/:name`,
+ * behind the admin key, with the shared error shape. Returns a lookup routes of the resource's
+ * own (start, stop, …) can use.
+ */
+export function registerResourceRoutes<T extends { name: string }>(app: FastifyInstance, r: Resource<T>, adminKey: string, onChange: () => void = () => undefined): (project: string, name: string) => Promise<T> {
+  const preHandler = requireAdminKey(adminKey);
+  const base = { tags: [r.tag], security: [{ adminKey: [] }] };
+  const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
+  const body = { type: 'object', additionalProperties: true } as const;
+  const nameParams = { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } };
+  const item = r.itemSchema;
+  const find = async (project: string, name: string): Promise<T> => {
+    assertProject(project);
+    const found = await r.get(project, name);
+    if (!found) throw new HttpError(404, 'not_found', `no ${r.noun} ${JSON.stringify(name)}`);
+    return found;
+  };
+  const notBuiltIn = (name: string): void => {
+    if (r.builtIn?.has(name)) throw new HttpError(400, 'bad_request', `${r.noun} ${name} is built in and cannot be changed or deleted`);
+  };
+
+  app.post(`/projects/:project/${r.path}`, { preHandler, schema: { ...base, summary: `Create a ${r.noun}`, params: projectParam, body, response: { 201: item, ...errors } } }, async (req, reply) => {
+    const { project } = req.params as { project: string };
+    assertProject(project);
+    const parsed = parseOr400(r, req.body);
+    if (!(await r.create(project, parsed))) throw new HttpError(409, 'conflict', `${r.noun} ${JSON.stringify(parsed.name)} exists already; PUT to change it`);
+    onChange();
+    return reply.status(201).send(parsed);
+  });
+  app.get(`/projects/:project/${r.path}`, { preHandler, schema: { ...base, summary: `List ${r.noun}s`, params: projectParam, response: { 200: { type: 'array', items: item }, ...errors } } }, async (req) => {
+    const { project } = req.params as { project: string };
+    assertProject(project);
+    return r.list(project);
+  });
+  app.get(`/projects/:project/${r.path}/:name`, { preHandler, schema: { ...base, summary: `One ${r.noun}`, params: nameParams, response: { 200: item, ...errors } } }, async (req) => {
+    const { project, name } = req.params as { project: string; name: string };
+    return find(project, name);
+  });
+  app.put(`/projects/:project/${r.path}/:name`, { preHandler, schema: { ...base, summary: `Replace a ${r.noun}`, params: nameParams, body, response: { 200: item, ...errors } } }, async (req) => {
+    const { project, name } = req.params as { project: string; name: string };
+    assertProject(project);
+    notBuiltIn(name);
+    const parsed = parseOr400(r, req.body, name);
+    if (!(await r.update(project, parsed))) throw new HttpError(404, 'not_found', `no ${r.noun} ${JSON.stringify(name)}`);
+    onChange();
+    return parsed;
+  });
+  app.delete(`/projects/:project/${r.path}/:name`, { preHandler, schema: { ...base, summary: `Delete a ${r.noun}`, params: nameParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
+    const { project, name } = req.params as { project: string; name: string };
+    assertProject(project);
+    notBuiltIn(name);
+    if (!(await r.remove(project, name))) throw new HttpError(404, 'not_found', `no ${r.noun} ${JSON.stringify(name)}`);
+    onChange();
+    return reply.status(204).send();
+  });
+  return find;
+}
