@@ -4,6 +4,7 @@ import { createPool } from '../db/pool';
 import { getProfile } from '../profiles/store';
 import { ROLES, startBeltline, type Role } from '../server';
 import { registerEventTypeCommands } from './event-types';
+import { registerHarvesterCommands } from './harvesters';
 import { registerStackCommands, stackDown, stackStatus, stackUp, type ServiceName } from '../stack';
 
 function config(): Config {
@@ -88,6 +89,7 @@ profiles
 
 registerStackCommands(program);
 registerEventTypeCommands(program);
+registerHarvesterCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`beltline: ${err instanceof Error ? err.message : String(err)}`);
