@@ -1,5 +1,7 @@
 import type { Config } from './config';
+import type { Pool } from 'pg';
 import { createPool } from './db/pool';
+import { applyRetention } from './events/store';
 import { migrate } from './db/migrate';
 import { registerEventTypeRoutes } from './eventtypes/routes';
 import { EventTypeCache } from './eventtypes/store';
@@ -17,6 +19,28 @@ import { connectClient } from './temporal/client';
 import { startWorker } from './workers/worker';
 
 const log = logger('beltline');
+
+/** Deletes events past their type's eventstoreTTL, every BELTLINE_RETENTION_INTERVAL_MS. */
+function startRetention(cfg: Config, pool: Pool): { stop(): void } {
+  const types = new EventTypeCache(pool);
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    types
+      .all(DEFAULT_PROJECT)
+      .then((all) => applyRetention(pool, all.values()))
+      .then((n) => {
+        if (n > 0) log.info({ deleted: n }, 'event store retention');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'event store retention failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, cfg.BELTLINE_RETENTION_INTERVAL_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
 
 export type Role = 'collector' | 'bridge' | 'worker';
 export const ROLES: readonly Role[] = ['collector', 'bridge', 'worker'];
@@ -43,6 +67,8 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
     if (roles.includes('worker')) {
       const worker = await startWorker(cfg, pool, opts);
       stops.push(() => worker.shutdown());
+      const retention = startRetention(cfg, pool);
+      stops.push(async () => retention.stop());
     }
     if (roles.includes('bridge')) {
       const client = await connectClient(cfg);

@@ -4,6 +4,7 @@ import { createPool } from '../db/pool';
 import { getProfile } from '../profiles/store';
 import { ROLES, startBeltline, type Role } from '../server';
 import { registerEventTypeCommands } from './event-types';
+import { registerEventCommands } from './events';
 import { registerHarvesterCommands } from './harvesters';
 import { registerStackCommands, stackDown, stackStatus, stackUp, type ServiceName } from '../stack';
 
@@ -90,6 +91,7 @@ profiles
 registerStackCommands(program);
 registerEventTypeCommands(program);
 registerHarvesterCommands(program);
+registerEventCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`beltline: ${err instanceof Error ? err.message : String(err)}`);

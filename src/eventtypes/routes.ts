@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import { browseEvents } from '../events/store';
+import { HttpError } from '../http/app';
+import { requireAdminKey } from '../http/auth';
 import { registerResourceRoutes } from '../http/resource';
 import { BUILT_IN_TYPES, EVENT_TYPE_KINDS, parseEventTypeBody } from './definition';
 import { createEventType, deleteEventType, getEventType, listEventTypes, updateEventType } from './store';
@@ -20,8 +23,29 @@ const eventTypeSchema = {
   },
 };
 
+const eventPageSchema = {
+  type: 'object',
+  required: ['events', 'next'],
+  properties: {
+    events: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          eventId: { type: 'string' },
+          correlationId: { type: 'string' },
+          created: { type: 'string', format: 'date-time' },
+          headers: { type: 'object', additionalProperties: true },
+          payload: {},
+        },
+      },
+    },
+    next: { type: ['string', 'null'], description: 'cursor of the next page (pass as `after`)' },
+  },
+};
+
 export function registerEventTypeRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
-  registerResourceRoutes(
+  const find = registerResourceRoutes(
     app,
     {
       path: 'event-types',
@@ -37,5 +61,39 @@ export function registerEventTypeRoutes(app: FastifyInstance, pool: Pool, adminK
       builtIn: BUILT_IN_TYPES,
     },
     adminKey,
+  );
+
+  app.get(
+    '/projects/:project/event-types/:name/events',
+    {
+      preHandler: requireAdminKey(adminKey),
+      schema: {
+        summary: 'Browse the event store: events of a type in time order',
+        tags: ['event store'],
+        security: [{ adminKey: [] }],
+        params: { type: 'object', required: ['project', 'name'], properties: { project: { type: 'string' }, name: { type: 'string' } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            from: { type: 'string', format: 'date-time', description: 'event time, inclusive' },
+            to: { type: 'string', format: 'date-time', description: 'event time, exclusive' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            after: { type: 'string', description: 'the `next` cursor of the previous page' },
+          },
+        },
+        response: { 200: eventPageSchema, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+      },
+    },
+    async (req) => {
+      const { project, name } = req.params as { project: string; name: string };
+      await find(project, name);
+      const q = req.query as { from?: string; to?: string; limit: number; after?: string };
+      try {
+        return await browseEvents(pool, name, q);
+      } catch (err) {
+        if ((err as Error).message.startsWith('after:')) throw new HttpError(400, 'bad_request', (err as Error).message);
+        throw err;
+      }
+    },
   );
 }

@@ -1,0 +1,66 @@
+import type { Pool } from 'pg';
+import { durationMs, type EventType } from '../eventtypes/definition';
+
+export interface StoredEvent {
+  eventId: string;
+  correlationId: string;
+  created: string;
+  headers: Record<string, unknown>;
+  payload: unknown;
+}
+
+export interface EventPage {
+  events: StoredEvent[];
+  /** Pass as `after` for the next page; null on the last one. */
+  next: string | null;
+}
+
+/** Keyset cursor: the (created, id) of the last event of a page, opaque to clients. */
+function encodeCursor(created: string, id: string): string {
+  return Buffer.from(JSON.stringify([created, id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) return [v[0], v[1]];
+  } catch {
+    // fall through
+  }
+  throw new Error('after: not a cursor this API returned');
+}
+
+/** Events of one type in time order, from/to by event time, a page at a time. */
+export async function browseEvents(
+  pool: Pool,
+  eventType: string,
+  opts: { from?: string; to?: string; limit: number; after?: string },
+): Promise<EventPage> {
+  const [afterCreated, afterId] = opts.after ? decodeCursor(opts.after) : [null, null];
+  const { rows } = await pool.query<{ event_id: string; correlation_id: string; created: Date; headers: Record<string, unknown>; payload: unknown }>(
+    `SELECT event_id, correlation_id, created_at AS created, headers, payload FROM events
+      WHERE event_type = $1
+        AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
+        AND ($4::timestamptz IS NULL OR (created_at, event_id) > ($4, $5))
+      ORDER BY created_at, event_id LIMIT $6`,
+    [eventType, opts.from ?? null, opts.to ?? null, afterCreated, afterId, opts.limit + 1],
+  );
+  const page = rows.slice(0, opts.limit);
+  const last = page[page.length - 1];
+  return {
+    events: page.map((r) => ({ eventId: r.event_id, correlationId: r.correlation_id, created: r.created.toISOString(), headers: r.headers, payload: r.payload })),
+    next: rows.length > opts.limit && last ? encodeCursor(last.created.toISOString(), last.event_id) : null,
+  };
+}
+
+/** Deletes events older than their type's eventstoreTTL (by event time). Returns how many went. */
+export async function applyRetention(pool: Pool, types: Iterable<EventType>, now = Date.now()): Promise<number> {
+  let deleted = 0;
+  for (const t of types) {
+    if (!t.eventstoreTTL) continue;
+    const cutoff = new Date(now - durationMs(t.eventstoreTTL, 'eventstoreTTL'));
+    const { rowCount } = await pool.query('DELETE FROM events WHERE event_type = $1 AND created_at < $2', [t.name, cutoff]);
+    deleted += rowCount ?? 0;
+  }
+  return deleted;
+}
