@@ -34,6 +34,7 @@ cmd="${1:-start}"; shift || true
 case "$cmd" in
   start)
     export BELTLINE_LOG_LEVEL="${BELTLINE_LOG_LEVEL:-warn}"
+    export BELTLINE_MICRO="${BELTLINE_MICRO:-true}"
     exec node --no-node-snapshot dist/src/cli/index.js dev "$@" ;;
   test)
     # Stop afterwards only the services this run started.

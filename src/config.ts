@@ -18,6 +18,8 @@ const schema = z.object({
   /** Domain of the `sp` network-user-id cookie; the collector's host when unset. */
   BELTLINE_COOKIE_DOMAIN: z.string().optional(),
   BELTLINE_BELTS_DIR: z.string().default(path.join(REPO_ROOT, 'examples', 'belts')),
+  /** Development: Snowplow Micro-style inspection routes under /micro. */
+  BELTLINE_MICRO: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   BELTLINE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),

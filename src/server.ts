@@ -9,6 +9,7 @@ import { registerHarvesterRoutes } from './harvesters/routes';
 import { listHarvesters } from './harvesters/store';
 import { DEFAULT_PROJECT } from './http/projects';
 import { createApp } from './http/app';
+import { registerMicroRoutes } from './micro/routes';
 import { generateAdminKey } from './http/auth';
 import { startBridge } from './ingest/bridge';
 import { registerCollectorRoutes } from './ingest/collector';
@@ -88,6 +89,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       registerProfileRoutes(app, pool);
       registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
+      if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
       stops.push(async () => {
