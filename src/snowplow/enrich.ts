@@ -1,3 +1,4 @@
+import { UAParser } from 'ua-parser-js';
 import type { TrackerParams } from './tp2';
 
 /** What the collector knew of the request an event came in. */
@@ -134,6 +135,29 @@ function urlFields(prefix: 'page' | 'refr', raw: string | undefined): Record<str
   }
 }
 
+function dimensions(v: string | undefined): [number, number] | [undefined, undefined] {
+  const m = v ? /^(\d+)x(\d+)$/.exec(v) : null;
+  return m ? [Number(m[1]), Number(m[2])] : [undefined, undefined];
+}
+
+/** Browser, OS and device from the user agent, into Snowplow's legacy atomic fields. */
+export function userAgentFields(ua: string | undefined): Record<string, unknown> {
+  if (!ua) return {};
+  const r = new UAParser(ua).getResult();
+  const type = r.device.type;
+  return {
+    br_name: r.browser.name && r.browser.version ? `${r.browser.name} ${r.browser.version.split('.')[0]}` : r.browser.name,
+    br_family: r.browser.name,
+    br_version: r.browser.version,
+    br_renderengine: r.engine.name,
+    os_name: r.os.name && r.os.version ? `${r.os.name} ${r.os.version}` : r.os.name,
+    os_family: r.os.name,
+    os_manufacturer: r.device.vendor,
+    dvce_type: type === 'mobile' ? 'Mobile' : type === 'tablet' ? 'Tablet' : type === undefined ? 'Computer' : type,
+    dvce_ismobile: type === 'mobile' || type === 'tablet',
+  };
+}
+
 /**
  * Turns one event's tracker parameters into the Snowplow Analytics SDK shape. derived_tstamp
  * follows Snowplow's rule: the collector time corrected by the device's clock skew
@@ -150,6 +174,11 @@ export function enrich(params: TrackerParams, meta: CollectorMeta): SdkEvent {
   const sent = ms(params, 'stm');
   const trueTs = ms(params, 'ttm');
   const derived = trueTs ?? (created !== undefined && sent !== undefined ? meta.collectorTstamp - (sent - created) : meta.collectorTstamp);
+
+  const [screenWidth, screenHeight] = dimensions(params.res);
+  const [viewWidth, viewHeight] = dimensions(params.vp);
+  const [docWidth, docHeight] = dimensions(params.ds);
+  const useragent = params.ua ?? meta.userAgent;
 
   const out: SdkEvent = {
     app_id: params.aid,
@@ -181,7 +210,17 @@ export function enrich(params: TrackerParams, meta: CollectorMeta): SdkEvent {
     page_title: params.page,
     page_referrer: params.refr,
     ...urlFields('page', params.url),
-    useragent: params.ua ?? meta.userAgent,
+    useragent,
+    ...userAgentFields(useragent),
+    dvce_screenwidth: screenWidth,
+    dvce_screenheight: screenHeight,
+    br_viewwidth: viewWidth,
+    br_viewheight: viewHeight,
+    doc_width: docWidth,
+    doc_height: docHeight,
+    doc_charset: params.cs,
+    br_colordepth: params.cd,
+    br_cookies: params.cookie === undefined ? undefined : params.cookie === '1',
     br_lang: params.lang,
     os_timezone: params.tz,
     se_category: params.se_ca,
