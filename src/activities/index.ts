@@ -10,6 +10,7 @@ import { EventTypeCache } from '../eventtypes/store';
 import { Harvesting } from '../harvesters/run';
 import { DEFAULT_PROJECT } from '../http/projects';
 import { expandRecords, type EventHeaders } from '../ingest/events';
+import { createKafka, ResilientProducer } from '../ingest/kafka';
 import type { IngestBatchInput } from '../ingest/record';
 import { logger } from '../log';
 import { applyUpdatesInTx, getDocuments, type PendingUpdate } from '../profiles/store';
@@ -46,6 +47,8 @@ export interface AppliedBatch {
 export function createActivities(pool: Pool, cfg: Config) {
   const typeCache = new EventTypeCache(pool);
   const harvesting = new Harvesting(pool);
+  let badRowProducer: ResilientProducer | undefined;
+  const producer = (): ResilientProducer => (badRowProducer ??= new ResilientProducer(createKafka(cfg, 'beltline-worker')));
   const sandboxes = new Map<string, Promise<BeltSandbox>>();
 
   function sandboxFor(ref: BeltRef): Promise<BeltSandbox> {
@@ -90,12 +93,20 @@ export function createActivities(pool: Pool, cfg: Config) {
           );
         }
         if (badRows.length > 0) {
-          await client.query(
+          const { rows: fresh } = await client.query<{ row_key: string; bad_row: unknown }>(
             `INSERT INTO bad_rows (row_key, type, bad_row, batch_id)
              SELECT k, t, r, $4 FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS b(k, t, r)
-             ON CONFLICT (row_key) DO NOTHING`,
+             ON CONFLICT (row_key) DO NOTHING RETURNING row_key, bad_row`,
             [badRows.map((b) => b.key), badRows.map((b) => badRowType(b.row)), badRows.map((b) => JSON.stringify(b.row)), batchId],
           );
+          // Published before the commit: if Kafka fails, the rows roll back and the retry
+          // publishes them again (at least once; the key lets consumers drop repeats).
+          if (fresh.length > 0) {
+            await producer().send(
+              cfg.BELTLINE_BAD_TOPIC,
+              fresh.map((r) => ({ key: r.row_key, value: JSON.stringify(r.bad_row) })),
+            );
+          }
         }
       });
       const eventTypes = [...new Set(events.map((e) => e.eventType))].sort();

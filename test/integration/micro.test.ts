@@ -1,14 +1,19 @@
 import { buildPageView, buildStructEvent } from '@snowplow/node-tracker';
 import { startBeltline, waitFor, type BeltlineProcess } from '../support/beltline';
-import { freshTopic } from '../support/kafka';
+import { freshTopic, readAll } from '../support/kafka';
 import { snowplowTracker } from '../support/tracker';
 
 describe('Snowplow Micro-style inspection', () => {
   let beltline: BeltlineProcess;
+  let badTopic: string;
 
   beforeAll(async () => {
     const { topic, group } = await freshTopic('micro-test');
-    beltline = await startBeltline({ port: 18087, env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_MICRO: 'true' } });
+    ({ topic: badTopic } = await freshTopic('micro-bad', 1));
+    beltline = await startBeltline({
+      port: 18087,
+      env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_BAD_TOPIC: badTopic, BELTLINE_MICRO: 'true' },
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -46,6 +51,11 @@ describe('Snowplow Micro-style inspection', () => {
     const bad = await get<{ schema: string; data: { failure: { messages: { field: string }[] } } }[]>('/micro/bad');
     expect(bad[0].schema).toMatch(/badrows\/tracker_protocol_violations/);
     expect(bad[0].data.failure.messages[0].field).toBe('ue_px');
+
+    // The bad row also went to the Kafka topic `bad`.
+    const published = await readAll(badTopic, 1);
+    expect(published).toHaveLength(1);
+    expect(JSON.parse(published[0])).toEqual(bad[0]);
 
     await fetch(`${beltline.url}/micro/reset`, { method: 'POST' });
     expect(await get('/micro/all')).toEqual({ total: 0, good: 0, bad: 0 });

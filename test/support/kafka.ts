@@ -27,3 +27,20 @@ export async function recordCount(topic: string): Promise<number> {
     await admin.disconnect();
   }
 }
+
+/** Every record value of a (small) topic, read from the beginning by a throw-away group. */
+export async function readAll(topic: string, expected: number, timeoutMs = 30_000): Promise<string[]> {
+  const kafka = createKafka(loadConfig(), 'beltline-test');
+  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomBytes(4).toString('hex')}` });
+  const values: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value?.toString() ?? '') });
+    const deadline = Date.now() + timeoutMs;
+    while (values.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}
