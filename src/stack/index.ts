@@ -3,16 +3,15 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { logger } from '../log';
-import { isAlive, portAnswers, readPid, tail, terminate, waitUntil } from './procs';
+import { GiveUp, isAlive, portAnswers, processCmdline, readPid, tail, terminate, waitUntil, withLock } from './procs';
+import { cmdlineIsService, maintenanceUrl, maskPassword, parseOnly, SERVICES, statusLine, type ServiceName } from './render';
 import {
   ensureDatabase,
   ensureTopics,
   kafkaEndpoint,
   kafkaReady,
-  maintenanceUrl,
   paths,
-  postgresLogFile,
-  postgresPidFile,
+  pgLayout,
   postgresReady,
   startKafka,
   startPostgres,
@@ -23,10 +22,11 @@ import {
   type Paths,
 } from './services';
 
-const log = logger('stack');
+export { SERVICES, type ServiceName } from './render';
+export { ensureTopics } from './services';
+export * from './search-attributes';
 
-export type ServiceName = 'temporal' | 'kafka' | 'postgres';
-export const SERVICES: readonly ServiceName[] = ['temporal', 'kafka', 'postgres'];
+const log = logger('stack');
 
 export interface ServiceStatus {
   name: ServiceName;
@@ -41,26 +41,18 @@ export interface StackOptions {
   only?: ServiceName[];
 }
 
-function maskPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
 interface ServiceDef {
   endpoint(cfg: Config): string;
+  /** The port accepts connections: cheap, says nothing about readiness. */
   answers(cfg: Config): Promise<boolean>;
   ready(cfg: Config): Promise<boolean>;
   pidFile(p: Paths): string;
-  /** Where the service logs, when not `<home>/logs/<name>.log`. */
-  logFile?(p: Paths): string;
-  /** Starts the service; returns the pid to record, or undefined when the service writes its own pid file. */
-  start(cfg: Config, p: Paths, logFile: string): number | undefined;
-  stop?(p: Paths): void;
+  logFile(p: Paths): string;
+  /** Starts the service; the pid to record, or undefined when the service writes its own pid file. */
+  start(cfg: Config, p: Paths, logFile: string): Promise<number | undefined>;
+  /** A graceful stop before signals. */
+  stop?(p: Paths): Promise<void>;
+  /** What every `up` makes sure of once the service answers (also when reused). */
   afterReady?(cfg: Config): Promise<void>;
   readyTimeoutMs: number;
   uiUrl?(cfg: Config): string;
@@ -72,8 +64,9 @@ const DEFS: Record<ServiceName, ServiceDef> = {
     answers: (cfg) => portAnswers(temporalEndpoint(cfg).host, temporalEndpoint(cfg).port),
     ready: temporalReady,
     pidFile: (p) => path.join(p.run, 'temporal.pid'),
+    logFile: (p) => path.join(p.logs, 'temporal.log'),
     start: startTemporal,
-    readyTimeoutMs: 90_000,
+    readyTimeoutMs: 60_000,
     uiUrl: (cfg) => `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}`,
   },
   kafka: {
@@ -81,18 +74,21 @@ const DEFS: Record<ServiceName, ServiceDef> = {
     answers: (cfg) => portAnswers(kafkaEndpoint(cfg).host, kafkaEndpoint(cfg).port),
     ready: kafkaReady,
     pidFile: (p) => path.join(p.run, 'kafka.pid'),
+    logFile: (p) => path.join(p.logs, 'kafka.log'),
     start: startKafka,
     afterReady: ensureTopics,
-    readyTimeoutMs: 120_000,
+    readyTimeoutMs: 90_000,
   },
   postgres: {
     endpoint: (cfg) => maskPassword(cfg.databaseUrl),
     answers: (cfg) => portAnswers('127.0.0.1', cfg.PGPORT_EMBEDDED),
+    // beltline's database may not exist yet; the server is ready when its maintenance db answers.
     ready: (cfg) => postgresReady(maintenanceUrl(cfg.databaseUrl)),
-    pidFile: postgresPidFile,
-    logFile: postgresLogFile,
-    start: (cfg, p) => {
-      startPostgres(cfg, p);
+    // PostgreSQL writes its own pid file; its first line is the postmaster's pid.
+    pidFile: (p) => pgLayout(p).pidFile,
+    logFile: (p) => pgLayout(p).logFile,
+    start: async (cfg, p) => {
+      await startPostgres(cfg, p);
       return undefined;
     },
     stop: stopPostgres,
@@ -102,124 +98,161 @@ const DEFS: Record<ServiceName, ServiceDef> = {
 };
 
 function selected(opts: StackOptions | undefined): readonly ServiceName[] {
-  return opts?.only && opts.only.length > 0 ? opts.only : SERVICES;
+  const only = opts?.only && opts.only.length > 0 ? new Set(opts.only) : undefined;
+  return only ? SERVICES.filter((s) => only.has(s)) : SERVICES;
+}
+
+/**
+ * The live process our pid file names, if any. A pid file naming a dead process, or a live one
+ * that is not this service (the pid was reused), is stale.
+ */
+function ourProcess(name: ServiceName, p: Paths): { pid?: number; stale: boolean } {
+  const pid = readPid(DEFS[name].pidFile(p));
+  if (pid === undefined) return { stale: fs.existsSync(DEFS[name].pidFile(p)) };
+  if (!isAlive(pid)) return { stale: true };
+  const cmdline = processCmdline(pid);
+  if (cmdline !== undefined && !cmdlineIsService(name, cmdline)) return { stale: true };
+  return { pid, stale: false };
 }
 
 async function statusOf(cfg: Config, name: ServiceName): Promise<ServiceStatus> {
   const def = DEFS[name];
-  const p = paths(cfg);
-  const base = { name, endpoint: def.endpoint(cfg), uiUrl: def.uiUrl?.(cfg) };
+  const base: ServiceStatus = { name, endpoint: def.endpoint(cfg), state: 'stopped' };
+  if (def.uiUrl) base.uiUrl = def.uiUrl(cfg);
   if (name === 'postgres' && !cfg.embeddedPostgres) {
-    const up = await postgresReady(cfg.databaseUrl).catch(() => false);
-    return { ...base, state: up ? 'external' : 'stopped' };
+    return { ...base, state: (await postgresReady(cfg.databaseUrl)) ? 'external' : 'stopped' };
   }
-  const pid = readPid(def.pidFile(p));
-  const answers = await def.answers(cfg);
-  if (pid !== undefined && isAlive(pid) && answers) return { ...base, state: 'running', pid };
-  return { ...base, state: answers ? 'external' : 'stopped' };
+  const { pid } = ourProcess(name, paths(cfg));
+  // Ours and alive counts as running even while it is still coming up; `up` waits for ready.
+  if (pid !== undefined) return { ...base, state: 'running', pid };
+  return { ...base, state: (await def.answers(cfg)) ? 'external' : 'stopped' };
 }
 
+/** Each service's endpoint and state; starts nothing. */
 export async function stackStatus(cfg: Config): Promise<ServiceStatus[]> {
   return Promise.all(SERVICES.map((s) => statusOf(cfg, s)));
 }
 
 async function upOne(cfg: Config, name: ServiceName): Promise<ServiceStatus> {
   const def = DEFS[name];
-  const p = paths(cfg);
-  const current = await statusOf(cfg, name);
-  if (current.state !== 'stopped') {
-    log.info({ service: name, state: current.state, endpoint: current.endpoint }, 'reusing');
-    await def.afterReady?.(cfg);
-    return current;
-  }
   if (name === 'postgres' && !cfg.embeddedPostgres) {
-    throw new Error(`DATABASE_URL (${maskPassword(cfg.databaseUrl)}) does not answer; beltline does not start external servers`);
+    if (await postgresReady(cfg.databaseUrl)) return statusOf(cfg, name);
+    throw new Error(`DATABASE_URL (${maskPassword(cfg.databaseUrl)}) does not answer; beltline starts no server for an external database`);
   }
+  const p = paths(cfg);
   for (const d of [p.run, p.logs, p.data]) fs.mkdirSync(d, { recursive: true });
-  const pidFile = def.pidFile(p);
-  const stale = readPid(pidFile);
-  if (stale !== undefined && !isAlive(stale) && name !== 'postgres') fs.rmSync(pidFile, { force: true });
-  const logFile = def.logFile?.(p) ?? path.join(p.logs, `${name}.log`);
-  log.info({ service: name }, 'starting');
-  const pid = def.start(cfg, p, logFile);
-  if (pid !== undefined) fs.writeFileSync(pidFile, `${pid}\n`);
-  await waitUntil(name, async () => {
-    if (pid !== undefined && !isAlive(pid)) throw new Error(`${name} exited`);
-    return def.ready(cfg);
-  }, def.readyTimeoutMs, logFile).catch((err: Error) => {
-    if (pid !== undefined && !isAlive(pid)) throw new Error(`${name} exited during start; last lines of ${logFile}:\n${tail(logFile)}`);
-    throw err;
+  // Held while deciding and starting, so a concurrent `up` waits and then reuses what this one started.
+  return withLock(path.join(p.run, `${name}.lock`), async () => {
+    const pidFile = def.pidFile(p);
+    const logFile = def.logFile(p);
+    const ours = ourProcess(name, p);
+    if (ours.stale) {
+      log.info({ service: name, pidFile }, 'removing stale pid file');
+      fs.rmSync(pidFile, { force: true });
+    }
+    let pid = ours.pid;
+    const started = Date.now();
+    if (pid !== undefined) {
+      log.info({ service: name, pid }, 'reusing');
+    } else if (await def.answers(cfg)) {
+      log.info({ service: name, endpoint: def.endpoint(cfg) }, 'port answers but is not ours: reusing it as external');
+    } else {
+      log.info({ service: name, logFile }, 'starting');
+      try {
+        pid = await def.start(cfg, p, logFile);
+      } catch (err) {
+        throw new Error(`${name} did not start: ${(err as Error).message}\nlast lines of ${logFile}:\n${tail(logFile)}`);
+      }
+      if (pid !== undefined) fs.writeFileSync(pidFile, `${pid}\n`);
+      else pid = readPid(pidFile);
+    }
+    const watched = pid;
+    await waitUntil(
+      `${name} (${def.endpoint(cfg)})`,
+      async () => {
+        if (watched !== undefined && !isAlive(watched)) throw new GiveUp(`${name} (pid ${watched}) exited`);
+        return def.ready(cfg);
+      },
+      def.readyTimeoutMs,
+      logFile,
+    );
+    await def.afterReady?.(cfg);
+    const status = await statusOf(cfg, name);
+    log.info({ service: name, state: status.state, endpoint: status.endpoint, pid: status.pid, ms: Date.now() - started }, 'ready');
+    return status;
   });
-  await def.afterReady?.(cfg);
-  const status = await statusOf(cfg, name);
-  log.info({ service: name, endpoint: status.endpoint, pid: status.pid }, 'running');
-  return status;
 }
 
-/** Starts what is not running yet (concurrently) and waits until each answers. Idempotent. */
+/** Starts what is not running yet (the services side by side) and waits until each is ready. Idempotent. */
 export async function stackUp(cfg: Config, opts?: StackOptions): Promise<ServiceStatus[]> {
   const names = selected(opts);
   const results = await Promise.allSettled(names.map((n) => upOne(cfg, n)));
-  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i]}: ${(r.reason as Error).message}`] : []));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i]}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : []));
   if (failed.length > 0) throw new Error(`the local stack did not come up:\n${failed.join('\n')}`);
   return results.map((r) => (r as PromiseFulfilledResult<ServiceStatus>).value);
 }
 
-/** Stops only the processes this stack started (named in its pid files). */
-export async function stackDown(cfg: Config, opts?: StackOptions): Promise<void> {
+async function downOne(cfg: Config, name: ServiceName): Promise<void> {
+  if (name === 'postgres' && !cfg.embeddedPostgres) return;
+  const def = DEFS[name];
   const p = paths(cfg);
-  await Promise.all(
-    selected(opts).map(async (name) => {
-      if (name === 'postgres' && !cfg.embeddedPostgres) return;
-      const def = DEFS[name];
-      const pid = readPid(def.pidFile(p));
-      if (pid === undefined || !isAlive(pid)) {
-        if (name !== 'postgres') fs.rmSync(def.pidFile(p), { force: true });
-        return;
+  if (!fs.existsSync(p.run)) return;
+  await withLock(path.join(p.run, `${name}.lock`), async () => {
+    const pidFile = def.pidFile(p);
+    const { pid } = ourProcess(name, p);
+    if (pid === undefined) {
+      fs.rmSync(pidFile, { force: true });
+      return;
+    }
+    log.info({ service: name, pid }, 'stopping');
+    if (def.stop) {
+      try {
+        await def.stop(p);
+      } catch (err) {
+        log.warn({ service: name, err: (err as Error).message }, 'did not stop cleanly; terminating');
       }
-      log.info({ service: name, pid }, 'stopping');
-      if (def.stop) {
-        try {
-          def.stop(p);
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, `${name} did not stop cleanly; terminating`);
-        }
-      }
-      if (isAlive(pid)) await terminate(pid);
-      if (name !== 'postgres') fs.rmSync(def.pidFile(p), { force: true });
-    }),
-  );
+    }
+    if (isAlive(pid)) await terminate(pid);
+    fs.rmSync(pidFile, { force: true });
+    log.info({ service: name, pid }, 'stopped');
+  });
 }
 
-function parseOnly(value: string, previous: ServiceName[] = []): ServiceName[] {
-  if (!(SERVICES as readonly string[]).includes(value)) throw new Error(`--only takes one of ${SERVICES.join(', ')}, got ${value}`);
-  return [...previous, value as ServiceName];
+/** Stops only the processes this stack started (named in its pid files); external services are left alone. */
+export async function stackDown(cfg: Config, opts?: StackOptions): Promise<void> {
+  const names = selected(opts);
+  const results = await Promise.allSettled(names.map((n) => downOne(cfg, n)));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i]}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : []));
+  if (failed.length > 0) throw new Error(`the local stack did not stop cleanly:\n${failed.join('\n')}`);
 }
 
 export function registerStackCommands(program: Command): void {
   const stack = program.command('stack').description('the local stack: Temporal dev server, Kafka, PostgreSQL');
+  const only = '--only <services>';
+  const onlyHelp = 'temporal, kafka and/or postgres (comma-separated or repeated)';
+  const print = (status: ServiceStatus[], json: boolean | undefined): void => {
+    if (json) console.log(JSON.stringify(status));
+    else for (const s of status) console.log(statusLine(s));
+  };
   stack
     .command('up')
-    .description('start what is not running (idempotent) and wait until it answers')
-    .option('--only <service>', 'temporal, kafka or postgres (repeatable)', parseOnly)
+    .description('start what is not running (idempotent) and wait until it is ready')
+    .option(only, onlyHelp, parseOnly)
     .action(async (opts: { only?: ServiceName[] }) => {
-      const status = await stackUp(loadConfig(), { only: opts.only });
-      for (const s of status) console.log(`${s.name.padEnd(9)} ${s.state.padEnd(9)} ${s.endpoint}${s.uiUrl ? `  (UI ${s.uiUrl})` : ''}`);
+      print(await stackUp(loadConfig(), { only: opts.only }), false);
     });
   stack
     .command('down')
     .description('stop the services this stack started')
-    .option('--only <service>', 'temporal, kafka or postgres (repeatable)', parseOnly)
+    .option(only, onlyHelp, parseOnly)
     .action(async (opts: { only?: ServiceName[] }) => {
       await stackDown(loadConfig(), { only: opts.only });
     });
   stack
     .command('status')
-    .description('each service\'s endpoint and state')
+    .description("each service's endpoint and state")
     .option('--json', 'print JSON only')
     .action(async (opts: { json?: boolean }) => {
-      const status = await stackStatus(loadConfig());
-      if (opts.json) console.log(JSON.stringify(status));
-      else for (const s of status) console.log(`${s.name.padEnd(9)} ${s.state.padEnd(9)} ${s.endpoint}${s.pid ? ` pid ${s.pid}` : ''}`);
+      print(await stackStatus(loadConfig()), opts.json);
     });
 }

@@ -135,7 +135,11 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
 
 export async function runOrThrow(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   const r = await run(cmd, args, opts);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}:\n${(r.stderr || r.stdout).slice(-3000)}`);
+  if (r.status !== 0) {
+    // mvn reports errors on stdout, pip on stderr: keep the end of both.
+    const output = [r.stderr.trim(), r.stdout.trim()].filter(Boolean).join('\n').slice(-3000);
+    throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}:\n${output}`);
+  }
   return r.stdout;
 }
 

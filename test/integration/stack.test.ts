@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../../src/config';
-import { isAlive, portAnswers } from '../../src/stack/procs';
 import { stackDown, stackStatus, stackUp } from '../../src/stack';
-import { paths, pgDataDir } from '../../src/stack/services';
+import { isAlive, portAnswers, readPid } from '../../src/stack/procs';
+import { paths, pgLayout } from '../../src/stack/services';
 
 /**
  * A second, private stack (own folder, own ports) so that taking it down does not disturb the
@@ -21,33 +22,63 @@ describe('beltline stack up / down', () => {
     KAFKA_BROKERS: '127.0.0.1:19092',
     KAFKA_CONTROLLER_PORT: '19093',
     PGPORT_EMBEDDED: '15432',
+    BELTLINE_RAW_PARTITIONS: '3',
   });
   const ports = [17233, 18233, 19092, 19093, 15432];
+  const p = paths(cfg);
+  const pidFiles = [path.join(p.run, 'temporal.pid'), path.join(p.run, 'kafka.pid'), pgLayout(p).pidFile];
+
+  beforeAll(async () => {
+    for (const port of ports) {
+      if (await portAnswers('127.0.0.1', port)) throw new Error(`port ${port} is taken: the private stack needs it free`);
+    }
+  });
 
   afterAll(async () => {
     await stackDown(cfg);
-    // PostgreSQL's folder falls back to the temp folder when the postgres user cannot reach `home`.
-    fs.rmSync(path.dirname(pgDataDir(paths(cfg))), { recursive: true, force: true });
+    const pg = pgLayout(p);
+    // PostgreSQL lives in the temp folder when the postgres user cannot reach `home`.
+    if (!pg.inHome) fs.rmSync(path.dirname(pg.dataDir), { recursive: true, force: true });
     fs.rmSync(home, { recursive: true, force: true });
   });
 
   it('starts all three services, reuses them on a second up, and down leaves no process', async () => {
+    let t = Date.now();
     const first = await stackUp(cfg);
+    const coldMs = Date.now() - t;
     expect(first.map((s) => [s.name, s.state])).toEqual([
       ['temporal', 'running'],
       ['kafka', 'running'],
       ['postgres', 'running'],
     ]);
-    const pids = first.map((s) => s.pid);
-    expect(pids.every((p) => typeof p === 'number' && isAlive(p))).toBe(true);
+    const pids = first.map((s) => s.pid as number);
+    expect(pids.every((pid) => typeof pid === 'number' && isAlive(pid))).toBe(true);
+    expect(pidFiles.map(readPid)).toEqual(pids);
+    expect(first[0].uiUrl).toBe('http://127.0.0.1:18233');
+    expect(first[2].endpoint).toBe('postgres://postgres:***@127.0.0.1:15432/beltline');
 
+    // The topics exist, raw with the configured partitions.
+    const admin = new Kafka({ brokers: cfg.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: ['raw', 'bad', 'profile-updates'] });
+      expect(Object.fromEntries(meta.topics.map((m) => [m.name, m.partitions.length]))).toEqual({ raw: 3, bad: 1, 'profile-updates': 1 });
+    } finally {
+      await admin.disconnect();
+    }
+
+    t = Date.now();
     const second = await stackUp(cfg);
+    const warmMs = Date.now() - t;
     expect(second.map((s) => s.pid)).toEqual(pids);
-    expect((await stackStatus(cfg)).map((s) => s.state)).toEqual(['running', 'running', 'running']);
+    expect(warmMs).toBeLessThan(10_000);
+    expect((await stackStatus(cfg)).map((s) => [s.state, s.pid])).toEqual(pids.map((pid) => ['running', pid]));
+    console.log(`private stack: up ${coldMs} ms, second up ${warmMs} ms`);
 
     await stackDown(cfg);
-    for (const pid of pids) expect(isAlive(pid as number)).toBe(false);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     for (const port of ports) expect(await portAnswers('127.0.0.1', port)).toBe(false);
+    for (const file of pidFiles) expect(fs.existsSync(file)).toBe(false);
     expect((await stackStatus(cfg)).map((s) => s.state)).toEqual(['stopped', 'stopped', 'stopped']);
-  }, 300_000);
+  }, 900_000);
 });
