@@ -7,6 +7,7 @@ import { beltsForEventTypes, loadBelt } from '../belts/registry';
 import { BeltSandbox } from '../belts/sandbox';
 import { badRowType } from '../badrows/format';
 import { EventTypeCache } from '../eventtypes/store';
+import { Partitions } from '../events/partitions';
 import { Harvesting } from '../harvesters/run';
 import { DEFAULT_PROJECT } from '../http/projects';
 import { expandRecords, type EventHeaders } from '../ingest/events';
@@ -47,6 +48,7 @@ export interface AppliedBatch {
 export function createActivities(pool: Pool, cfg: Config) {
   const typeCache = new EventTypeCache(pool);
   const harvesting = new Harvesting(pool);
+  const partitions = new Partitions(pool);
   let badRowProducer: ResilientProducer | undefined;
   const producer = (): ResilientProducer => (badRowProducer ??= new ResilientProducer(createKafka(cfg, 'beltline-worker')));
   const sandboxes = new Map<string, Promise<BeltSandbox>>();
@@ -73,6 +75,7 @@ export function createActivities(pool: Pool, cfg: Config) {
       const events = [...expanded.events, ...harvested.events.filter((e) => !seen.has(e.eventId) && seen.add(e.eventId))];
       const badRows = [...expanded.badRows, ...harvested.badRows];
       const duplicates = expanded.duplicates;
+      await partitions.ensure(events.map((e) => e.created));
       await withTransaction(pool, async (client) => {
         if (events.length > 0) {
           await client.query(
@@ -80,7 +83,7 @@ export function createActivities(pool: Pool, cfg: Config) {
              SELECT e.event_id, e.event_type, e.correlation_id, to_timestamp(e.created / 1000.0), e.headers, e.payload, $7
                FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[])
                     AS e(event_id, event_type, correlation_id, created, headers, payload)
-             ON CONFLICT (event_id) DO NOTHING`,
+             ON CONFLICT (event_id, created_at) DO NOTHING`,
             [
               events.map((e) => e.eventId),
               events.map((e) => e.eventType),

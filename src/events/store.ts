@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { durationMs, type EventType } from '../eventtypes/definition';
+import { dropPartitionsBefore } from './partitions';
 
 export interface StoredEvent {
   eventId: string;
@@ -53,10 +54,18 @@ export async function browseEvents(
   };
 }
 
-/** Deletes events older than their type's eventstoreTTL (by event time). Returns how many went. */
+/**
+ * Deletes events older than their type's eventstoreTTL (by event time), and drops the month
+ * partitions older than every type keeps. Returns how many events went by DELETE.
+ */
 export async function applyRetention(pool: Pool, types: Iterable<EventType>, now = Date.now()): Promise<number> {
   let deleted = 0;
-  for (const t of types) {
+  const all = [...types];
+  if (all.length > 0 && all.every((t) => t.eventstoreTTL)) {
+    const longest = Math.max(...all.map((t) => durationMs(t.eventstoreTTL as string, 'eventstoreTTL')));
+    await dropPartitionsBefore(pool, now - longest);
+  }
+  for (const t of all) {
     if (!t.eventstoreTTL) continue;
     const cutoff = new Date(now - durationMs(t.eventstoreTTL, 'eventstoreTTL'));
     const { rowCount } = await pool.query('DELETE FROM events WHERE event_type = $1 AND created_at < $2', [t.name, cutoff]);

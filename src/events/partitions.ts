@@ -1,0 +1,59 @@
+import type { Pool } from 'pg';
+
+/** The month partition an instant falls in: its name and [from, to) bounds, in UTC. */
+export function monthPartition(ms: number): { name: string; from: string; to: string } {
+  const d = new Date(ms);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const from = new Date(Date.UTC(y, m, 1));
+  const to = new Date(Date.UTC(y, m + 1, 1));
+  const name = `events_p${String(y).padStart(4, '0')}${String(m + 1).padStart(2, '0')}`;
+  return { name, from: from.toISOString(), to: to.toISOString() };
+}
+
+/**
+ * Creates the month partitions events of these times need. Known ones are remembered; creating
+ * one takes a lock on the parent, so it happens once per month, outside the insert transaction.
+ */
+export class Partitions {
+  private known = new Set<string>();
+
+  constructor(private readonly pool: Pool) {}
+
+  async ensure(times: Iterable<number>): Promise<void> {
+    const wanted = new Map<string, ReturnType<typeof monthPartition>>();
+    for (const t of times) {
+      const p = monthPartition(t);
+      if (!this.known.has(p.name)) wanted.set(p.name, p);
+    }
+    for (const p of wanted.values()) {
+      try {
+        // Names and bounds are computed here from numbers, never taken from input.
+        await this.pool.query(`CREATE TABLE IF NOT EXISTS ${p.name} PARTITION OF events FOR VALUES FROM ('${p.from}') TO ('${p.to}')`);
+      } catch (err) {
+        // Another worker created it at the same moment.
+        const code = (err as { code?: string }).code;
+        if (code !== '42P07' && code !== '23505') throw err;
+      }
+      this.known.add(p.name);
+    }
+  }
+}
+
+/** Drops month partitions that lie wholly before `cutoff`. */
+export async function dropPartitionsBefore(pool: Pool, cutoff: number): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string; bound: string }>(
+    `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+       JOIN pg_namespace n ON n.oid = p.relnamespace
+      WHERE p.relname = 'events' AND n.nspname = current_schema()`,
+  );
+  const dropped: string[] = [];
+  for (const r of rows) {
+    const m = /TO \('([^']+)'\)/.exec(r.bound);
+    if (!m || Date.parse(m[1]) > cutoff || !/^events_p\d{6}$/.test(r.name)) continue;
+    await pool.query(`DROP TABLE IF EXISTS ${r.name}`);
+    dropped.push(r.name);
+  }
+  return dropped;
+}
