@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -178,7 +179,7 @@ export async function terminate(pid: number, graceMs = 20_000): Promise<void> {
 export async function installAtomically(dir: string, install: (tmp: string) => Promise<void>): Promise<boolean> {
   if (fs.existsSync(dir)) return false;
   fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   fs.mkdirSync(tmp, { recursive: true });
   try {
     await install(tmp);
