@@ -3,6 +3,8 @@ import type { Pool } from 'pg';
 import { createPool } from './db/pool';
 import { applyRetention } from './events/store';
 import { migrate } from './db/migrate';
+import type { Client } from '@temporalio/client';
+import { registerBeltRoutes } from './belts/routes';
 import { registerEventTypeRoutes } from './eventtypes/routes';
 import { EventTypeCache } from './eventtypes/store';
 import { registerHarvesterRoutes } from './harvesters/routes';
@@ -89,6 +91,12 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       registerProfileRoutes(app, pool);
       registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
+      let temporal: Promise<Client> | undefined;
+      const temporalClient = (): Promise<Client> => (temporal ??= connectClient(cfg));
+      registerBeltRoutes(app, { pool, adminKey: cfg.BELTLINE_ADMIN_KEY as string, temporal: temporalClient, taskQueue: cfg.BELTLINE_TASK_QUEUE });
+      stops.push(async () => {
+        if (temporal) await (await temporal).connection.close();
+      });
       if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;

@@ -1,9 +1,10 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { withTransaction } from '../db/pool';
-import { beltTaskQueue, type BeltRef } from '../belts/definition';
+import { beltTaskQueue, javascriptSource, type BeltRef } from '../belts/definition';
 import { classifyOutputs } from '../belts/outputs';
-import { beltsForEventTypes, loadBelt } from '../belts/registry';
+import { beltsForEventTypes, getBelt, loadBelt } from '../belts/registry';
 import { BeltSandbox } from '../belts/sandbox';
 import { badRowType } from '../badrows/format';
 import { EventTypeCache } from '../eventtypes/store';
@@ -57,7 +58,7 @@ export function createActivities(pool: Pool, cfg: Config) {
     const key = `${ref.name}@${ref.version}`;
     let sb = sandboxes.get(key);
     if (!sb) {
-      sb = loadBelt(pool, ref).then((def) => BeltSandbox.create(def.extractorFn, `${ref.name}.js`));
+      sb = loadBelt(pool, ref).then((def) => BeltSandbox.create(javascriptSource(def), `${ref.name}.js`));
       sb.catch(() => sandboxes.delete(key));
       sandboxes.set(key, sb);
     }
@@ -126,12 +127,14 @@ export function createActivities(pool: Pool, cfg: Config) {
      * Runs one belt version over the batch's events of its input types, in its sandbox, and keeps
      * each event's outputs or error. Events it already ran for keep their first result.
      */
-    async runBelt(belt: BeltRef, eventIds: string[]): Promise<BeltRun> {
+    async runBelt(belt: BeltRef, eventIds: string[], opts: { retryFailed?: boolean } = {}): Promise<BeltRun> {
       const def = await loadBelt(pool, belt);
+      // A retry replaces failed results (atomically, in the insert below); good ones always stay.
+      const keep = opts.retryFailed ? 'AND o.error IS NULL' : '';
       const { rows } = await pool.query<{ event_id: string; correlation_id: string; headers: EventHeaders; payload: unknown }>(
         `SELECT e.event_id, e.correlation_id, e.headers, e.payload FROM events e
           WHERE e.event_id = ANY($1::text[]) AND e.event_type = ANY($2::text[])
-            AND NOT EXISTS (SELECT 1 FROM belt_outputs o WHERE o.event_id = e.event_id AND o.belt = $3)
+            AND NOT EXISTS (SELECT 1 FROM belt_outputs o WHERE o.event_id = e.event_id AND o.belt = $3 ${keep})
           ORDER BY e.created_at, e.event_id`,
         [eventIds, def.eventTypes, belt.name],
       );
@@ -163,6 +166,7 @@ export function createActivities(pool: Pool, cfg: Config) {
             error = { kind: 'exception', message: (err as Error).message, stack: undefined, logs: r.logs };
           }
         }
+        if (r.logs.length > 0) log.info({ belt: belt.name, version: belt.version, eventId: r.eventId, logs: r.logs }, 'belt output');
         if (error) log.warn({ belt: belt.name, version: belt.version, eventId: r.eventId, error: error.message }, 'belt failed for event');
         outputs.push(JSON.stringify(kept));
         errors.push(error ? JSON.stringify(error) : null);
@@ -170,10 +174,66 @@ export function createActivities(pool: Pool, cfg: Config) {
       await pool.query(
         `INSERT INTO belt_outputs (event_id, belt, belt_version, outputs, error)
          SELECT e, $2, $3, o, err FROM unnest($1::text[], $4::jsonb[], $5::jsonb[]) AS t(e, o, err)
-         ON CONFLICT (event_id, belt) DO NOTHING`,
-        [results.map((r) => r.eventId), belt.name, belt.version, outputs, errors],
+         ON CONFLICT (event_id, belt) DO UPDATE
+           SET belt_version = excluded.belt_version, outputs = excluded.outputs, error = excluded.error, created_at = now()
+           WHERE belt_outputs.error IS NOT NULL AND $6`,
+        [results.map((r) => r.eventId), belt.name, belt.version, outputs, errors, opts.retryFailed === true],
       );
       return { ran: results.length, errors: errors.filter((e) => e !== null).length };
+    },
+
+    /** The head version of a belt and the task queue its runs go to. */
+    async beltHead(name: string): Promise<BeltTask> {
+      const head = await getBelt(pool, name);
+      if (!head) throw ApplicationFailure.nonRetryable(`no belt named ${name}`, 'UnknownBelt');
+      return { name, version: head.version, taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, name) };
+    },
+
+    /** How many events a retry or backfill will go through (for progress). */
+    async rerunCount(belt: string, mode: 'retry' | 'backfill', since?: string): Promise<number> {
+      if (mode === 'retry') {
+        const { rows } = await pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM belt_outputs WHERE belt = $1 AND error IS NOT NULL AND ($2::timestamptz IS NULL OR created_at >= $2)',
+          [belt, since ?? null],
+        );
+        return rows[0].n;
+      }
+      const head = await getBelt(pool, belt);
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM events e WHERE e.event_type = ANY($2::text[]) AND ($3::timestamptz IS NULL OR e.created_at >= $3)
+            AND NOT EXISTS (SELECT 1 FROM belt_outputs o WHERE o.event_id = e.event_id AND o.belt = $1)`,
+        [belt, head?.definition.eventTypes ?? [], since ?? null],
+      );
+      return rows[0].n;
+    },
+
+    /** The next page of events to rerun: failed ones (retry) or never-run ones (backfill). */
+    async rerunPage(belt: string, mode: 'retry' | 'backfill', since: string | undefined, after: string | undefined): Promise<{ eventIds: string[]; next: string | null }> {
+      const [afterAt, afterId] = rerunCursor(mode, after);
+      if (mode === 'retry') {
+        const { rows } = await pool.query<{ event_id: string }>(
+          `SELECT event_id FROM belt_outputs
+            WHERE belt = $1 AND error IS NOT NULL AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::text IS NULL OR event_id > $3)
+            ORDER BY event_id LIMIT $4`,
+          [belt, since ?? null, afterId, RERUN_PAGE],
+        );
+        const ids = rows.map((r) => r.event_id);
+        return { eventIds: ids, next: ids.length === RERUN_PAGE ? ids[ids.length - 1] : null };
+      }
+      const head = await getBelt(pool, belt);
+      const { rows } = await pool.query<{ event_id: string; created: Date }>(
+        `SELECT e.event_id, e.created_at AS created FROM events e
+          WHERE e.event_type = ANY($2::text[]) AND ($3::timestamptz IS NULL OR e.created_at >= $3)
+            AND ($4::timestamptz IS NULL OR (e.created_at, e.event_id) > ($4, $5))
+            AND NOT EXISTS (SELECT 1 FROM belt_outputs o WHERE o.event_id = e.event_id AND o.belt = $1)
+          ORDER BY e.created_at, e.event_id LIMIT $6`,
+        [belt, head?.definition.eventTypes ?? [], since ?? null, afterAt, afterId, RERUN_PAGE],
+      );
+      const last = rows[rows.length - 1];
+      return {
+        eventIds: rows.map((r) => r.event_id),
+        next: rows.length === RERUN_PAGE && last ? JSON.stringify([last.created.toISOString(), last.event_id]) : null,
+      };
     },
 
     /**
@@ -207,3 +267,13 @@ export function createActivities(pool: Pool, cfg: Config) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+const RERUN_PAGE = 500;
+
+/** Keyset cursor of a rerun page: (event time, event id) for backfill, event id for retry. */
+function rerunCursor(mode: 'retry' | 'backfill', after: string | undefined): [string | null, string | null] {
+  if (!after) return [null, null];
+  if (mode === 'retry') return [null, after];
+  const [at, id] = JSON.parse(after) as [string, string];
+  return [at, id];
+}

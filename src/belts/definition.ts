@@ -1,12 +1,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import ts from 'typescript';
 import { z } from 'zod';
+import { DefinitionError } from '../eventtypes/definition';
 
-/** A belt as seed 001's API body describes it; the skeleton loads these from a folder. */
+/** A belt as seed 001's API body describes it, from the API or the belts folder. */
 export const beltDefinitionSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (at most 63)'),
-  beltType: z.literal('js-callback').default('js-callback'),
+  beltType: z.enum(['js-callback', 'python-callback']).default('js-callback'),
   eventTypes: z.array(z.string().min(1)).min(1),
   outputTypes: z.array(z.object({ name: z.string().min(1), version: z.string().default('latest') })).default([]),
   extractorFn: z.string().min(1),
@@ -18,6 +20,39 @@ export type BeltDefinition = z.infer<typeof beltDefinitionSchema>;
 export interface BeltRef {
   name: string;
   version: string;
+}
+
+/**
+ * Validates an API body; the error names the field (zod's path). Fields beyond the seed's
+ * (e.g. its "redacted unimportant belt configuration") are ignored.
+ */
+export function parseBeltBody(body: unknown, fixedName?: string): BeltDefinition {
+  const input = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...(body as object), ...(fixedName ? { name: fixedName } : {}) } : body;
+  const parsed = beltDefinitionSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DefinitionError(issue.path.join('.') || 'body', issue.message);
+  }
+  return parsed.data;
+}
+
+/**
+ * The JavaScript a js-callback belt runs: TypeScript is accepted and its types stripped. A syntax
+ * error is reported with line and column.
+ */
+export function javascriptSource(def: BeltDefinition): string {
+  const out = ts.transpileModule(def.extractorFn, {
+    fileName: `${def.name}.ts`,
+    reportDiagnostics: true,
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.None, removeComments: false },
+  });
+  const syntax = (out.diagnostics ?? []).find((d) => d.category === ts.DiagnosticCategory.Error);
+  if (syntax) {
+    const pos = syntax.file && syntax.start !== undefined ? syntax.file.getLineAndCharacterOfPosition(syntax.start) : undefined;
+    const where = pos ? ` at line ${pos.line + 1}, column ${pos.character + 1}` : '';
+    throw new DefinitionError('extractorFn', `syntax error${where}: ${ts.flattenDiagnosticMessageText(syntax.messageText, ' ')}`);
+  }
+  return out.outputText;
 }
 
 /** A version is the hash of the definition, so the same definition always has the same version. */

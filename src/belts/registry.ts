@@ -2,35 +2,91 @@ import type { Pool } from 'pg';
 import { withTransaction } from '../db/pool';
 import { beltVersion, type BeltDefinition, type BeltRef } from './definition';
 
+export interface BeltHead extends BeltRef {
+  definition: BeltDefinition;
+  /** 1 for the first version of a belt, then one more per change. */
+  number: number;
+  running: boolean;
+  source: 'folder' | 'api';
+}
+
 /**
- * Stores each definition as a version and makes it the head: new batches run it from now on.
- * The belts folder is the whole truth, so belts no longer in it stop receiving new batches
- * (their versions stay, for batches already running).
+ * Stores a definition as a version (the same definition is the same version) and makes it the
+ * head: new batches run it from now on, batches already running keep theirs.
  */
-export async function registerBelts(pool: Pool, defs: BeltDefinition[]): Promise<BeltRef[]> {
+export async function putBelt(pool: Pool, def: BeltDefinition, source: 'folder' | 'api'): Promise<BeltHead> {
   return withTransaction(pool, async (client) => {
-    await client.query('DELETE FROM belt_heads WHERE NOT (name = ANY($1::text[]))', [defs.map((d) => d.name)]);
-    const refs: BeltRef[] = [];
-    for (const def of defs) {
-      const version = beltVersion(def);
-      await client.query('INSERT INTO belts (name, version, definition) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [def.name, version, def]);
-      await client.query(
-        `INSERT INTO belt_heads (name, version) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET version = excluded.version, updated_at = now() WHERE belt_heads.version <> excluded.version`,
-        [def.name, version],
-      );
-      refs.push({ name: def.name, version });
-    }
-    return refs;
+    const version = beltVersion(def);
+    // Numbering per belt name: serialise concurrent puts of the same belt.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`belt:${def.name}`]);
+    await client.query(
+      `INSERT INTO belts (name, version, definition, number)
+       SELECT $1, $2, $3, coalesce(max(number), 0) + 1 FROM belts WHERE name = $1
+       ON CONFLICT DO NOTHING`,
+      [def.name, version, def],
+    );
+    const { rows } = await client.query<{ running: boolean; number: number }>(
+      `INSERT INTO belt_heads (name, version, source) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET version = excluded.version, source = excluded.source, updated_at = now()
+       RETURNING running, (SELECT number FROM belts WHERE name = $1 AND version = $2) AS number`,
+      [def.name, version, source],
+    );
+    return { name: def.name, version, definition: def, number: rows[0].number, running: rows[0].running, source };
   });
 }
 
-/** The head version of every belt that takes any of these event types. */
+/**
+ * Registers the belts folder: its belts become heads, and folder belts no longer in it stop
+ * receiving batches (their versions stay, for batches already running). A belt of the same name
+ * defined through the API wins over the folder.
+ */
+export async function registerBelts(pool: Pool, defs: BeltDefinition[]): Promise<BeltRef[]> {
+  await pool.query("DELETE FROM belt_heads WHERE source = 'folder' AND NOT (name = ANY($1::text[]))", [defs.map((d) => d.name)]);
+  const { rows } = await pool.query<{ name: string }>("SELECT name FROM belt_heads WHERE source = 'api'");
+  const api = new Set(rows.map((r) => r.name));
+  const refs: BeltRef[] = [];
+  for (const def of defs.filter((d) => !api.has(d.name))) {
+    const head = await putBelt(pool, def, 'folder');
+    refs.push({ name: head.name, version: head.version });
+  }
+  return refs;
+}
+
+const HEADS = `SELECT h.name, h.version, h.running, h.source, b.definition, b.number
+                 FROM belt_heads h JOIN belts b USING (name, version)`;
+
+export async function listBelts(pool: Pool): Promise<BeltHead[]> {
+  return (await pool.query<BeltHead>(`${HEADS} ORDER BY h.name`)).rows;
+}
+
+export async function getBelt(pool: Pool, name: string): Promise<BeltHead | undefined> {
+  return (await pool.query<BeltHead>(`${HEADS} WHERE h.name = $1`, [name])).rows[0];
+}
+
+export async function setBeltRunning(pool: Pool, name: string, running: boolean): Promise<boolean> {
+  const { rowCount } = await pool.query('UPDATE belt_heads SET running = $2, updated_at = now() WHERE name = $1', [name, running]);
+  return rowCount === 1;
+}
+
+/** Removes the belt from new batches; its versions stay for batches already running. */
+export async function deleteBelt(pool: Pool, name: string): Promise<boolean> {
+  const { rowCount } = await pool.query('DELETE FROM belt_heads WHERE name = $1', [name]);
+  return rowCount === 1;
+}
+
+export async function listVersions(pool: Pool, name: string): Promise<{ version: string; number: number; createdAt: string }[]> {
+  const { rows } = await pool.query<{ version: string; number: number; created_at: Date }>(
+    'SELECT version, number, created_at FROM belts WHERE name = $1 ORDER BY number',
+    [name],
+  );
+  return rows.map((r) => ({ version: r.version, number: r.number, createdAt: r.created_at.toISOString() }));
+}
+
+/** The head version of every running belt that takes any of these event types. */
 export async function beltsForEventTypes(pool: Pool, eventTypes: string[]): Promise<(BeltRef & { definition: BeltDefinition })[]> {
   if (eventTypes.length === 0) return [];
   const { rows } = await pool.query<{ name: string; version: string; definition: BeltDefinition }>(
-    `SELECT h.name, h.version, b.definition FROM belt_heads h JOIN belts b USING (name, version)
-      WHERE b.definition->'eventTypes' ?| $1::text[] ORDER BY h.name`,
+    `${HEADS} WHERE h.running AND b.definition->'eventTypes' ?| $1::text[] ORDER BY h.name`,
     [eventTypes],
   );
   return rows;

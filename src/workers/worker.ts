@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
 import { beltTaskQueue, loadBeltsFromDir } from '../belts/definition';
-import { registerBelts } from '../belts/registry';
+import { listBelts, registerBelts } from '../belts/registry';
 import { logger } from '../log';
 
 const log = logger('worker');
@@ -38,50 +38,78 @@ export interface RunningWorker {
 
 /**
  * Registers the belts of the belts folder, then polls the main task queue (workflows, prepare
- * and apply) and one task queue per belt, with `scale` concurrent belt activities. With `belt`
- * set it polls only that belt's queue: a worker process per belt is how a belt scales out.
+ * and apply) and one task queue per belt, with `scale` concurrent belt activities. Belts created,
+ * rescaled or deleted through the API are picked up within seconds. With `belt` set it polls only
+ * that belt's queue: a worker process per belt is how a belt scales out.
  */
 export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string } = {}): Promise<RunningWorker> {
   installRuntime();
-  const defs = await loadBeltsFromDir(cfg.BELTLINE_BELTS_DIR);
-  await registerBelts(pool, defs);
+  await registerBelts(pool, await loadBeltsFromDir(cfg.BELTLINE_BELTS_DIR));
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const activities = createActivities(pool, cfg);
-  const workers: Worker[] = [];
+  const runs: Promise<void>[] = [];
+  let main: Worker | undefined;
 
   if (!opts.belt) {
-    workers.push(
-      await Worker.create({
-        connection,
-        namespace: cfg.TEMPORAL_NAMESPACE,
-        taskQueue: cfg.BELTLINE_TASK_QUEUE,
-        ...workflowSource(),
-        activities: { prepareBatch: activities.prepareBatch, applyBatch: activities.applyBatch },
-      }),
-    );
+    main = await Worker.create({
+      connection,
+      namespace: cfg.TEMPORAL_NAMESPACE,
+      taskQueue: cfg.BELTLINE_TASK_QUEUE,
+      ...workflowSource(),
+      activities: {
+        prepareBatch: activities.prepareBatch,
+        applyBatch: activities.applyBatch,
+        beltHead: activities.beltHead,
+        rerunCount: activities.rerunCount,
+        rerunPage: activities.rerunPage,
+      },
+    });
+    runs.push(main.run());
   }
-  const beltDefs = opts.belt ? defs.filter((d) => d.name === opts.belt) : defs;
-  if (opts.belt && beltDefs.length === 0) throw new Error(`no belt named ${opts.belt} in ${cfg.BELTLINE_BELTS_DIR}`);
-  for (const def of beltDefs) {
-    workers.push(
-      await Worker.create({
+
+  // One worker per belt task queue, keyed by name and scale so a rescale restarts it.
+  const beltWorkers = new Map<string, { scale: number; worker: Worker; run: Promise<void> }>();
+  let stopping = false;
+  async function syncBelts(): Promise<void> {
+    const heads = (await listBelts(pool)).filter((h) => !opts.belt || h.name === opts.belt);
+    const wanted = new Map(heads.map((h) => [h.name, h.definition.scale]));
+    for (const [name, bw] of beltWorkers) {
+      if (wanted.get(name) === bw.scale) continue;
+      beltWorkers.delete(name);
+      if (bw.worker.getState() === 'RUNNING') bw.worker.shutdown();
+      await bw.run;
+    }
+    for (const [name, scale] of wanted) {
+      if (beltWorkers.has(name) || stopping) continue;
+      const worker = await Worker.create({
         connection,
         namespace: cfg.TEMPORAL_NAMESPACE,
-        taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, def.name),
+        taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, name),
         activities: { runBelt: activities.runBelt },
-        maxConcurrentActivityTaskExecutions: def.scale,
-      }),
-    );
+        maxConcurrentActivityTaskExecutions: scale,
+      });
+      beltWorkers.set(name, { scale, worker, run: worker.run() });
+      log.info({ belt: name, scale }, 'polling belt task queue');
+    }
   }
-  log.info({ taskQueue: cfg.BELTLINE_TASK_QUEUE, belts: beltDefs.map((d) => d.name) }, 'worker polling');
-  const done = Promise.all(workers.map((w) => w.run())).then(async () => {
-    await connection.close();
-  });
-  return {
-    done,
-    async shutdown() {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await done;
-    },
-  };
+  await syncBelts();
+  if (opts.belt && beltWorkers.size === 0) throw new Error(`no belt named ${opts.belt}`);
+  let syncing = Promise.resolve();
+  const timer = setInterval(() => {
+    syncing = syncing.then(syncBelts).catch((err: unknown) => log.warn({ err }, 'could not sync belt workers'));
+  }, 2000);
+  log.info({ taskQueue: cfg.BELTLINE_TASK_QUEUE, belts: [...beltWorkers.keys()] }, 'worker polling');
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopped ??= (async () => {
+      stopping = true;
+      clearInterval(timer);
+      await syncing;
+      const all = [...(main ? [main] : []), ...[...beltWorkers.values()].map((b) => b.worker)];
+      for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.all([...runs, ...[...beltWorkers.values()].map((b) => b.run)]);
+      await connection.close();
+    })());
+  return { done: Promise.all(runs).then(() => undefined), shutdown };
 }

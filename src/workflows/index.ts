@@ -1,2 +1,4 @@
 export { ingestBatch } from './ingest-batch';
 export type { IngestBatchResult } from './ingest-batch';
+export { beltRerun, progressQuery } from './belt-rerun';
+export type { BeltRerunInput, RerunProgress } from './belt-rerun';
