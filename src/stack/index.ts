@@ -161,7 +161,8 @@ async function upOne(cfg: Config, name: ServiceName): Promise<ServiceStatus> {
       try {
         pid = await def.start(cfg, p, logFile);
       } catch (err) {
-        throw new Error(`${name} did not start: ${(err as Error).message}\nlast lines of ${logFile}:\n${tail(logFile)}`);
+        const logged = fs.existsSync(logFile) && fs.statSync(logFile).size > 0;
+        throw new Error(`${name} did not start: ${(err as Error).message}${logged ? `\nlast lines of ${logFile}:\n${tail(logFile)}` : ''}`);
       }
       if (pid !== undefined) fs.writeFileSync(pidFile, `${pid}\n`);
       else pid = readPid(pidFile);

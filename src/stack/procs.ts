@@ -179,6 +179,12 @@ export async function terminate(pid: number, graceMs = 20_000): Promise<void> {
 export async function installAtomically(dir: string, install: (tmp: string) => Promise<void>): Promise<boolean> {
   if (fs.existsSync(dir)) return false;
   fs.mkdirSync(path.dirname(dir), { recursive: true });
+  // Leftovers of installs whose process was killed outright (no `finally` ran).
+  const prefix = `${path.basename(dir)}.tmp-`;
+  for (const name of fs.readdirSync(path.dirname(dir))) {
+    const owner = name.startsWith(prefix) ? Number(name.slice(prefix.length).split('-')[0]) : NaN;
+    if (Number.isInteger(owner) && owner > 0 && !isAlive(owner)) fs.rmSync(path.join(path.dirname(dir), name), { recursive: true, force: true });
+  }
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   fs.mkdirSync(tmp, { recursive: true });
   try {

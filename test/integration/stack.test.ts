@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -44,8 +45,10 @@ describe('beltline stack up / down', () => {
 
   it('starts all three services, reuses them on a second up, and down leaves no process', async () => {
     let t = Date.now();
-    const first = await stackUp(cfg);
+    // Two at once, as when a test run and a developer both start it: one starts, the other waits and reuses.
+    const [first, concurrent] = await Promise.all([stackUp(cfg), stackUp(cfg)]);
     const coldMs = Date.now() - t;
+    expect(concurrent.map((s) => s.pid)).toEqual(first.map((s) => s.pid));
     expect(first.map((s) => [s.name, s.state])).toEqual([
       ['temporal', 'running'],
       ['kafka', 'running'],
@@ -75,10 +78,50 @@ describe('beltline stack up / down', () => {
     expect((await stackStatus(cfg)).map((s) => [s.state, s.pid])).toEqual(pids.map((pid) => ['running', pid]));
     console.log(`private stack: up ${coldMs} ms, second up ${warmMs} ms`);
 
+    // Named by DATABASE_URL, the same server is external: reported, never stopped.
+    const external = { ...cfg, DATABASE_URL: cfg.databaseUrl, embeddedPostgres: false };
+    expect((await stackUp(external, { only: ['postgres'] }))[0]).toMatchObject({ state: 'external' });
+    await stackDown(external, { only: ['postgres'] });
+    expect(isAlive(pids[2])).toBe(true);
+
     await stackDown(cfg);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     for (const port of ports) expect(await portAnswers('127.0.0.1', port)).toBe(false);
     for (const file of pidFiles) expect(fs.existsSync(file)).toBe(false);
     expect((await stackStatus(cfg)).map((s) => s.state)).toEqual(['stopped', 'stopped', 'stopped']);
+
+    // Up again on the same data: Kafka's storage is not re-formatted, PostgreSQL's cluster is kept.
+    const again = await stackUp(cfg);
+    expect(again.map((s) => s.state)).toEqual(['running', 'running', 'running']);
+    const admin2 = new Kafka({ brokers: cfg.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin2.connect();
+    try {
+      expect((await admin2.listTopics()).sort()).toEqual(expect.arrayContaining(['bad', 'profile-updates', 'raw']));
+    } finally {
+      await admin2.disconnect();
+    }
+    await stackDown(cfg);
+    for (const s of again) expect(isAlive(s.pid as number)).toBe(false);
   }, 900_000);
+
+  it('reports a port it did not start as external, and clears stale pid files', async () => {
+    const squatter = net.createServer((c) => c.destroy()).listen(17233, '127.0.0.1');
+    await new Promise((r) => squatter.once('listening', r));
+    try {
+      // A pid from before a reboot: dead, or alive but some other program.
+      fs.writeFileSync(pidFiles[0], '999999999\n');
+      fs.writeFileSync(pidFiles[1], `${process.pid}\n`);
+      const status = await stackStatus(cfg);
+      expect(status.map((s) => [s.name, s.state, s.pid])).toEqual([
+        ['temporal', 'external', undefined],
+        ['kafka', 'stopped', undefined],
+        ['postgres', 'stopped', undefined],
+      ]);
+      await stackDown(cfg, { only: ['temporal', 'kafka'] });
+      expect(fs.existsSync(pidFiles[0]) || fs.existsSync(pidFiles[1])).toBe(false);
+      expect(isAlive(process.pid)).toBe(true);
+    } finally {
+      squatter.close();
+    }
+  });
 });

@@ -33,8 +33,11 @@ describe('stack: process helpers', () => {
     ).rejects.toThrow('network down');
     expect(fs.readdirSync(dir)).toEqual([]);
 
+    // What a killed installer leaves is cleared by the next install.
+    fs.mkdirSync(path.join(dir, 'tool-1.0.tmp-999999999-abcd'));
     expect(await installAtomically(target, async (tmp) => fs.writeFileSync(path.join(tmp, 'bin'), 'ok'))).toBe(true);
     expect(fs.readFileSync(path.join(target, 'bin'), 'utf8')).toBe('ok');
+    expect(fs.readdirSync(dir)).toEqual(['tool-1.0']);
     expect(await installAtomically(target, async () => {
       throw new Error('must not run again');
     })).toBe(false);
