@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../config';
 import { createPool } from '../db/pool';
 import { getProfile } from '../profiles/store';
 import { ROLES, startBeltline, type Role } from '../server';
+import { registerBeltCommands } from './belts';
 import { registerEventTypeCommands } from './event-types';
 import { registerEventCommands } from './events';
 import { registerHarvesterCommands } from './harvesters';
@@ -92,6 +93,7 @@ registerStackCommands(program);
 registerEventTypeCommands(program);
 registerHarvesterCommands(program);
 registerEventCommands(program);
+registerBeltCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`beltline: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,4 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Pool } from 'pg';
+import { REPO_ROOT } from '../../src/config';
 import { admin, ensureEventType, startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic } from '../support/kafka';
 
@@ -17,7 +22,7 @@ describe('belts API: versions, errors, retry, backfill', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const b of [`bt-${s}`, `bt-late-${s}`]) await admin(beltline.url, 'DELETE', `/projects/default/belts/${b}`);
+    for (const b of [`bt-${s}`, `bt-late-${s}`, `bt-cli-${s}`]) await admin(beltline.url, 'DELETE', `/projects/default/belts/${b}`);
     await beltline?.stop();
     await pool?.end();
   });
@@ -111,4 +116,22 @@ describe('belts API: versions, errors, retry, backfill', () => {
     await waitFor('the other belt to see event 6', async () => ((await profile())?.ok === 6 ? true : undefined));
     expect(((await profile())?.late as { count: number }).count).toBe(5);
   }, 120_000);
+
+  it('does the same from the CLI, with a progress bar', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'belt-cli-'));
+    const body = path.join(dir, 'belt.json');
+    const code = path.join(dir, 'belt.ts');
+    fs.writeFileSync(body, JSON.stringify({ name: `bt-cli-${s}`, beltType: 'js-callback', eventTypes: [input], scale: 1 }));
+    fs.writeFileSync(code, "function execute(h: any, p: any) { return { _operation: '_increment', _id: h['grnry-correlation-id'], _path: ['cli'], _value: { _v: 1 } }; }\n");
+    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js'), ...args], { encoding: 'utf8', env: { ...process.env, BELTLINE_LOG_LEVEL: 'warn' } });
+    const created = cli('belts', 'create', '--file', body, '--source', code);
+    expect(created.stdout).toMatch(new RegExp(`belt bt-cli-${s} is at version 1`));
+    const backfill = cli('belts', 'backfill', `bt-cli-${s}`, '--since', '1970-01-01T00:00:00Z');
+    expect(backfill.stdout).toMatch(/backfill finished: 6 events, 0 failed again/);
+    expect(backfill.status).toBe(0);
+    expect((await profile())?.cli).toBe(6);
+    expect(cli('belts', 'backfill', 'no-such-belt', '--since', '2020-01-01').stderr).toMatch(/no belt "no-such-belt"/);
+    expect(cli('belts', 'backfill', `bt-cli-${s}`, '--since', 'last week').stderr).toMatch(/--since: not a date/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
 });
