@@ -40,6 +40,9 @@ const schema = z.object({
   /** How often a worker deletes events past their type's eventstoreTTL. */
   BELTLINE_RETENTION_INTERVAL_MS: positiveInt.default(60_000),
 
+  /** Width of an expiry bucket: one reaper workflow per bucket. */
+  BELTLINE_EXPIRY_BUCKET_MS: positiveInt.default(60_000),
+
   BATCH_MAX_EVENTS: positiveInt.default(500),
   // Temporal rejects payloads over 2 MB; a batch is cut well below that.
   BATCH_MAX_BYTES: positiveInt.max(1_500_000).default(1_000_000),

@@ -2,6 +2,7 @@ import type { Config } from './config';
 import type { Pool } from 'pg';
 import { createPool } from './db/pool';
 import { applyRetention } from './events/store';
+import { startSweeper } from './expiry/sweeper';
 import { migrate } from './db/migrate';
 import type { Client } from '@temporalio/client';
 import { registerBeltRoutes } from './belts/routes';
@@ -72,6 +73,19 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       stops.push(() => worker.shutdown());
       const retention = startRetention(cfg, pool);
       stops.push(async () => retention.stop());
+      let sweeperClient: Promise<Client> | undefined;
+      let sweeperProducer: ResilientProducer | undefined;
+      const sweeper = startSweeper(
+        cfg,
+        pool,
+        () => (sweeperClient ??= connectClient(cfg)),
+        () => (sweeperProducer ??= new ResilientProducer(createKafka(cfg, 'beltline-sweeper'))),
+      );
+      stops.push(async () => {
+        sweeper.stop();
+        await sweeperProducer?.disconnect();
+        if (sweeperClient) await (await sweeperClient).connection.close();
+      });
     }
     if (roles.includes('bridge')) {
       const client = await connectClient(cfg);

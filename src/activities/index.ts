@@ -15,6 +15,8 @@ import { expandRecords, type EventHeaders } from '../ingest/events';
 import { createKafka, ResilientProducer } from '../ingest/kafka';
 import type { IngestBatchInput } from '../ingest/record';
 import { logger } from '../log';
+import { reapPage, type ReapedPage } from '../expiry/reap';
+import { publishOutbox } from '../profiles/outbox';
 import { applyUpdatesInTx, getDocuments, type PendingUpdate } from '../profiles/store';
 import type { ProfileUpdate } from '../profiles/semantics';
 
@@ -22,6 +24,8 @@ const log = logger('activities');
 
 export interface BeltTask extends BeltRef {
   taskQueue: string;
+  /** The expiry bucket width in force, for the reapers the run may need. */
+  bucketMs: number;
 }
 
 export interface PreparedBatch {
@@ -30,6 +34,7 @@ export interface PreparedBatch {
   duplicates: number;
   badRows: number;
   belts: BeltTask[];
+  bucketMs: number;
 }
 
 export interface BeltRun {
@@ -40,6 +45,8 @@ export interface BeltRun {
 export interface AppliedBatch {
   applied: number;
   profiles: number;
+  /** Expiry buckets that gained entries: the workflow makes sure each has its reaper. */
+  buckets: number[];
 }
 
 /**
@@ -118,9 +125,10 @@ export function createActivities(pool: Pool, cfg: Config) {
         name: b.name,
         version: b.version,
         taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, b.name),
+        bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS,
       }));
       if (badRows.length > 0) log.warn({ batchId, badRows: badRows.length }, 'bad rows stored');
-      return { eventIds: events.map((e) => e.eventId), eventTypes, duplicates, badRows: badRows.length, belts };
+      return { eventIds: events.map((e) => e.eventId), eventTypes, duplicates, badRows: badRows.length, belts, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS };
     },
 
     /**
@@ -186,7 +194,7 @@ export function createActivities(pool: Pool, cfg: Config) {
     async beltHead(name: string): Promise<BeltTask> {
       const head = await getBelt(pool, name);
       if (!head) throw ApplicationFailure.nonRetryable(`no belt named ${name}`, 'UnknownBelt');
-      return { name, version: head.version, taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, name) };
+      return { name, version: head.version, taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, name), bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS };
     },
 
     /** How many events a retry or backfill will go through (for progress). */
@@ -241,7 +249,7 @@ export function createActivities(pool: Pool, cfg: Config) {
      * applied, so a re-run (or a concurrent batch holding the same events) applies nothing twice.
      */
     async applyBatch(eventIds: string[]): Promise<AppliedBatch> {
-      return withTransaction(pool, async (client) => {
+      const result = await withTransaction(pool, async (client): Promise<AppliedBatch> => {
         const { rows } = await client.query<{ event_id: string; belt: string; outputs: ProfileUpdate[]; created: number }>(
           `SELECT o.event_id, o.belt, o.outputs, (extract(epoch FROM e.created_at) * 1000)::float8 AS created
              FROM belt_outputs o JOIN events e USING (event_id)
@@ -250,18 +258,28 @@ export function createActivities(pool: Pool, cfg: Config) {
             FOR UPDATE OF o`,
           [eventIds],
         );
-        if (rows.length === 0) return { applied: 0, profiles: 0 };
+        if (rows.length === 0) return { applied: 0, profiles: 0, buckets: [] };
         const pending: PendingUpdate[] = rows.flatMap((r) =>
           r.outputs.map((update) => ({ update, ctx: { eventId: r.event_id, created: Math.round(r.created) } })),
         );
-        const profiles = await applyUpdatesInTx(client, pending);
+        const applied = await applyUpdatesInTx(client, pending, cfg.BELTLINE_EXPIRY_BUCKET_MS);
         await client.query(
           `UPDATE belt_outputs o SET applied = true FROM unnest($1::text[], $2::text[]) AS t(e, b)
             WHERE o.event_id = t.e AND o.belt = t.b`,
           [rows.map((r) => r.event_id), rows.map((r) => r.belt)],
         );
-        return { applied: pending.length, profiles };
+        return { applied: pending.length, profiles: applied.profiles, buckets: applied.buckets };
       });
+      // After the commit; what fails to go out now, the worker's outbox flusher sends later.
+      await publishOutbox(pool, producer(), eventIds).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+      return result;
+    },
+
+    /** Reaps one page of an expiry bucket; see reapPage. */
+    async reapBucketPage(bucket: number): Promise<ReapedPage> {
+      const page = await reapPage(pool, producer(), cfg.BELTLINE_RAW_TOPIC, bucket);
+      await publishOutbox(pool, producer()).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+      return page;
     },
   };
 }

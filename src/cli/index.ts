@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { createPool } from '../db/pool';
-import { getProfile } from '../profiles/store';
+import { getHistory, getProfile } from '../profiles/store';
 import { ROLES, startBeltline, type Role } from '../server';
 import { registerBeltCommands } from './belts';
 import { registerEventTypeCommands } from './event-types';
@@ -75,15 +75,16 @@ program
 const profiles = program.command('profiles').description('read the profile graph');
 profiles
   .command('get <id>')
-  .description('print a profile document')
-  .action(async (id: string) => {
+  .description('print a profile document, pretty')
+  .option('--history', 'with the values replaced at paths written with _set_with_history')
+  .action(async (id: string, opts: { history?: boolean }) => {
     const pool = createPool(config().databaseUrl, 1);
     try {
       const profile = await getProfile(pool, id);
       if (!profile) {
         console.error(`no profile with id ${JSON.stringify(id)}`);
         process.exitCode = 1;
-      } else console.log(JSON.stringify(profile, null, 2));
+      } else console.log(JSON.stringify(opts.history ? { ...profile, history: await getHistory(pool, id) } : profile, null, 2));
     } finally {
       await pool.end();
     }

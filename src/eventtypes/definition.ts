@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { JSONPath } from 'jsonpath-plus';
-import { parse as parseDuration } from 'tinyduration';
+import { durationOrNull } from '../durations';
 
 /** Event types as seed 001 defines them, pure: validation, naming, identity expressions. */
 
@@ -33,7 +33,7 @@ export class DefinitionError extends Error {
 }
 
 /** Built-in types that cannot be deleted or redefined through the API. */
-export const BUILT_IN_TYPES = new Set(['snowplow']);
+export const BUILT_IN_TYPES = new Set(['snowplow', 'profile-ttl', 'profile-ttn']);
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 // Seed 001: "the technical name was shortened to `livesegment-dataoutp`": 20 characters.
@@ -160,24 +160,11 @@ export function evaluateTimestamp(expr: Expression, payload: unknown, ctx: Expre
   throw new DefinitionError(field, `${expr.path} found no timestamp (epoch ms or ISO-8601) in the event`);
 }
 
-/** Milliseconds of an ISO-8601 duration; months are 30 days and years 365, as retention needs no more. */
+/** Milliseconds of an ISO-8601 duration; the error names the field. */
 export function durationMs(text: string, field: string): number {
-  let d: ReturnType<typeof parseDuration>;
-  try {
-    d = parseDuration(text);
-  } catch {
-    throw new DefinitionError(field, `not an ISO-8601 duration: ${JSON.stringify(text)} (e.g. P30D, PT3S, P100Y)`);
-  }
-  const day = 86_400_000;
-  const ms =
-    (d.years ?? 0) * 365 * day +
-    (d.months ?? 0) * 30 * day +
-    (d.weeks ?? 0) * 7 * day +
-    (d.days ?? 0) * day +
-    (d.hours ?? 0) * 3_600_000 +
-    (d.minutes ?? 0) * 60_000 +
-    (d.seconds ?? 0) * 1000;
-  return (d.negative ? -1 : 1) * ms;
+  const ms = durationOrNull(text);
+  if (ms === null) throw new DefinitionError(field, `not an ISO-8601 duration: ${JSON.stringify(text)} (e.g. P30D, PT3S, P100Y)`);
+  return ms;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,3 +1,5 @@
+import { durationOrNull } from '../durations';
+
 /**
  * Profile update semantics (seed 000, "PROFILESPECS"), pure: no I/O.
  *
@@ -11,7 +13,7 @@
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export const OPERATIONS = ['_set', '_delete', '_increment'] as const;
+export const OPERATIONS = ['_set', '_set_with_history', '_delete', '_increment', '_set_once', '_add_to_set', '_remove_from_set'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 export interface UpdateValue {
@@ -20,8 +22,10 @@ export interface UpdateValue {
   _in?: string | number;
   /** Confidence 0..1. */
   _c?: number;
-  /** ISO-8601 duration after which the value expires. */
+  /** ISO-8601 duration after which the value expires (from `_in`). */
   _ttl?: string;
+  /** ISO-8601 duration after which a time_to_notify event is emitted; the value stays. */
+  _ttn?: string;
 }
 
 export interface ProfileUpdate {
@@ -42,7 +46,38 @@ export interface Stamp {
   /** A tombstone: the path was deleted at this stamp. */
   del?: true;
   c?: number;
+  /** Written by _set_once: among such writes the earliest wins. */
+  once?: true;
+  /** Written by _set_with_history: the values it replaces, or loses to, are kept. */
+  h?: true;
 }
+
+/** A value that was replaced (or lost) at a path written with _set_with_history. */
+export interface HistoryEntry {
+  path: string[];
+  value: Json | undefined;
+  in: number;
+  eid: string;
+  /** The event whose value won. */
+  replacedBy: string;
+}
+
+/** A time-to-live or time-to-notify due for a value, as written. */
+export interface Scheduled {
+  path: string[];
+  kind: 'ttl' | 'ttn';
+  /** Epoch ms. */
+  dueAt: number;
+  stamp: { in: number; eid: string };
+}
+
+/** What applying updates leads to beyond the document: history rows and expirations to schedule. */
+export interface Effects {
+  history: HistoryEntry[];
+  schedule: Scheduled[];
+}
+
+export const noEffects = (): Effects => ({ history: [], schedule: [] });
 
 export interface ProfileState {
   document: JsonObject;
@@ -91,6 +126,13 @@ export function parseUpdate(raw: unknown): ProfileUpdate {
     if (op === '_increment' && typeof value._v !== 'number') throw new UpdateError('_value._v', 'must be a number for _increment');
   }
   if (isObject(value)) {
+    for (const k of ['_ttl', '_ttn'] as const) {
+      if (value[k] !== undefined && (typeof value[k] !== 'string' || durationOrNull(value[k] as string) === null)) {
+        throw new UpdateError(`_value.${k}`, `must be an ISO-8601 duration such as P3M or PT30S, got ${JSON.stringify(value[k])}`);
+      }
+    }
+  }
+  if (isObject(value)) {
     if (value._in !== undefined) parseInstant(value._in);
     if (value._c !== undefined && (typeof value._c !== 'number' || value._c < 0 || value._c > 1)) {
       throw new UpdateError('_value._c', 'must be a number from 0 to 1');
@@ -109,6 +151,9 @@ export function parseInstant(v: unknown): number {
 }
 
 const keyOf = (path: readonly string[]): string => JSON.stringify(path);
+// Set elements keep their own stamps, under keys that never parse as a path.
+const setKeyOf = (path: readonly string[]): string => `set:${keyOf(path)}`;
+
 
 function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {
   return prefix.length < path.length && prefix.every((k, i) => path[i] === k);
@@ -140,13 +185,65 @@ function readAt(doc: JsonObject, path: readonly string[]): Json | undefined {
   return node;
 }
 
+function entries(state: ProfileState): { path: string[]; key: string; stamp: Stamp }[] {
+  return Object.entries(state.stamps)
+    .filter(([k]) => k.startsWith('['))
+    .map(([k, st]) => ({ path: JSON.parse(k) as string[], key: k, stamp: st }));
+}
+
+/** The latest write that replaced `path` wholesale: of the path itself or of an ancestor. */
+function coveringStamp(state: ProfileState, path: readonly string[]): Stamp | undefined {
+  let best: Stamp | undefined;
+  for (let n = 1; n <= path.length; n++) {
+    const st = state.stamps[keyOf(path.slice(0, n))];
+    if (st && (!best || compareStamps(st, best) > 0)) best = st;
+  }
+  return best;
+}
+
+type ElementStamps = Record<string, { in: number; eid: string; del?: true }>;
+
+/** Rewrites a set's array from its elements: those added after any covering write and not removed since. */
+function recomputeSet(state: ProfileState, path: string[]): void {
+  const elems = (state.stamps[setKeyOf(path)] ?? {}) as unknown as ElementStamps;
+  const cover = coveringStamp(state, path);
+  const present = Object.entries(elems)
+    .filter(([, st]) => !st.del && (!cover || compareStamps(st, cover) > 0))
+    .map(([json]) => json)
+    .sort();
+  writeAt(state.document, path, { in: 0, eid: '', v: present.map((j) => JSON.parse(j) as Json) });
+}
+
+/**
+ * After a write at `path`, the sets at, below or above it are recomputed: a set's path always
+ * shows the set (writes below it are shadowed), whatever order the writes came in.
+ */
+function recomputeSetsAround(state: ProfileState, path: readonly string[]): void {
+  const related = Object.keys(state.stamps)
+    .filter((k) => k.startsWith('set:'))
+    .map((k) => JSON.parse(k.slice(4)) as string[])
+    .filter((p) => p.slice(0, Math.min(p.length, path.length)).every((x, i) => path[i] === x))
+    // Innermost first, so an enclosing set has the last word.
+    .sort((a, b) => b.length - a.length || keyOf(a).localeCompare(keyOf(b)));
+  for (const p of related) recomputeSet(state, p);
+}
+
+function schedule(update: ProfileUpdate, stamp: Stamp, at: number, effects: Effects | undefined): void {
+  for (const [kind, field] of [['ttl', '_ttl'], ['ttn', '_ttn']] as const) {
+    const d = update._value?.[field];
+    const ms = d ? durationOrNull(d) : null;
+    if (ms !== null && effects) effects.schedule.push({ path: update._path, kind, dueAt: at + ms, stamp: { in: stamp.in, eid: stamp.eid } });
+  }
+}
+
 /**
  * Applies one update to a profile's state in place. Returns false when the update lost to a
- * later write (nothing changed).
+ * later write (nothing changed). History rows and expirations to schedule go to `effects`.
  */
-export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: EventContext): boolean {
+export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: EventContext, effects?: Effects): boolean {
   const op = update._operation ?? '_set';
   const path = update._path;
+  const at = update._value?._in !== undefined ? parseInstant(update._value._in) : ctx.created;
 
   if (op === '_increment') {
     // Counters commute, so they need no stamp; at-most-once per event is the store's job.
@@ -156,26 +253,56 @@ export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: Eve
     return true;
   }
 
-  const stamp: Stamp = {
-    in: update._value?._in !== undefined ? parseInstant(update._value._in) : ctx.created,
-    eid: ctx.eventId,
-  };
+  if (op === '_add_to_set' || op === '_remove_from_set') {
+    // Per element, the latest add or remove wins: an element set that converges in any order.
+    const key = setKeyOf(path);
+    const elems = ((state.stamps[key] as unknown as ElementStamps | undefined) ?? {}) as ElementStamps;
+    const values = Array.isArray(update._value?._v) ? update._value._v : [update._value?._v ?? null];
+    let changed = false;
+    for (const v of values) {
+      const json = JSON.stringify(v);
+      const stamp = { in: at, eid: ctx.eventId, ...(op === '_remove_from_set' ? { del: true as const } : {}) };
+      const old = elems[json];
+      if (old && compareStamps(old, stamp) >= 0) continue;
+      elems[json] = stamp;
+      changed = true;
+    }
+    state.stamps[key] = elems as unknown as Stamp;
+    recomputeSetsAround(state, path);
+    return changed;
+  }
+
+  // _set_once is last-writer-wins on negated time: among once writes the earliest wins, and any
+  // real write (positive time) beats them; the general LWW machinery then gives convergence.
+  const stamp: Stamp = { in: op === '_set_once' ? -at : at, eid: ctx.eventId };
   if (op === '_delete') stamp.del = true;
   else {
     stamp.v = update._value?._v ?? null;
     if (update._value?._c !== undefined) stamp.c = update._value._c;
   }
+  if (op === '_set_once') stamp.once = true;
+  if (op === '_set_with_history') stamp.h = true;
 
-  const parsed = Object.entries(state.stamps).map(([k, s]) => ({ path: JSON.parse(k) as string[], key: k, stamp: s }));
+  const all = entries(state);
+  const own = state.stamps[keyOf(path)];
+  const history = (loser: Stamp, winner: Stamp): void => {
+    if ((loser.h || winner.h) && !loser.del && effects) {
+      effects.history.push({ path, value: loser.v, in: loser.in, eid: loser.eid, replacedBy: winner.eid });
+    }
+  };
   // Lost to an equal-or-later write of this path or of an ancestor that replaced it.
-  for (const e of parsed) {
+  for (const e of all) {
     const covers = e.key === keyOf(path) || isPrefix(e.path, path);
-    if (covers && compareStamps(e.stamp, stamp) >= 0) return false;
+    if (covers && compareStamps(e.stamp, stamp) >= 0) {
+      if (e.key === keyOf(path)) history(stamp, e.stamp);
+      return false;
+    }
   }
+  if (own) history(own, stamp);
 
   writeAt(state.document, path, stamp);
   const later: { path: string[]; stamp: Stamp }[] = [];
-  for (const e of parsed) {
+  for (const e of all) {
     if (!isPrefix(path, e.path)) continue;
     delete state.stamps[e.key];
     if (compareStamps(e.stamp, stamp) > 0) later.push(e);
@@ -186,5 +313,22 @@ export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: Eve
     writeAt(state.document, e.path, e.stamp);
     state.stamps[keyOf(e.path)] = e.stamp;
   }
+  recomputeSetsAround(state, path);
+  if (!stamp.del) schedule(update, stamp, at, effects);
   return true;
+}
+
+/**
+ * Expires the value at `path` if it is still the one written with `expected` (not refreshed
+ * since): a tombstone with that stamp takes its place, so an older write arriving later stays out.
+ * Returns the expired value, or undefined when there was nothing to expire.
+ */
+export function expireValue(state: ProfileState, path: string[], expected: { in: number; eid: string }): { value: Json } | undefined {
+  const st = state.stamps[keyOf(path)];
+  if (!st || st.del || st.in !== expected.in || st.eid !== expected.eid) return undefined;
+  const value = readAt(state.document, path) ?? null;
+  state.stamps[keyOf(path)] = { in: st.in, eid: st.eid, del: true };
+  writeAt(state.document, path, { in: st.in, eid: st.eid, del: true });
+  recomputeSetsAround(state, path);
+  return { value };
 }

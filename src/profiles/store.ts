@@ -1,6 +1,18 @@
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/pool';
-import { applyUpdate, type EventContext, type JsonObject, type ProfileState, type ProfileUpdate, type Stamp } from './semantics';
+import { registrationBucket } from '../expiry/buckets';
+import {
+  applyUpdate,
+  noEffects,
+  type EventContext,
+  type HistoryEntry,
+  type Json,
+  type JsonObject,
+  type ProfileState,
+  type ProfileUpdate,
+  type Scheduled,
+  type Stamp,
+} from './semantics';
 
 export interface PendingUpdate {
   update: ProfileUpdate;
@@ -13,11 +25,20 @@ export interface ProfileRow {
   updatedAt: string;
 }
 
+export interface Applied {
+  /** Profiles whose document changed. */
+  profiles: number;
+  /** Updates that changed something, for the change stream. */
+  changes: number;
+  /** Buckets that now hold expirations: each needs its reaper. */
+  buckets: number[];
+}
+
 /**
  * Loads and locks the profiles, creating missing ones. Ids are locked in sorted order so two
  * batches touching the same profiles queue behind each other instead of deadlocking.
  */
-async function lockProfiles(client: PoolClient, ids: string[]): Promise<Map<string, ProfileState>> {
+export async function lockProfiles(client: PoolClient, ids: string[]): Promise<Map<string, ProfileState>> {
   const sorted = [...new Set(ids)].sort();
   await client.query('INSERT INTO profiles (id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING', [sorted]);
   const { rows } = await client.query<{ id: string; document: JsonObject; stamps: Record<string, Stamp> }>(
@@ -27,32 +48,100 @@ async function lockProfiles(client: PoolClient, ids: string[]): Promise<Map<stri
   return new Map(rows.map((r) => [r.id, { document: r.document, stamps: r.stamps }]));
 }
 
-/** Applies updates inside the caller's transaction with one read and one write for all profiles. */
-export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdate[]): Promise<number> {
-  if (pending.length === 0) return 0;
+export async function writeProfiles(client: PoolClient, states: Map<string, ProfileState>, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await client.query(
+    `UPDATE profiles p SET document = v.document, stamps = v.stamps, updated_at = now()
+       FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS document, unnest($3::jsonb[]) AS stamps) v
+      WHERE p.id = v.id`,
+    [ids, ids.map((id) => JSON.stringify(states.get(id)?.document)), ids.map((id) => JSON.stringify(states.get(id)?.stamps))],
+  );
+}
+
+/** Queues change-stream messages in the outbox, inside the caller's transaction. */
+export async function queueChanges(client: PoolClient, changes: { eventId: string; message: unknown }[]): Promise<void> {
+  if (changes.length === 0) return;
+  await client.query('INSERT INTO profile_changes (event_id, message) SELECT * FROM unnest($1::text[], $2::jsonb[])', [
+    changes.map((c) => c.eventId),
+    changes.map((c) => JSON.stringify(c.message)),
+  ]);
+}
+
+async function recordHistory(client: PoolClient, rows: (HistoryEntry & { profileId: string })[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO profile_history (profile_id, path, value, valid_from, event_id, replaced_by)
+     SELECT p, string_to_array(path, E'\\x1f'), v, to_timestamp(t / 1000.0), e, r
+       FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::float8[], $5::text[], $6::text[]) AS h(p, path, v, t, e, r)
+     ON CONFLICT DO NOTHING`,
+    [
+      rows.map((h) => h.profileId),
+      rows.map((h) => h.path.join('\x1f')),
+      rows.map((h) => JSON.stringify(h.value ?? null)),
+      rows.map((h) => h.in),
+      rows.map((h) => h.eid),
+      rows.map((h) => h.replacedBy),
+    ],
+  );
+}
+
+async function scheduleExpirations(client: PoolClient, rows: (Scheduled & { profileId: string })[], bucketMs: number): Promise<number[]> {
+  if (rows.length === 0) return [];
+  const now = Date.now();
+  const buckets = rows.map((r) => registrationBucket(r.dueAt, now, bucketMs));
+  await client.query(
+    `INSERT INTO expirations (profile_id, path, kind, due_at, bucket, stamp_in, stamp_eid)
+     SELECT p, string_to_array(path, E'\\x1f'), k, to_timestamp(d / 1000.0), b, si, se
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::bigint[], $6::float8[], $7::text[]) AS x(p, path, k, d, b, si, se)
+     ON CONFLICT DO NOTHING`,
+    [
+      rows.map((r) => r.profileId),
+      rows.map((r) => r.path.join('\x1f')),
+      rows.map((r) => r.kind),
+      rows.map((r) => r.dueAt),
+      buckets,
+      rows.map((r) => r.stamp.in),
+      rows.map((r) => r.stamp.eid),
+    ],
+  );
+  return [...new Set(buckets)];
+}
+
+/**
+ * Applies updates inside the caller's transaction with one read and one write for all profiles,
+ * and records what follows from them (history, change stream, expirations) in the same transaction.
+ */
+export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdate[], bucketMs: number): Promise<Applied> {
+  if (pending.length === 0) return { profiles: 0, changes: 0, buckets: [] };
   const states = await lockProfiles(
     client,
     pending.map((p) => p.update._id),
   );
   const changed = new Set<string>();
+  const changes: { eventId: string; message: unknown }[] = [];
+  const history: (HistoryEntry & { profileId: string })[] = [];
+  const schedule: (Scheduled & { profileId: string })[] = [];
   for (const { update, ctx } of pending) {
     const state = states.get(update._id);
-    if (state && applyUpdate(state, update, ctx)) changed.add(update._id);
+    const effects = noEffects();
+    if (!state) continue;
+    const won = applyUpdate(state, update, ctx, effects);
+    // A write that lost still goes to the history of a path kept with history.
+    history.push(...effects.history.map((h) => ({ ...h, profileId: update._id })));
+    if (!won) continue;
+    changed.add(update._id);
+    changes.push({ eventId: ctx.eventId, message: { _schema: 'update_1', _operation: update._operation ?? '_set', ...update } });
+    schedule.push(...effects.schedule.map((s) => ({ ...s, profileId: update._id })));
   }
-  const ids = [...changed].sort();
-  if (ids.length > 0) {
-    await client.query(
-      `UPDATE profiles p SET document = v.document, stamps = v.stamps, updated_at = now()
-         FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS document, unnest($3::jsonb[]) AS stamps) v
-        WHERE p.id = v.id`,
-      [ids, ids.map((id) => JSON.stringify(states.get(id)?.document)), ids.map((id) => JSON.stringify(states.get(id)?.stamps))],
-    );
-  }
-  return ids.length;
+  await writeProfiles(client, states, [...changed].sort());
+  await recordHistory(client, history);
+  await queueChanges(client, changes);
+  const buckets = await scheduleExpirations(client, schedule, bucketMs);
+  return { profiles: changed.size, changes: changes.length, buckets };
 }
 
-export async function applyUpdates(pool: Pool, pending: PendingUpdate[]): Promise<number> {
-  return withTransaction(pool, (client) => applyUpdatesInTx(client, pending));
+export async function applyUpdates(pool: Pool, pending: PendingUpdate[], bucketMs: number): Promise<Applied> {
+  return withTransaction(pool, (client) => applyUpdatesInTx(client, pending, bucketMs));
 }
 
 export async function getProfile(pool: Pool, id: string): Promise<ProfileRow | null> {
@@ -62,6 +151,31 @@ export async function getProfile(pool: Pool, id: string): Promise<ProfileRow | n
   );
   const r = rows[0];
   return r ? { id: r.id, document: r.document, updatedAt: r.updated_at.toISOString() } : null;
+}
+
+export interface HistoryRow {
+  path: string[];
+  value: Json;
+  validFrom: string;
+  eventId: string;
+  replacedBy: string;
+}
+
+export async function getHistory(pool: Pool, id: string): Promise<HistoryRow[]> {
+  const { rows } = await pool.query<{ path: string[]; value: Json; valid_from: Date; event_id: string; replaced_by: string }>(
+    'SELECT path, value, valid_from, event_id, replaced_by FROM profile_history WHERE profile_id = $1 ORDER BY path, valid_from, event_id',
+    [id],
+  );
+  return rows.map((r) => ({ path: r.path, value: r.value, validFrom: r.valid_from.toISOString(), eventId: r.event_id, replacedBy: r.replaced_by }));
+}
+
+/** Profiles whose value at `path` equals `value` (e.g. the profile of an email address). */
+export async function findByPath(pool: Pool, path: string[], value: Json, limit: number): Promise<ProfileRow[]> {
+  const { rows } = await pool.query<{ id: string; document: JsonObject; updated_at: Date }>(
+    'SELECT id, document, updated_at FROM profiles WHERE document #> $1::text[] = $2::jsonb ORDER BY id LIMIT $3',
+    [path, JSON.stringify(value), limit],
+  );
+  return rows.map((r) => ({ id: r.id, document: r.document, updatedAt: r.updated_at.toISOString() }));
 }
 
 /** Current documents of many profiles in one query: the third argument belts get. */

@@ -62,6 +62,7 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
         beltHead: activities.beltHead,
         rerunCount: activities.rerunCount,
         rerunPage: activities.rerunPage,
+        reapBucketPage: activities.reapBucketPage,
       },
     });
     runs.push(main.run());

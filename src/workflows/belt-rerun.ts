@@ -1,5 +1,6 @@
 import { continueAsNew, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ensureReapers } from './reaper';
 import { EVENT_COUNT } from './search-attributes';
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40 };
@@ -46,7 +47,8 @@ export async function beltRerun(input: BeltRerunInput): Promise<RerunProgress> {
     const { eventIds, next } = await rerunPage(input.belt, input.mode, input.since, after);
     if (eventIds.length > 0) {
       const run = await runBelt({ name: head.name, version: head.version }, eventIds, { retryFailed: input.mode === 'retry' });
-      await applyBatch(eventIds);
+      const { buckets } = await applyBatch(eventIds);
+      await ensureReapers(buckets, head.bucketMs);
       progress.done += eventIds.length;
       progress.errors += run.errors;
       upsertSearchAttributes([{ key: EVENT_COUNT, value: progress.done }]);

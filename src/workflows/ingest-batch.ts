@@ -1,6 +1,7 @@
 import { proxyActivities, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { IngestBatchInput } from '../ingest/record';
+import { ensureReapers } from './reaper';
 import { BELTS, EVENT_COUNT, EVENT_TYPES } from './search-attributes';
 
 // Retries ride out a restarting PostgreSQL or a redeploy; after that the batch fails with its
@@ -36,6 +37,7 @@ export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchR
     }),
   );
 
-  const { applied, profiles } = await applyBatch(prepared.eventIds);
+  const { applied, profiles, buckets } = await applyBatch(prepared.eventIds);
+  await ensureReapers(buckets, prepared.bucketMs);
   return { events: prepared.eventIds.length, duplicates: prepared.duplicates, badRows: prepared.badRows, beltRuns, applied, profiles };
 }

@@ -1,0 +1,23 @@
+import type { Pool } from 'pg';
+import type { ResilientProducer } from '../ingest/kafka';
+
+export const PROFILE_UPDATES_TOPIC = 'profile-updates';
+
+/**
+ * Publishes queued change-stream messages (of these events, or all) to `profile-updates` after
+ * their transaction committed, then marks them. A crash in between publishes them again later:
+ * at least once, keyed by profile id so a profile's changes stay in order.
+ */
+export async function publishOutbox(pool: Pool, producer: ResilientProducer, eventIds?: string[]): Promise<number> {
+  const { rows } = await pool.query<{ id: string; message: { _id: string } }>(
+    `SELECT id, message FROM profile_changes WHERE NOT published AND ($1::text[] IS NULL OR event_id = ANY($1::text[])) ORDER BY id LIMIT 10000`,
+    [eventIds ?? null],
+  );
+  if (rows.length === 0) return 0;
+  await producer.send(
+    PROFILE_UPDATES_TOPIC,
+    rows.map((r) => ({ key: r.message._id, value: JSON.stringify(r.message) })),
+  );
+  await pool.query('UPDATE profile_changes SET published = true WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+  return rows.length;
+}

@@ -1,0 +1,100 @@
+import type { Pool } from 'pg';
+import { ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
+import { freshTopic, readAll } from '../support/kafka';
+
+/** The profile graph on the real stack: history, sets, the change stream, TTL on durable timers. */
+describe('profile graph', () => {
+  const s = Date.now().toString(36);
+  let pool: Pool;
+  let beltline: BeltlineProcess;
+  let env: Record<string, string>;
+  let n = 0;
+
+  beforeAll(async () => {
+    pool = testPool();
+    const { topic, group } = await freshTopic('profiles-test');
+    env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_EXPIRY_BUCKET_MS: '1000' };
+    beltline = await startBeltline({ port: 18089, env });
+    await ensureEventType(beltline.url, TEST_JSON_TYPE);
+  }, 120_000);
+
+  afterAll(async () => {
+    await beltline?.stop();
+    await pool?.end();
+  });
+
+  const send = async (user: string, updates: unknown[]) => {
+    const res = await fetch(`${beltline.url}/api/v1/events/test-json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ eventId: `${s}-${++n}`, correlationId: user, updates }),
+    });
+    expect(res.status).toBe(200);
+  };
+  const doc = async (user: string) => (await pool.query<{ document: Record<string, unknown> }>('SELECT document FROM profiles WHERE id = $1', [user])).rows[0]?.document;
+
+  it('keeps history, sets, once-values; serves lookups; streams every change to Kafka', async () => {
+    const user = `hist-${s}`;
+    await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'free', _in: 1000 } }]);
+    await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'pro', _in: 3000 } }]);
+    await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'trial', _in: 2000 } }]);
+    await send(user, [{ _operation: '_add_to_set', _path: ['removed'], _value: { _v: ['sku-1', 'sku-2'] } }, { _operation: '_set_once', _path: ['first'], _value: { _v: 'a', _in: 5 } }]);
+    await send(user, [{ _operation: '_remove_from_set', _path: ['removed'], _value: { _v: 'sku-1' } }, { _operation: '_set_once', _path: ['first'], _value: { _v: 'b', _in: 9 } }]);
+    await send(user, [{ _path: ['contact', 'email'], _value: { _v: `${s}@example.com` } }]);
+
+    const profile = await waitFor('all six events', async () => {
+      const d = await doc(user);
+      return d?.count === 6 ? d : undefined;
+    });
+    expect(profile).toMatchObject({ plan: 'pro', removed: ['sku-2'], first: 'a', contact: { email: `${s}@example.com` } });
+
+    const res = await fetch(`${beltline.url}/api/v1/profiles/${user}?history=true`);
+    const body = (await res.json()) as { history: { path: string[]; value: string }[] };
+    expect(body.history.map((h) => h.value).sort()).toEqual(['free', 'trial']);
+
+    const found = (await (await fetch(`${beltline.url}/api/v1/profiles?path=contact.email&value=${encodeURIComponent(`${s}@example.com`)}`)).json()) as { id: string }[];
+    expect(found.map((p) => p.id)).toEqual([user]);
+
+    // Every applied change went to `profile-updates` in the update message format.
+    const messages = (await readAll('profile-updates', 1_000_000, 3000)).map((v) => JSON.parse(v) as { _id: string; _schema: string; _operation: string });
+    const mine = messages.filter((m) => m._id === user);
+    expect(mine.length).toBeGreaterThanOrEqual(8);
+    expect(mine.every((m) => m._schema === 'update_1')).toBe(true);
+    expect(mine.map((m) => m._operation)).toEqual(expect.arrayContaining(['_set_with_history', '_add_to_set', '_remove_from_set', '_set_once', '_increment']));
+  }, 60_000);
+
+  it('expires a PT3S value on a durable timer, emits time_to_live for belts, and leaves a refreshed value alone', async () => {
+    const user = `ttl-${s}`;
+    const now = Date.now();
+    await send(user, [{ _path: ['offer'], _value: { _v: 'old', _in: now, _ttl: 'PT3S' } }, { _path: ['code'], _value: { _v: 'c1', _in: now, _ttl: 'PT3S' } }]);
+    // `code` is refreshed a second later: its first expiry must not remove it.
+    await new Promise((r) => setTimeout(r, 1000));
+    await send(user, [{ _path: ['code'], _value: { _v: 'c2', _in: now + 1000, _ttl: 'PT6S' } }]);
+
+    const expired = await waitFor('offer to expire', async () => {
+      const d = await doc(user);
+      return d && d.offer === undefined && (d.expired as Record<string, unknown> | undefined)?.offer === 'old' ? d : undefined;
+    }, 30_000);
+    expect(expired.code).toBe('c2');
+    const ttlEvents = await pool.query("SELECT payload FROM events WHERE event_type = 'profile-ttl' AND correlation_id = $1", [user]);
+    expect(ttlEvents.rows.map((r: { payload: { path: string[]; oldValue: unknown } }) => [r.payload.path, r.payload.oldValue])).toEqual([[['offer'], 'old']]);
+
+    const later = await waitFor('code to expire at its refreshed time', async () => {
+      const d = await doc(user);
+      return d && d.code === undefined && (d.expired as Record<string, unknown>).code !== undefined ? d : undefined;
+    }, 30_000);
+    expect((later.expired as Record<string, unknown>).code).toBe('c2');
+    expect(Date.now()).toBeGreaterThanOrEqual(now + 7000);
+  }, 90_000);
+
+  it('reaps after the worker was killed with -9 while the timer ran', async () => {
+    const user = `kill-${s}`;
+    await send(user, [{ _path: ['session'], _value: { _v: 'live', _in: Date.now(), _ttl: 'PT4S' } }]);
+    await waitFor('the value written', async () => ((await doc(user))?.session === 'live' ? true : undefined));
+    await beltline.kill9();
+    await new Promise((r) => setTimeout(r, 6000));
+    expect((await doc(user))?.session).toBe('live');
+    beltline = await startBeltline({ port: 18089, env });
+    await waitFor('the reaper to finish after the restart', async () => ((await doc(user))?.session === undefined ? true : undefined), 30_000);
+  }, 120_000);
+});
