@@ -260,9 +260,17 @@ export function createActivities(pool: Pool, cfg: Config) {
         );
         if (rows.length === 0) return { applied: 0, profiles: 0, buckets: [] };
         const pending: PendingUpdate[] = rows.flatMap((r) =>
-          r.outputs.map((update) => ({ update, ctx: { eventId: r.event_id, created: Math.round(r.created) } })),
+          r.outputs.map((update) => ({ update, ctx: { eventId: r.event_id, created: Math.round(r.created) }, belt: r.belt })),
         );
         const applied = await applyUpdatesInTx(client, pending, cfg.BELTLINE_EXPIRY_BUCKET_MS);
+        for (const r of applied.refused) {
+          log.warn({ eventId: r.eventId, belt: r.belt, reason: r.reason }, 'update refused');
+          await client.query('UPDATE belt_outputs SET error = $3 WHERE event_id = $1 AND belt = $2', [
+            r.eventId,
+            r.belt,
+            JSON.stringify({ kind: 'refused', message: r.reason }),
+          ]);
+        }
         await client.query(
           `UPDATE belt_outputs o SET applied = true FROM unnest($1::text[], $2::text[]) AS t(e, b)
             WHERE o.event_id = t.e AND o.belt = t.b`,

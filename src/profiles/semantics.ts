@@ -13,7 +13,7 @@ import { durationOrNull } from '../durations';
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export const OPERATIONS = ['_set', '_set_with_history', '_delete', '_increment', '_set_once', '_add_to_set', '_remove_from_set'] as const;
+export const OPERATIONS = ['_set', '_set_with_history', '_delete', '_increment', '_set_once', '_add_to_set', '_remove_from_set', '_link'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 export interface UpdateValue {
@@ -115,6 +115,12 @@ export function parseUpdate(raw: unknown): ProfileUpdate {
     throw new UpdateError('_operation', `must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(op)}`);
   }
   if (typeof raw._id !== 'string' || raw._id === '') throw new UpdateError('_id', 'must be a non-empty string');
+  if (op === '_link') {
+    const target = isObject(raw._value) ? raw._value._v : undefined;
+    if (typeof target !== 'string' || target === '') throw new UpdateError('_value._v', 'a _link names the authenticated profile id to link to');
+    if (target === raw._id) throw new UpdateError('_value._v', 'a profile cannot be linked to itself');
+    return { ...(raw as unknown as ProfileUpdate), _path: [] };
+  }
   const p = raw._path;
   if (!Array.isArray(p) || p.length === 0 || !p.every((k) => typeof k === 'string' && k !== '')) {
     throw new UpdateError('_path', 'must be an array of at least one non-empty string');
@@ -331,4 +337,45 @@ export function expireValue(state: ProfileState, path: string[], expected: { in:
   writeAt(state.document, path, { in: st.in, eid: st.eid, del: true });
   recomputeSetsAround(state, path);
   return { value };
+}
+
+/**
+ * Merges `from` into `into` under the same rules every update follows: each path keeps the write
+ * with the later stamp, set elements merge per element, counters (unstamped numbers) add up.
+ * Merging the same states in any order gives the same document.
+ */
+export function mergeStates(into: ProfileState, from: ProfileState): void {
+  const counters = unstampedNumbers(from);
+  const fromEntries = entries(from).sort((a, b) => a.path.length - b.path.length || compareStamps(a.stamp, b.stamp));
+  for (const e of fromEntries) {
+    const update: ProfileUpdate = e.stamp.del
+      ? { _id: '', _operation: '_delete', _path: e.path }
+      : { _id: '', _operation: e.stamp.h ? '_set_with_history' : '_set', _path: e.path, _value: { _v: e.stamp.v ?? null, _in: e.stamp.in } };
+    applyUpdate(into, update, { eventId: e.stamp.eid, created: e.stamp.in });
+  }
+  for (const [k, elems] of Object.entries(from.stamps)) {
+    if (!k.startsWith('set:')) continue;
+    const mine = ((into.stamps[k] as unknown as ElementStamps | undefined) ?? {}) as ElementStamps;
+    for (const [json, st] of Object.entries(elems as unknown as ElementStamps)) {
+      if (!mine[json] || compareStamps(mine[json], st) < 0) mine[json] = st;
+    }
+    into.stamps[k] = mine as unknown as Stamp;
+    recomputeSetsAround(into, JSON.parse(k.slice(4)) as string[]);
+  }
+  for (const { path, value } of counters) {
+    const current = readAt(into.document, path);
+    writeAt(into.document, path, { in: 0, eid: '', v: (typeof current === 'number' ? current : 0) + value });
+  }
+}
+
+/** Numbers in the document that no stamp covers: the counters _increment keeps. */
+function unstampedNumbers(state: ProfileState): { path: string[]; value: number }[] {
+  const out: { path: string[]; value: number }[] = [];
+  const walk = (node: Json, path: string[]): void => {
+    if (state.stamps[keyOf(path)] || state.stamps[setKeyOf(path)]) return;
+    if (typeof node === 'number' && path.length > 0) out.push({ path, value: node });
+    else if (isObject(node)) for (const [k, v] of Object.entries(node)) walk(v, [...path, k]);
+  };
+  walk(state.document, []);
+  return out;
 }

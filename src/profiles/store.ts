@@ -3,6 +3,7 @@ import { withTransaction } from '../db/pool';
 import { registrationBucket } from '../expiry/buckets';
 import {
   applyUpdate,
+  mergeStates,
   noEffects,
   type EventContext,
   type HistoryEntry,
@@ -17,6 +18,14 @@ import {
 export interface PendingUpdate {
   update: ProfileUpdate;
   ctx: EventContext;
+  /** The belt that made it, for recording a refusal. */
+  belt?: string;
+}
+
+export interface Refusal {
+  eventId: string;
+  belt?: string;
+  reason: string;
 }
 
 export interface ProfileRow {
@@ -32,6 +41,15 @@ export interface Applied {
   changes: number;
   /** Buckets that now hold expirations: each needs its reaper. */
   buckets: number[];
+  /** Updates refused (a link between two authenticated profiles). */
+  refused: Refusal[];
+}
+
+interface Locked {
+  states: Map<string, ProfileState>;
+  /** id → the profile its updates go to (itself unless linked). */
+  canonical: Map<string, string>;
+  known: Set<string>;
 }
 
 /**
@@ -39,13 +57,24 @@ export interface Applied {
  * batches touching the same profiles queue behind each other instead of deadlocking.
  */
 export async function lockProfiles(client: PoolClient, ids: string[]): Promise<Map<string, ProfileState>> {
+  return (await lockGraph(client, ids)).states;
+}
+
+/** Locks the profiles and the ones they are linked to (sorted, one round trip each way). */
+async function lockGraph(client: PoolClient, ids: string[]): Promise<Locked> {
   const sorted = [...new Set(ids)].sort();
   await client.query('INSERT INTO profiles (id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING', [sorted]);
-  const { rows } = await client.query<{ id: string; document: JsonObject; stamps: Record<string, Stamp> }>(
-    'SELECT id, document, stamps FROM profiles WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+  const { rows } = await client.query<{ id: string; document: JsonObject; stamps: Record<string, Stamp>; canonical_id: string | null; known: boolean }>(
+    `SELECT id, document, stamps, canonical_id, known FROM profiles
+      WHERE id = ANY($1::text[]) OR id IN (SELECT canonical_id FROM profiles WHERE id = ANY($1::text[]))
+      ORDER BY id FOR UPDATE`,
     [sorted],
   );
-  return new Map(rows.map((r) => [r.id, { document: r.document, stamps: r.stamps }]));
+  return {
+    states: new Map(rows.map((r) => [r.id, { document: r.document, stamps: r.stamps }])),
+    canonical: new Map(rows.map((r) => [r.id, r.canonical_id ?? r.id])),
+    known: new Set(rows.filter((r) => r.known).map((r) => r.id)),
+  };
 }
 
 export async function writeProfiles(client: PoolClient, states: Map<string, ProfileState>, ids: string[]): Promise<void> {
@@ -112,41 +141,71 @@ async function scheduleExpirations(client: PoolClient, rows: (Scheduled & { prof
  * and records what follows from them (history, change stream, expirations) in the same transaction.
  */
 export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdate[], bucketMs: number): Promise<Applied> {
-  if (pending.length === 0) return { profiles: 0, changes: 0, buckets: [] };
-  const states = await lockProfiles(
-    client,
-    pending.map((p) => p.update._id),
-  );
+  if (pending.length === 0) return { profiles: 0, changes: 0, buckets: [], refused: [] };
+  const targets = pending.flatMap((p) => (p.update._operation === '_link' ? [String(p.update._value?._v)] : []));
+  const graph = await lockGraph(client, [...pending.map((p) => p.update._id), ...targets]);
+  const { states, canonical, known } = graph;
   const changed = new Set<string>();
+  const linked = new Map<string, string>();
+  const refused: Refusal[] = [];
   const changes: { eventId: string; message: unknown }[] = [];
   const history: (HistoryEntry & { profileId: string })[] = [];
   const schedule: (Scheduled & { profileId: string })[] = [];
-  for (const { update, ctx } of pending) {
-    const state = states.get(update._id);
+  const resolve = (id: string): string => canonical.get(id) ?? id;
+  for (const { update, ctx, belt } of pending) {
+    if (update._operation === '_link') {
+      const from = resolve(update._id);
+      const to = resolve(String(update._value?._v));
+      if (from === to) continue;
+      if (known.has(from)) {
+        refused.push({ eventId: ctx.eventId, belt, reason: `cannot link ${update._id} to ${String(update._value?._v)}: both profiles are authenticated; they are kept apart` });
+        continue;
+      }
+      // The anonymous profile's history moves into the authenticated one, by the same rules.
+      mergeStates(states.get(to) as ProfileState, states.get(from) as ProfileState);
+      states.set(from, { document: {}, stamps: {} });
+      known.add(to);
+      for (const [id, c] of canonical) if (c === from || id === from) canonical.set(id, to);
+      linked.set(from, to);
+      changed.add(from).add(to);
+      changes.push({ eventId: ctx.eventId, message: { _schema: 'update_1', _operation: '_link', _id: update._id, _value: { _v: to } } });
+      continue;
+    }
+    const id = resolve(update._id);
+    const state = states.get(id);
     const effects = noEffects();
     if (!state) continue;
     const won = applyUpdate(state, update, ctx, effects);
     // A write that lost still goes to the history of a path kept with history.
-    history.push(...effects.history.map((h) => ({ ...h, profileId: update._id })));
+    history.push(...effects.history.map((h) => ({ ...h, profileId: id })));
     if (!won) continue;
-    changed.add(update._id);
-    changes.push({ eventId: ctx.eventId, message: { _schema: 'update_1', _operation: update._operation ?? '_set', ...update } });
-    schedule.push(...effects.schedule.map((s) => ({ ...s, profileId: update._id })));
+    changed.add(id);
+    changes.push({ eventId: ctx.eventId, message: { _schema: 'update_1', _operation: update._operation ?? '_set', ...update, _id: id } });
+    schedule.push(...effects.schedule.map((s) => ({ ...s, profileId: id })));
   }
   await writeProfiles(client, states, [...changed].sort());
+  if (linked.size > 0) {
+    await client.query(
+      `UPDATE profiles p SET canonical_id = l.to_id FROM unnest($1::text[], $2::text[]) AS l(from_id, to_id)
+        WHERE p.id = l.from_id OR p.canonical_id = l.from_id`,
+      [[...linked.keys()], [...linked.values()]],
+    );
+    await client.query('UPDATE profiles SET known = true WHERE id = ANY($1::text[])', [[...new Set(linked.values())]]);
+  }
   await recordHistory(client, history);
   await queueChanges(client, changes);
   const buckets = await scheduleExpirations(client, schedule, bucketMs);
-  return { profiles: changed.size, changes: changes.length, buckets };
+  return { profiles: changed.size, changes: changes.length, buckets, refused };
 }
 
 export async function applyUpdates(pool: Pool, pending: PendingUpdate[], bucketMs: number): Promise<Applied> {
   return withTransaction(pool, (client) => applyUpdatesInTx(client, pending, bucketMs));
 }
 
+/** A profile by id; an id linked to another profile reads that one (its id says which). */
 export async function getProfile(pool: Pool, id: string): Promise<ProfileRow | null> {
   const { rows } = await pool.query<{ id: string; document: JsonObject; updated_at: Date }>(
-    'SELECT id, document, updated_at FROM profiles WHERE id = $1',
+    `SELECT c.id, c.document, c.updated_at FROM profiles p JOIN profiles c ON c.id = coalesce(p.canonical_id, p.id) WHERE p.id = $1`,
     [id],
   );
   const r = rows[0];
@@ -181,8 +240,10 @@ export async function findByPath(pool: Pool, path: string[], value: Json, limit:
 /** Current documents of many profiles in one query: the third argument belts get. */
 export async function getDocuments(pool: Pool, ids: string[]): Promise<Map<string, JsonObject>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await pool.query<{ id: string; document: JsonObject }>('SELECT id, document FROM profiles WHERE id = ANY($1::text[])', [
-    [...new Set(ids)],
-  ]);
+  // Keyed by the id asked for; a linked id gets the profile it is linked to.
+  const { rows } = await pool.query<{ id: string; document: JsonObject }>(
+    'SELECT p.id, c.document FROM profiles p JOIN profiles c ON c.id = coalesce(p.canonical_id, p.id) WHERE p.id = ANY($1::text[])',
+    [[...new Set(ids)]],
+  );
   return new Map(rows.map((r) => [r.id, r.document]));
 }

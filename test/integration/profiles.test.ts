@@ -97,4 +97,33 @@ describe('profile graph', () => {
     beltline = await startBeltline({ port: 18089, env });
     await waitFor('the reaper to finish after the restart', async () => ((await doc(user))?.session === undefined ? true : undefined), 30_000);
   }, 120_000);
+
+  it('links an anonymous profile to an authenticated one, before and after updates; refuses known → known', async () => {
+    const anon = `anon-${s}`;
+    const known = `known-${s}`;
+    const other = `known2-${s}`;
+    await send(anon, [{ _path: ['cart'], _value: { _v: 'shoes', _in: 1000 } }, { _operation: '_increment', _path: ['visits'], _value: { _v: 2 } }]);
+    await send(known, [{ _path: ['email'], _value: { _v: 'k@example.com', _in: 500 } }, { _path: ['cart'], _value: { _v: 'hat', _in: 900 } }, { _operation: '_increment', _path: ['visits'], _value: { _v: 1 } }]);
+    await waitFor('both profiles', async () => ((await doc(anon))?.cart && (await doc(known))?.email ? true : undefined));
+    await send(anon, [{ _operation: '_link', _value: { _v: known } }]);
+    // After the link, updates through the anonymous id reach the authenticated profile.
+    await send(anon, [{ _path: ['via'], _value: { _v: 'via-anon', _in: 2000 } }]);
+    const linked = await waitFor('the merged profile', async () => {
+      const res = await fetch(`${beltline.url}/api/v1/profiles/${anon}`);
+      const p = res.ok ? ((await res.json()) as { id: string; document: Record<string, unknown> }) : undefined;
+      return p?.document.via === 'via-anon' ? p : undefined;
+    });
+    expect(linked.id).toBe(known);
+    expect(linked.document).toMatchObject({ email: 'k@example.com', cart: 'shoes', visits: 3 });
+
+    // Two authenticated profiles are kept apart, and the refusal is recorded with its reason.
+    await send(`anon2-${s}`, [{ _operation: '_link', _value: { _v: other } }]);
+    await send(known, [{ _operation: '_link', _value: { _v: other } }]);
+    const refusal = await waitFor('the refusal', async () => {
+      const { rows } = await pool.query("SELECT error FROM belt_outputs WHERE belt = 'passthrough' AND error->>'kind' = 'refused' AND error->>'message' LIKE $1", [`%${known}%`]);
+      return rows[0] as { error: { message: string } } | undefined;
+    });
+    expect(refusal.error.message).toMatch(/both profiles are authenticated/);
+    expect((await (await fetch(`${beltline.url}/api/v1/profiles/${known}`)).json()) as { id: string }).toMatchObject({ id: known });
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { applyUpdate, expireValue, noEffects, type Effects, type ProfileState, type ProfileUpdate } from '../../src/profiles/semantics';
+import { applyUpdate, expireValue, mergeStates, noEffects, type Effects, type ProfileState, type ProfileUpdate } from '../../src/profiles/semantics';
 
 type Op = { update: ProfileUpdate; ctx: { eventId: string; created: number } };
 
@@ -91,5 +91,24 @@ describe('profile update semantics (properties)', () => {
     expect(state.document).toEqual({});
     applyUpdate(state, { _id: 'p', _path: ['offer'], _value: { _v: 'older', _in: '2018-01-01T00:00:00Z' } }, { eventId: 'e0', created: 0 });
     expect(state.document).toEqual({});
+  });
+});
+
+describe('merging linked profiles', () => {
+  it('gives the same document whichever profile\'s writes came first, and adds counters', () => {
+    fc.assert(
+      fc.property(opsArb, opsArb, (a, b) => {
+        const anon = run(a.map((o) => ({ ...o, ctx: { ...o.ctx, eventId: `a${o.ctx.eventId}` } })));
+        const known = run(b.map((o) => ({ ...o, ctx: { ...o.ctx, eventId: `b${o.ctx.eventId}` } })));
+        const all = run([...a.map((o) => ({ ...o, ctx: { ...o.ctx, eventId: `a${o.ctx.eventId}` } })), ...b.map((o) => ({ ...o, ctx: { ...o.ctx, eventId: `b${o.ctx.eventId}` } }))]);
+        const merged: ProfileState = JSON.parse(JSON.stringify(known)) as ProfileState;
+        mergeStates(merged, anon);
+        expect(merged.document).toEqual(all.document);
+      }),
+      { numRuns: 300 },
+    );
+    const counted: ProfileState = { document: { visits: 2 }, stamps: {} };
+    mergeStates(counted, { document: { visits: 3 }, stamps: {} });
+    expect(counted.document).toEqual({ visits: 5 });
   });
 });
