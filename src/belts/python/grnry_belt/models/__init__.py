@@ -1,0 +1,1 @@
+"""Models belt callbacks may return."""
