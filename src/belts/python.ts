@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync, promises as fs, realpathSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, promises as fs, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -63,6 +63,7 @@ const READY_TIMEOUT_MS = 15_000;
 const WALL_FACTOR = 3;
 const NOBODY = 65534;
 const STDERR_KEPT = 4096;
+const MAX_REPLY_BYTES = 256 * 1024 * 1024;
 
 interface SyntaxInfo {
   type: string;
@@ -91,11 +92,14 @@ interface ReadyReport {
   errors: string[];
   python: string;
   executable: string;
+  prefix: string;
 }
 
 interface LaunchPlan {
   prefix: string[];
   python: string;
+  /** sys.prefix the interpreter has when its installation is readable. */
+  pythonPrefix: string;
   dropsPrivileges: boolean;
   netns: boolean;
 }
@@ -106,6 +110,8 @@ interface Died {
   /** Events started ("." received): the last one was in flight. */
   progress: number;
   guardKilled: boolean;
+  /** Killed for breaking the protocol (a belt writing to the reply fd): the whole batch fails. */
+  protocolError: boolean;
   reason: string;
   signal: NodeJS.Signals | null;
 }
@@ -135,11 +141,13 @@ function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
-function resolvePython(python: string): Promise<string> {
+/** The interpreter's absolute path and installation prefix, as this process's user sees them. */
+function resolvePython(python: string): Promise<{ executable: string; prefix: string }> {
   return new Promise((resolve, reject) => {
-    execFile(python, ['-I', '-S', '-c', 'import sys; sys.stdout.write(sys.executable)'], { timeout: 30_000 }, (err, stdout) => {
-      if (err || !stdout) reject(new Error(`cannot run ${python}: ${err ? err.message : 'no sys.executable'}`));
-      else resolve(stdout.trim());
+    execFile(python, ['-I', '-S', '-c', 'import sys; sys.stdout.write(sys.executable + "\\n" + sys.prefix)'], { timeout: 30_000 }, (err, stdout) => {
+      const [executable, prefix] = stdout.split('\n');
+      if (err || !executable || !prefix) reject(new Error(`cannot run ${python}: ${err ? err.message : 'no sys.executable'}`));
+      else resolve({ executable, prefix });
     });
   });
 }
@@ -186,6 +194,8 @@ class PyWorker {
   private readonly requests: Writable;
   private stderrTail = '';
   private line: Buffer[] = [];
+  private lineBytes = 0;
+  private protocolError = false;
   private inLine = false;
   private progress = 0;
   private moduleLoaded = false;
@@ -277,6 +287,7 @@ class PyWorker {
       if (this.inLine) {
         if (c === 0x0a) {
           this.line.push(chunk.subarray(start, i));
+          this.lineBytes = 0;
           this.inLine = false;
           const text = Buffer.concat(this.line).toString('utf8');
           this.line = [];
@@ -295,7 +306,16 @@ class PyWorker {
         start = i;
       }
     }
-    if (this.inLine) this.line.push(chunk.subarray(start));
+    if (this.inLine) {
+      this.line.push(chunk.subarray(start));
+      this.lineBytes += chunk.length - start;
+      // A real reply is built within the worker's address-space limit; anything far larger is a belt flooding fd 4.
+      if (this.lineBytes > MAX_REPLY_BYTES) {
+        this.line = [];
+        this.protocolError = true;
+        this.kill();
+      }
+    }
   }
 
   private onLine(text: string): void {
@@ -328,12 +348,13 @@ class PyWorker {
   private died(): Died {
     const { code, signal } = this.exitInfo ?? { code: null, signal: null };
     const stderr = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const how = this.protocolError ? `sent a reply larger than ${MAX_REPLY_BYTES} bytes` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
     return {
       type: 'died',
       moduleLoaded: this.moduleLoaded,
       progress: this.progress,
       guardKilled: this.guardKilled,
+      protocolError: this.protocolError,
       signal,
       reason: `python worker ${how}${stderr ? `: ${stderr}` : ''}`,
     };
@@ -375,6 +396,7 @@ export class PythonBeltPool {
   private closed = false;
   private setup?: Promise<{ plan: LaunchPlan; runtime: string; report: PythonIsolation }>;
   private spare?: PyWorker;
+  private exitCleanup?: () => void;
 
   constructor(opts: PythonPoolOptions = {}) {
     this.processes = Math.max(1, Math.floor(opts.processes ?? 2));
@@ -437,13 +459,13 @@ export class PythonBeltPool {
         worker = await this.replace(worker);
         const error: BeltError = reply.guardKilled
           ? { kind: 'timeout', message: `belt exceeded its time limit of ${this.wallMs()} ms (CPU budget ${this.limits.timeoutMs} ms) and its worker was killed` }
-          : reply.signal === 'SIGKILL'
+          : reply.signal === 'SIGKILL' && !reply.protocolError
             ? { kind: 'memory', message: `${reply.reason} (out of memory?)` }
             : { kind: 'exception', message: reply.reason };
-        if (!reply.moduleLoaded) {
+        if (!reply.moduleLoaded || reply.protocolError) {
           // Died before the module was loaded: perhaps killed while idle, so try once more on the
           // fresh process; a module whose top level kills the worker again fails the whole batch.
-          if (!retriedLoad && !reply.guardKilled) {
+          if (!retriedLoad && !reply.guardKilled && !reply.protocolError) {
             retriedLoad = true;
             continue;
           }
@@ -505,6 +527,7 @@ export class PythonBeltPool {
     for (const wake of this.waiters.splice(0)) wake();
     const setup = await this.setup?.catch(() => undefined);
     if (setup) await fs.rm(setup.runtime, { recursive: true, force: true });
+    if (this.exitCleanup) process.removeListener('exit', this.exitCleanup);
   }
 
   private wallMs(): number {
@@ -604,7 +627,10 @@ export class PythonBeltPool {
    */
   private async probe(): Promise<{ plan: LaunchPlan; runtime: string; report: PythonIsolation }> {
     const configured = await resolvePython(this.python);
+    const known = new Map([[configured.executable, configured.prefix]]);
     const runtime = await fs.mkdtemp(path.join(os.tmpdir(), 'beltline-python-'));
+    this.exitCleanup = () => rmSync(runtime, { recursive: true, force: true });
+    process.once('exit', this.exitCleanup);
     try {
       await fs.chmod(runtime, 0o755);
       const src = pythonSourceDir();
@@ -629,24 +655,37 @@ export class PythonBeltPool {
           return p;
         }
       };
-      const pythons = [configured, '/usr/bin/python3', '/usr/local/bin/python3'].filter(
+      const pythons = [configured.executable, ...(setpriv ? ['/usr/bin/python3', '/usr/local/bin/python3'] : [])].filter(
         (p, i, all) => existsSync(p) && all.findIndex((q) => real(q) === real(p)) === i,
       );
+      for (const p of pythons) {
+        if (!known.has(p)) {
+          const r = await resolvePython(p).catch(() => undefined);
+          if (r) known.set(p, r.prefix);
+        }
+      }
+      const plan = (prefix: string[], python: string, dropsPrivileges: boolean, netns: boolean): LaunchPlan => ({ prefix, python, pythonPrefix: known.get(python) ?? '', dropsPrivileges, netns });
       const plans: LaunchPlan[] = [];
       if (setpriv) {
-        for (const python of pythons) plans.push({ prefix: [...net, ...drop], python, dropsPrivileges: true, netns: net.length > 0 });
-        if (net.length) for (const python of pythons) plans.push({ prefix: drop, python, dropsPrivileges: true, netns: false });
+        for (const python of pythons.filter((p) => known.has(p))) plans.push(plan([...net, ...drop], python, true, net.length > 0));
+        if (net.length) for (const python of pythons.filter((p) => known.has(p))) plans.push(plan(drop, python, true, false));
       }
-      if (net.length) plans.push({ prefix: net, python: configured, dropsPrivileges: false, netns: true });
-      plans.push({ prefix: [], python: configured, dropsPrivileges: false, netns: false });
+      if (net.length) plans.push(plan(net, configured.executable, false, true));
+      plans.push(plan([], configured.executable, false, false));
 
       const failures: string[] = [];
       for (const plan of plans) {
         try {
           const worker = await PyWorker.start(plan, runtime, this.limits);
+          if (worker.ready.prefix !== plan.pythonPrefix) {
+            // e.g. a pyenv python under /root (0700): setpriv may still exec it, but as uid 65534 it
+            // can't read its own installation and falls back to whatever libpython and stdlib it finds.
+            worker.kill();
+            throw new Error(`runs with sys.prefix ${worker.ready.prefix} instead of ${plan.pythonPrefix} (its installation is not readable by uid ${worker.ready.uid})`);
+          }
           if (this.closed) worker.kill();
           else this.spare = worker;
-          return { plan, runtime, report: this.report(plan, worker.ready, root, failures, configured, { unshare, setpriv }) };
+          return { plan, runtime, report: this.report(plan, worker.ready, root, failures, configured.executable, { unshare, setpriv }) };
         } catch (err) {
           failures.push(`${[...plan.prefix.map((p) => path.basename(p)), plan.python].join(' ')}: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -654,6 +693,7 @@ export class PythonBeltPool {
       throw new Error(`no python belt worker could be started: ${failures.join('; ')}`);
     } catch (err) {
       await fs.rm(runtime, { recursive: true, force: true });
+      if (this.exitCleanup) process.removeListener('exit', this.exitCleanup);
       throw err;
     }
   }

@@ -249,6 +249,22 @@ def execute(headers, payload, profile):
     await expect(single.runBatch(SEED_001, 's.py', [input({})])).rejects.toThrow(/closed/);
   });
 
+  it('compiles and loads a source once per process, then reuses it', async () => {
+    const src = 'import random\nTOKEN = random.random()\n\ndef execute(headers, payload):\n    return {"token": TOKEN}\n';
+    const first = await pool.runBatch(src, 'cached.py', [input({})]);
+    const second = await pool.runBatch(src, 'cached.py', [input({}), input({})]);
+    const tokens = [...first, ...second].map((r) => (r.outputs[0] as { token: number }).token);
+    expect(new Set(tokens).size).toBe(1);
+  });
+
+  it('fails the batch, not the pool, when a belt forges a reply on the protocol fd', async () => {
+    const src = 'import os\n\ndef execute(headers, payload):\n    if payload.get("forge"):\n        os.write(4, b\'{"results": []}\\n\')\n    return {"ok": 1}\n';
+    const results = await pool.runBatch(src, 'forger.py', [input({}), input({ forge: true }), input({})]);
+    for (const r of results) expect(r.error?.message).toMatch(/invalid reply/);
+    const [after] = await pool.runBatch(src, 'forger.py', [input({})]);
+    expect(after).toMatchObject({ outputs: [{ ok: 1 }], logs: [] });
+  });
+
   it('runs concurrent batches on its processes, each a single round trip, in order', async () => {
     const big = Array.from({ length: 2000 }, (_, i) => input({ firstName: `f${i}`, lastName: 'l' }));
     const started = Date.now();

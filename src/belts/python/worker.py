@@ -145,8 +145,8 @@ def _guarded(fn, args):
     signal.setitimer(signal.ITIMER_PROF, _state["budget"], REFIRE_SECONDS)
     try:
         return fn(*args), None
-    except BeltTimeout:
-        return None, {"kind": "timeout", "message": _state["timeout_message"]}
+    except BeltTimeout as e:  # the stack shows where the belt was when its budget ran out
+        return None, _error("timeout", _state["timeout_message"], e)
     except MemoryError as e:
         return None, _error("memory", _state["memory_message"], e)
     except BaseException as e:  # noqa: B036 - SystemExit, KeyboardInterrupt etc. fail the event too
@@ -505,8 +505,21 @@ def _rlimits(memory_mb):
     return applied, errors
 
 
+def _die_with_parent():
+    """SIGKILL when the Node process goes away (set here, after setpriv: a uid change clears it)."""
+    parent = os.getppid()
+    if _libc.prctl(ctypes.c_int(1), ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if parent == 1:  # already orphaned
+        os._exit(1)
+
+
 def _confine(shim_dir, memory_mb):
     report = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "errors": []}
+    try:
+        _die_with_parent()
+    except OSError as e:
+        report["errors"].append("parent-death signal: %s" % e)
     try:
         report["interfaces"] = [name for _, name in socket.if_nameindex()]
     except OSError as e:
@@ -549,6 +562,7 @@ def main():
     report = _confine(shim_dir, memory_mb)
     report["python"] = sys.version.split()[0]
     report["executable"] = sys.executable
+    report["prefix"] = sys.prefix
     _reply({"ready": report})
 
     while True:
