@@ -201,7 +201,7 @@ class PyWorker {
   private moduleLoaded = false;
   private guardKilled = false;
   private guard?: NodeJS.Timeout;
-  private pending?: { resolve: (r: Reply) => void; wallMs: number };
+  private pending?: { resolve: (r: Reply) => void; wallMs: number; slackMs: number; events: number };
   private readyWaiter?: { resolve: (r: ReadyReport) => void; reject: (e: Error) => void };
   private exitInfo?: { code: number | null; signal: NodeJS.Signals | null };
   private readonly exitListeners: Array<() => void> = [];
@@ -257,17 +257,23 @@ class PyWorker {
     if (this.alive) this.proc.kill('SIGKILL');
   }
 
-  /** Sends one request; resolves with the reply line, or with how the process died. */
-  request(req: Record<string, unknown>, wallMs: number): Promise<Reply> {
+  /**
+   * Sends one request; resolves with the reply line, or with how the process died. The guard allows
+   * wallMs per event; reading the request (before "m") and writing the reply (after the last ".")
+   * get extra time in proportion to the request's size.
+   */
+  request(req: Record<string, unknown>, wallMs: number, events = 0): Promise<Reply> {
     if (!this.alive) return Promise.resolve(this.died());
+    const line = `${JSON.stringify(req)}\n`;
     this.progress = 0;
     this.moduleLoaded = false;
     this.guardKilled = false;
+    const slackMs = 1000 + Math.ceil(line.length / 10_000);
     const reply = new Promise<Reply>((resolve) => {
-      this.pending = { resolve, wallMs };
+      this.pending = { resolve, wallMs, slackMs, events };
     });
-    this.armGuard(wallMs);
-    this.requests.write(`${JSON.stringify(req)}\n`);
+    this.armGuard(wallMs + slackMs);
+    this.requests.write(line);
     return reply;
   }
 
@@ -297,7 +303,8 @@ class PyWorker {
       }
       if (c === 0x2e /* . */) {
         this.progress++;
-        if (this.pending) this.armGuard(this.pending.wallMs);
+        const p = this.pending;
+        if (p) this.armGuard(p.wallMs + (this.progress >= p.events ? p.slackMs : 0));
       } else if (c === 0x6d /* m */) {
         this.moduleLoaded = true;
         if (this.pending) this.armGuard(this.pending.wallMs);
@@ -426,6 +433,7 @@ export class PythonBeltPool {
             inputs: pending.map((i) => ({ headers: inputs[i].headers, payload: inputs[i].payload, profile: inputs[i].profile ?? null, metadata: inputs[i].metadata })),
           },
           this.wallMs(),
+          pending.length,
         );
         if (reply.type === 'message') {
           worker.hashes.add(hash);
