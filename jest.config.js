@@ -7,6 +7,9 @@ const transform = { '^.+\\.ts$': 'ts-jest' };
 module.exports = {
   // Integration tests share Kafka topics and PostgreSQL and the machine has 2 cores.
   maxWorkers: 1,
+  // Temporal's native runtime (the time-skipping test environment) keeps threads alive after
+  // teardown; without this jest would wait on them forever once every test has finished.
+  forceExit: true,
   projects: [
     { displayName: 'unit', testEnvironment: 'node', transform, testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -28,6 +28,8 @@ describe('time-to-live of months under the time-skipping test server', () => {
   afterAll(async () => {
     await pool?.end();
     await env?.teardown();
+    // The native runtime keeps threads alive that would keep jest from exiting.
+    await Runtime.instance().shutdown();
   });
 
   it('expires a P3M value when its bucket comes, three months of workflow time later', async () => {
