@@ -5,6 +5,7 @@ import { applyRetention } from './events/store';
 import { startSweeper } from './expiry/sweeper';
 import { migrate } from './db/migrate';
 import type { Client } from '@temporalio/client';
+import { PythonBeltPool } from './belts/python';
 import { registerBeltRoutes } from './belts/routes';
 import { registerEventTypeRoutes } from './eventtypes/routes';
 import { EventTypeCache } from './eventtypes/store';
@@ -107,7 +108,11 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       let temporal: Promise<Client> | undefined;
       const temporalClient = (): Promise<Client> => (temporal ??= connectClient(cfg));
-      registerBeltRoutes(app, { pool, adminKey: cfg.BELTLINE_ADMIN_KEY as string, temporal: temporalClient, taskQueue: cfg.BELTLINE_TASK_QUEUE });
+      // Python belts are compiled at definition time too, in the same sandboxed pool type.
+      let checker: PythonBeltPool | undefined;
+      const pythonCheck = (source: string, filename: string): Promise<void> => (checker ??= new PythonBeltPool({ processes: 1 })).check(source, filename);
+      stops.push(async () => checker?.close());
+      registerBeltRoutes(app, { pool, adminKey: cfg.BELTLINE_ADMIN_KEY as string, temporal: temporalClient, taskQueue: cfg.BELTLINE_TASK_QUEUE, pythonCheck });
       stops.push(async () => {
         if (temporal) await (await temporal).connection.close();
       });

@@ -5,6 +5,7 @@ import { withTransaction } from '../db/pool';
 import { beltTaskQueue, javascriptSource, type BeltRef } from '../belts/definition';
 import { classifyOutputs } from '../belts/outputs';
 import { beltsForEventTypes, getBelt, loadBelt } from '../belts/registry';
+import { PythonBeltPool } from '../belts/python';
 import { BeltSandbox } from '../belts/sandbox';
 import { badRowType } from '../badrows/format';
 import { EventTypeCache } from '../eventtypes/store';
@@ -57,6 +58,8 @@ export function createActivities(pool: Pool, cfg: Config) {
   const typeCache = new EventTypeCache(pool);
   const harvesting = new Harvesting(pool);
   const partitions = new Partitions(pool);
+  let pythonPool: PythonBeltPool | undefined;
+  const python = (): PythonBeltPool => (pythonPool ??= new PythonBeltPool({ processes: 2 }));
   let badRowProducer: ResilientProducer | undefined;
   const producer = (): ResilientProducer => (badRowProducer ??= new ResilientProducer(createKafka(cfg, 'beltline-worker')));
   const sandboxes = new Map<string, Promise<BeltSandbox>>();
@@ -151,16 +154,19 @@ export function createActivities(pool: Pool, cfg: Config) {
         pool,
         rows.map((r) => r.correlation_id),
       );
-      const sandbox = await sandboxFor(belt);
-      const results = await sandbox.runBatch(
-        rows.map((r) => ({
-          eventId: r.event_id,
-          headers: r.headers,
-          payload: r.payload,
-          profile: profiles.get(r.correlation_id) ?? null,
-          metadata: { topic: r.headers['kafka-topic'], partition: r.headers['kafka-partition'], offset: r.headers['kafka-offset'] },
-        })),
-      );
+      const inputs = rows.map((r) => ({
+        eventId: r.event_id,
+        headers: r.headers,
+        payload: r.payload,
+        profile: profiles.get(r.correlation_id) ?? null,
+        metadata: { topic: r.headers['kafka-topic'], partition: r.headers['kafka-partition'], offset: r.headers['kafka-offset'] },
+      }));
+      // Seed-style Python callbacks run in the pool of sandboxed python3 processes; JavaScript
+      // (and TypeScript) in a V8 isolate per belt version.
+      const results =
+        def.beltType === 'python-callback'
+          ? await python().runBatch(def.extractorFn, `${belt.name}.py`, inputs)
+          : await (await sandboxFor(belt)).runBatch(inputs);
       const outputs: string[] = [];
       const errors: (string | null)[] = [];
       for (const r of results) {

@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { checkBelt } from '../belts/check';
 import { parseBeltBody } from '../belts/definition';
+import { PythonBeltPool } from '../belts/python';
 import { listBeltErrors } from '../belts/errors';
 import { deleteBelt, getBelt, listBelts, putBelt, setBeltRunning } from '../belts/registry';
 import { rerunProgress, startRerun } from '../belts/rerun';
@@ -106,7 +107,14 @@ export function registerBeltCommands(program: Command): void {
           const exists = await getBelt(pool, def.name);
           if (verb === 'create' && exists) return fail(`belt ${def.name} exists already; use update`);
           if (verb === 'update' && !exists) return fail(`no belt ${JSON.stringify(def.name)}`);
-          await checkBelt(pool, def);
+          if (def.beltType === 'python-callback') {
+            const python = new PythonBeltPool({ processes: 1 });
+            try {
+              await checkBelt(pool, def, (src, file) => python.check(src, file));
+            } finally {
+              await python.close();
+            }
+          } else await checkBelt(pool, def);
           const head = await putBelt(pool, def, 'api');
           console.log(`belt ${head.name} is at version ${head.number} (${head.version})`);
         }),

@@ -22,7 +22,7 @@ describe('belts API: versions, errors, retry, backfill', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const b of [`bt-${s}`, `bt-late-${s}`, `bt-cli-${s}`]) await admin(beltline.url, 'DELETE', `/projects/default/belts/${b}`);
+    for (const b of [`bt-${s}`, `bt-late-${s}`, `bt-cli-${s}`, `bt-py-${s}`]) await admin(beltline.url, 'DELETE', `/projects/default/belts/${b}`);
     await beltline?.stop();
     await pool?.end();
   });
@@ -133,5 +133,48 @@ describe('belts API: versions, errors, retry, backfill', () => {
     expect(cli('belts', 'backfill', 'no-such-belt', '--since', '2020-01-01').stderr).toMatch(/no belt "no-such-belt"/);
     expect(cli('belts', 'backfill', `bt-cli-${s}`, '--since', 'last week').stderr).toMatch(/--since: not a date/);
     fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('runs seed 000\'s Python callback unchanged, and refuses Python that does not compile', async () => {
+    // Seed 000's callback.py, verbatim.
+    const seed000 = [
+      'import json',
+      'import sys',
+      '',
+      'def execute(event):',
+      '    if event:',
+      '        try:',
+      '            update = {',
+      '                "_id":  event[\'payloadid\'][\'correlationid\'],',
+      '                "_path": [',
+      '                    "conversionfunnel",',
+      '                    "goal-1"',
+      '                ],',
+      '                "_value": {',
+      '                    "_v": event[\'payloadid\'][\'created\']',
+      '                }',
+      '            }',
+      '            return update',
+      '        except KeyError:',
+      "            sys.stderr.write('key error')",
+      '            return None',
+    ].join('\n');
+    const bad = await post('/projects/default/belts', { name: `bt-py-${s}`, beltType: 'python-callback', eventTypes: [input], extractorFn: 'def execute(e):\n  return {' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/line 2/);
+    const created = await post('/projects/default/belts', { name: `bt-py-${s}`, beltType: 'python-callback', eventTypes: [input], extractorFn: seed000 });
+    expect(created.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 2500));
+    const pyUser = `py-user-${s}`;
+    await fetch(`${beltline.url}/api/v1/events/${input}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: `${s}-py`, at: 1_700_000_123_456, user: pyUser, n: 1 }),
+    });
+    const goal = await waitFor('the Python belt\'s update', async () => {
+      const { rows } = await pool.query<{ document: { conversionfunnel?: Record<string, unknown> } }>('SELECT document FROM profiles WHERE id = $1', [pyUser]);
+      return rows[0]?.document.conversionfunnel;
+    });
+    expect(goal).toEqual({ 'goal-1': 1_700_000_123_456 });
   }, 60_000);
 });
