@@ -5,6 +5,8 @@ import { loadConfig, REPO_ROOT, type Config } from '../src/config';
 import { createKafka } from '../src/ingest/kafka';
 import { startBeltline } from '../src/server';
 import { stackUp } from '../src/stack';
+import { benchProfiles } from './profiles';
+import { benchSandbox } from './sandbox';
 
 /**
  * `npm run bench`: end-to-end throughput and latency, collector → Kafka → Temporal → belt →
@@ -145,9 +147,7 @@ async function baseline(cfg: Config, pool: Pool): Promise<{ events: number; seco
   return { events: N, seconds: Math.round(seconds * 10) / 10, eventsPerSec: Math.round(N / seconds) };
 }
 
-async function main(): Promise<void> {
-  const base = loadConfig();
-  await stackUp(base);
+async function benchEndToEnd(): Promise<Record<string, unknown>> {
   const topic = `bench-raw-${crypto.randomBytes(3).toString('hex')}`;
   const cfg = loadConfig({
     ...process.env,
@@ -169,18 +169,33 @@ async function main(): Promise<void> {
     const rate = await offeredRate(pool, url);
     const full = await fullSpeed(pool, url);
     const plain = await baseline(cfg, pool);
-    console.log(
-      JSON.stringify({
-        bench: 'end-to-end',
-        events: N,
-        beltline: { fullSpeed: full, offeredRate: rate },
-        baseline: { kind: 'kafkajs consumer → PostgreSQL upsert, no Temporal', ...plain },
-        ratioToBaseline: Math.round((full.eventsPerSec / plain.eventsPerSec) * 1000) / 1000,
-      }),
-    );
+    return {
+      bench: 'end-to-end',
+      events: N,
+      beltline: { fullSpeed: full, offeredRate: rate },
+      baseline: { kind: 'kafkajs consumer → PostgreSQL upsert, no Temporal', ...plain },
+      ratioToBaseline: Math.round((full.eventsPerSec / plain.eventsPerSec) * 1000) / 1000,
+    };
   } finally {
     await running.stop();
     await pool.end();
+  }
+}
+
+/** Every part prints one JSON line; BENCH_PARTS (comma-separated) picks some. */
+const PARTS: Record<string, () => Promise<Record<string, unknown>>> = {
+  'end-to-end': benchEndToEnd,
+  sandbox: () => benchSandbox(),
+  profiles: () => benchProfiles(),
+};
+
+async function main(): Promise<void> {
+  await stackUp(loadConfig());
+  const wanted = (process.env.BENCH_PARTS ?? Object.keys(PARTS).join(',')).split(',').map((p) => p.trim());
+  for (const part of wanted) {
+    const fn = PARTS[part];
+    if (!fn) throw new Error(`BENCH_PARTS: unknown part ${part} (known: ${Object.keys(PARTS).join(', ')})`);
+    console.log(JSON.stringify(await fn()));
   }
 }
 
