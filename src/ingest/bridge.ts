@@ -38,8 +38,9 @@ export async function startBridge(cfg: Config, client: Client, harvestedTopics: 
     maxWaitTimeInMs: cfg.BATCH_LINGER_MS,
     minBytes: Math.floor(cfg.BATCH_MAX_BYTES / 2),
     maxBytesPerPartition: cfg.BATCH_MAX_BYTES,
-    sessionTimeout: 30000,
-    heartbeatInterval: 3000,
+    // A bridge that died (kill -9) holds its partitions until the session times out: keep it short.
+    sessionTimeout: 10000,
+    heartbeatInterval: 2000,
   });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });

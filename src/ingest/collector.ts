@@ -71,9 +71,26 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
     }
   }
 
-  function tp2Error(err: unknown): never {
-    if (err instanceof Tp2FormatError) throw new HttpError(400, 'bad_request', err.message);
-    throw err;
+  /** Parses tracker events (a format error is a 400 with its reason) and stores them as one record. */
+  async function storeTrackerEvents(req: FastifyRequest, reply: FastifyReply, parse: () => TrackerParams[]): Promise<TrackerParams[]> {
+    let events: TrackerParams[];
+    try {
+      events = parse();
+    } catch (err) {
+      if (err instanceof Tp2FormatError) throw new HttpError(400, 'bad_request', err.message);
+      throw err;
+    }
+    const record: SnowplowRecord = {
+      kind: 'snowplow',
+      collector: COLLECTOR_NAME,
+      timestamp: Date.now(),
+      path: req.url.split('?')[0],
+      ...requestMeta(req),
+      networkUserId: networkUserId(req, reply, cfg.BELTLINE_COOKIE_DOMAIN),
+      events,
+    };
+    await store(record, partitionKey(events));
+    return events;
   }
 
   app.post(
@@ -87,22 +104,7 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
       },
     },
     async (req, reply) => {
-      let events: TrackerParams[] = [];
-      try {
-        events = parseTp2Body(req.body);
-      } catch (err) {
-        tp2Error(err);
-      }
-      const record: SnowplowRecord = {
-        kind: 'snowplow',
-        collector: COLLECTOR_NAME,
-        timestamp: Date.now(),
-        path: req.url,
-        ...requestMeta(req),
-        networkUserId: networkUserId(req, reply, cfg.BELTLINE_COOKIE_DOMAIN),
-        events,
-      };
-      await store(record, partitionKey(events));
+      const events = await storeTrackerEvents(req, reply, () => parseTp2Body(req.body));
       return { accepted: events.length };
     },
   );
@@ -118,22 +120,7 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
       },
     },
     async (req, reply) => {
-      let params: TrackerParams = {};
-      try {
-        params = parseGetQuery(req.query as Record<string, string>);
-      } catch (err) {
-        tp2Error(err);
-      }
-      const record: SnowplowRecord = {
-        kind: 'snowplow',
-        collector: COLLECTOR_NAME,
-        timestamp: Date.now(),
-        path: '/i',
-        ...requestMeta(req),
-        networkUserId: networkUserId(req, reply, cfg.BELTLINE_COOKIE_DOMAIN),
-        events: [params],
-      };
-      await store(record, partitionKey([params]));
+      await storeTrackerEvents(req, reply, () => [parseGetQuery(req.query as Record<string, string>)]);
       return reply.header('content-type', 'image/gif').header('cache-control', 'no-cache, no-store').send(PIXEL);
     },
   );
