@@ -1,4 +1,5 @@
 import { durationOrNull } from '../durations';
+import { updateProblem } from './update-schema';
 
 /**
  * Profile update semantics (seed 000, "PROFILESPECS"), pure: no I/O.
@@ -106,45 +107,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Checks the shape of one update message and returns it typed; the error names the field. */
 export function parseUpdate(raw: unknown): ProfileUpdate {
-  if (!isObject(raw)) throw new UpdateError('update', 'must be an object');
-  if (raw._schema !== undefined && raw._schema !== 'update_1') {
-    throw new UpdateError('_schema', `must be "update_1", got ${JSON.stringify(raw._schema)}`);
+  const problem = updateProblem(raw);
+  if (problem) throw new UpdateError(problem.field, problem.message);
+  const u = raw as ProfileUpdate;
+  if (u._operation === '_link') {
+    if (u._value?._v === u._id) throw new UpdateError('_value._v', 'a profile cannot be linked to itself');
+    return { ...u, _path: [] };
   }
-  const op = raw._operation ?? '_set';
-  if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op)) {
-    throw new UpdateError('_operation', `must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(op)}`);
-  }
-  if (typeof raw._id !== 'string' || raw._id === '') throw new UpdateError('_id', 'must be a non-empty string');
-  if (op === '_link') {
-    const target = isObject(raw._value) ? raw._value._v : undefined;
-    if (typeof target !== 'string' || target === '') throw new UpdateError('_value._v', 'a _link names the authenticated profile id to link to');
-    if (target === raw._id) throw new UpdateError('_value._v', 'a profile cannot be linked to itself');
-    return { ...(raw as unknown as ProfileUpdate), _path: [] };
-  }
-  const p = raw._path;
-  if (!Array.isArray(p) || p.length === 0 || !p.every((k) => typeof k === 'string' && k !== '')) {
-    throw new UpdateError('_path', 'must be an array of at least one non-empty string');
-  }
-  const value = raw._value;
-  if (op !== '_delete') {
-    if (!isObject(value)) throw new UpdateError('_value', 'must be an object {_v, _in?, _c?, _ttl?}');
-    if (!('_v' in value)) throw new UpdateError('_value._v', 'is required');
-    if (op === '_increment' && typeof value._v !== 'number') throw new UpdateError('_value._v', 'must be a number for _increment');
-  }
-  if (isObject(value)) {
-    for (const k of ['_ttl', '_ttn'] as const) {
-      if (value[k] !== undefined && (typeof value[k] !== 'string' || durationOrNull(value[k] as string) === null)) {
-        throw new UpdateError(`_value.${k}`, `must be an ISO-8601 duration such as P3M or PT30S, got ${JSON.stringify(value[k])}`);
-      }
-    }
-  }
-  if (isObject(value)) {
-    if (value._in !== undefined) parseInstant(value._in);
-    if (value._c !== undefined && (typeof value._c !== 'number' || value._c < 0 || value._c > 1)) {
-      throw new UpdateError('_value._c', 'must be a number from 0 to 1');
-    }
-  }
-  return raw as unknown as ProfileUpdate;
+  return u;
 }
 
 export function parseInstant(v: unknown): number {

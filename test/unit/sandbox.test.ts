@@ -79,3 +79,20 @@ describe('belt sandbox', () => {
     await expect(BeltSandbox.create('function execute( {', 'broken.js')).rejects.toThrow(/Unexpected end of input \[broken\.js:1:20\]/);
   });
 });
+
+describe('seed callbacks in JavaScript', () => {
+  it('seed 001\'s live-segment belt: a DirectUpdate of the sample event', async () => {
+    const sb = await BeltSandbox.create(
+      `function execute(event_headers, event_payload, profile) {
+         const correlation_id = event_headers['grnry-correlation-id'];
+         return [DirectUpdate('livesegment-dataoutp', { id: String(correlation_id), firstName: String(event_payload.firstName), lastName: String(event_payload.lastName) })];
+       }`,
+      'seed001.js',
+    );
+    const [r] = await sb.runBatch([
+      { eventId: 'e1', headers: { 'grnry-correlation-id': 'c-1', 'grnry-event-id': 'e1', 'grnry-created': 1 }, payload: { appId: 'liveSegmenttest', firstName: 'Andrew', lastName: 'Peterson' }, profile: null },
+    ]);
+    expect(r.outputs).toEqual([{ _direct: 'livesegment-dataoutp', row: { id: 'c-1', firstName: 'Andrew', lastName: 'Peterson' } }]);
+    sb.dispose();
+  });
+});
