@@ -1,6 +1,6 @@
 import { badRow, type BadRow } from '../badrows/format';
 import { DefinitionError, evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
-import { enrich, EnrichmentError } from '../snowplow/enrich';
+import { enrich, EnrichmentError, selfDescribingJsons } from '../snowplow/enrich';
 import type { IngestBatchInput, RawRecord } from './record';
 
 /** The event type Snowplow tracker events belong to until harvesters route them. */
@@ -10,6 +10,10 @@ export type EventHeaders = Record<string, string | number>;
 
 /** An event as stored in the event store and handed to belts. */
 export interface PipelineEvent {
+  /** Self-describing JSONs to validate against their schemas before the event counts as good. */
+  selfDescribing?: { field: string; json: { schema: string; data: unknown } }[];
+  /** What to keep as the bad row's payload if validation fails. */
+  raw?: unknown;
   eventId: string;
   eventType: string;
   correlationId: string;
@@ -148,7 +152,16 @@ export function expandRecords(input: IngestBatchInput, types: ReadonlyMap<string
           collector: record.collector,
         });
         if (!snowplow) throw new EnrichmentError('eventType', `the built-in event type ${SNOWPLOW_EVENT_TYPE} is missing`);
-        add({ ...identify(snowplow, sdk, { seed: `${where}:${i}`, receivedAt: record.timestamp }), eventType: SNOWPLOW_EVENT_TYPE, payload: sdk }, offset);
+        add(
+          {
+            ...identify(snowplow, sdk, { seed: `${where}:${i}`, receivedAt: record.timestamp }),
+            eventType: SNOWPLOW_EVENT_TYPE,
+            payload: sdk,
+            selfDescribing: selfDescribingJsons(params),
+            raw: { vendor: 'com.snowplowanalytics.snowplow', version: 'tp2', parameters: params },
+          },
+          offset,
+        );
       } catch (err) {
         if (err instanceof DefinitionError) err = new EnrichmentError(err.field, err.message);
         if (!(err instanceof EnrichmentError)) throw err;

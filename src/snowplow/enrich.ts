@@ -275,3 +275,22 @@ export function enrich(params: TrackerParams, meta: CollectorMeta): SdkEvent {
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
   return out;
 }
+
+/** The self-describing JSONs of an event that must validate against their schemas, by field. */
+export function selfDescribingJsons(params: TrackerParams): { field: string; json: { schema: string; data: unknown } }[] {
+  const out: { field: string; json: { schema: string; data: unknown } }[] = [];
+  if (params.e === 'ue') {
+    const wrapper = decodeJson(params, 'ue_pr', 'ue_px');
+    if (wrapper !== undefined) {
+      const field = params.ue_pr !== undefined ? 'ue_pr' : 'ue_px';
+      out.push({ field, json: selfDescribing(selfDescribing(wrapper, field).data, `${field}.data`) });
+    }
+  }
+  const contexts = decodeJson(params, 'co', 'cx');
+  if (contexts !== undefined) {
+    const field = params.co !== undefined ? 'co' : 'cx';
+    const list = selfDescribing(contexts, field).data;
+    if (Array.isArray(list)) list.forEach((c, i) => out.push({ field: `${field}.data[${i}]`, json: selfDescribing(c, `${field}.data[${i}]`) }));
+  }
+  return out;
+}

@@ -36,7 +36,7 @@ describe('profile store under concurrent batches', () => {
         const prefix = `conc-${Date.now().toString(36)}-${run}`;
         const updates = (tag: string): PendingUpdate[] =>
           ops.map((o, i) => ({
-            update: { _id: `${prefix}-${tag}-${o.profile}`, _operation: o.op as PendingUpdate['update']['_operation'], _path: o.path, _value: { _v: o.v, _in: o.at } },
+            update: { _id: `${prefix}-${tag}-${o.profile}`, _operation: o.op as PendingUpdate['update']['_operation'], _path: [...o.path], _value: { _v: o.v, _in: o.at } },
             ctx: { eventId: `e${i}`, created: o.at },
           }));
         await applyUpdates(pool, updates('seq'), 60_000);
