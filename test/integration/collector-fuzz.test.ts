@@ -19,7 +19,7 @@ const PORT = 18152;
 // The production default: near-limit bodies then test what Kafka's own record limit (~1 MB) does.
 const BODY_LIMIT = 1_000_000;
 const SEED = Number(process.env.FUZZ_SEED ?? crypto.randomInt(2 ** 31));
-const CASES = Number(process.env.FUZZ_CASES ?? 5000);
+const CASES = Number(process.env.FUZZ_CASES ?? 8000);
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 100);
 const ONLY = process.env.FUZZ_ONLY === undefined ? undefined : Number(process.env.FUZZ_ONLY);
 const CONCURRENCY = 6;
@@ -479,7 +479,8 @@ function describeCase(c: Case, o: Outcome, why: string): string {
   const preview = c.body ? JSON.stringify(c.body.subarray(0, 160).toString('latin1')) : '(no body)';
   const p = c.path.length > 160 ? `${c.path.slice(0, 160)}… (${c.path.length} chars)` : c.path;
   return (
-    `#${c.index} ${c.kind}: ${why}\n    ${c.method} ${p} ${JSON.stringify(c.headers).slice(0, 300)}${c.chunked ? ' chunked' : ''}\n` +
+    `#${c.index} ${c.kind}: ${why}\n    ${c.method} ${p} ${JSON.stringify(c.headers).slice(0, 300)}${c.chunked ? ' chunked' : ''}` +
+    `${o.ownSocket ? ' (not valid HTTP: own connection)' : ''}\n` +
     `    body ${c.body?.length ?? 0} bytes: ${preview}${(c.body?.length ?? 0) > 160 ? '…' : ''}\n` +
     `    answer: ${o.status ?? '-'} ${o.error ?? ''} ${o.body.slice(0, 300)}`
   );
