@@ -13,24 +13,47 @@ export interface CollectorMeta {
   collector: string;
 }
 
-/** An event in the Snowplow Analytics SDK JSON shape. */
+export interface EnrichOptions {
+  /** Epoch ms of enrichment (`etl_tstamp`); the clock when unset. Tests pin it to compare whole events. */
+  etlTstamp?: number;
+}
+
+/** `v_etl` of every event this enrichment produces. */
+export const ETL_VERSION = 'beltline-0.1.0';
+
+export type SdkEventType = 'page_view' | 'page_ping' | 'struct' | 'unstruct' | 'transaction' | 'transaction_item';
+
+/**
+ * An event in the Snowplow Analytics SDK JSON shape (what the SDKs' `transform` returns): atomic
+ * fields by their column names, fields without a value left out, the self-describing event as
+ * `unstruct_event_<vendor>_<name>_<model>` and contexts as `contexts_<vendor>_<name>_<model>` arrays.
+ */
 export type SdkEvent = {
   event_id: string;
-  event: string;
+  event: SdkEventType;
+  event_vendor: string;
   event_name: string;
+  event_format: string;
+  event_version: string;
   collector_tstamp: string;
   derived_tstamp: string;
+  etl_tstamp: string;
+  v_collector: string;
+  v_etl: string;
   [field: string]: unknown;
 };
 
-/** An event that cannot be turned into an SdkEvent; `field` names the parameter at fault. */
+/**
+ * An event that cannot be turned into an SdkEvent. `field` names the tracker parameter at fault
+ * (`ue_px`, `dtm`, …) and `message` says what is wrong with it, for the bad row.
+ */
 export class EnrichmentError extends Error {
   override name = 'EnrichmentError';
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(`${field}: ${message}`);
+    super(message);
   }
 }
 
@@ -42,102 +65,201 @@ export interface IgluUri {
   model: number;
 }
 
-const IGLU = /^iglu:([a-zA-Z0-9_.-]+)\/([a-zA-Z0-9_-]+)\/([a-zA-Z0-9_-]+)\/(([0-9]+)-[0-9]+-[0-9]+)$/;
+// iglu-core's SchemaKey: SchemaVer MODEL-REVISION-ADDITION, no leading zeros, MODEL from 1.
+const IGLU = /^iglu:([a-zA-Z0-9_.-]+)\/([a-zA-Z0-9_-]+)\/([a-zA-Z0-9_-]+)\/(([1-9][0-9]*)-(?:0|[1-9][0-9]*)-(?:0|[1-9][0-9]*))$/;
 
-export function iglu(uri: string): IgluUri {
+function parseIglu(uri: string): IgluUri | undefined {
   const m = IGLU.exec(uri);
-  if (!m) throw new EnrichmentError('schema', `not an Iglu URI: ${JSON.stringify(uri)}`);
-  return { vendor: m[1], name: m[2], format: m[3], version: m[4], model: Number(m[5]) };
+  return m ? { vendor: m[1], name: m[2], format: m[3], version: m[4], model: Number(m[5]) } : undefined;
 }
 
-/** Snowplow's column naming: vendor dots and dashes to `_`, camelCase name to snake_case. */
+/** Parses an Iglu schema URI such as `iglu:com.acme/add_to_cart/jsonschema/1-0-2`. */
+export function iglu(uri: string): IgluUri {
+  const parsed = parseIglu(uri);
+  if (!parsed) throw new EnrichmentError('schema', `${JSON.stringify(uri)} is not an Iglu schema URI (iglu:vendor/name/format/M-R-A)`);
+  return parsed;
+}
+
+/**
+ * The Analytics SDKs' field name for a self-describing event or context: vendor dots and dashes
+ * to `_`, camelCase name to snake_case (dashes in the name stay, as in the SDKs), lower case.
+ */
 export function sdkFieldName(kind: 'unstruct_event' | 'contexts', vendor: string, name: string, model: number): string {
   const v = vendor.replace(/[.-]/g, '_').toLowerCase();
-  const n = name
-    .replace(/([^A-Z_])([A-Z])/g, '$1_$2')
-    .replace(/-/g, '_')
-    .toLowerCase();
+  const n = name.replace(/([^A-Z_])([A-Z])/g, '$1_$2').toLowerCase();
   return `${kind}_${v}_${n}_${model}`;
 }
 
-// Event codes of the tracker protocol and the event name and schema Snowplow Enrich gives them.
-const EVENTS: Record<string, { event: string; name?: string }> = {
-  pv: { event: 'page_view', name: 'page_view' },
-  pp: { event: 'page_ping', name: 'page_ping' },
-  se: { event: 'struct', name: 'event' },
-  tr: { event: 'transaction', name: 'transaction' },
-  ti: { event: 'transaction_item', name: 'transaction_item' },
-  ue: { event: 'unstruct' },
+// ---------------------------------------------------------------------------------------------
+// Parameter conversions, as Snowplow Enrich does them: a value that does not convert fails the
+// event (a bad row) rather than silently losing the field.
+
+type Convert = (value: string, param: string) => unknown;
+
+// Enrich writes TSV: tabs become spaces, other control characters go, and an empty value is
+// absent in what the SDK reads back.
+const CONTROL_CHARS = new RegExp('[\\u0000-\\u0008\\u000a-\\u001f\\u007f]', 'g');
+const text: Convert = (v) => v.replace(/\t/g, '    ').replace(CONTROL_CHARS, '') || undefined;
+
+const int: Convert = (v, param) => {
+  const n = Number(v);
+  if (!/^[-+]?\d+$/.test(v) || n < -(2 ** 31) || n >= 2 ** 31) throw new EnrichmentError(param, `${JSON.stringify(v)} is not an integer`);
+  return n;
 };
 
-function decodeJson(params: TrackerParams, plain: string, encoded: string): unknown {
-  if (params[plain] !== undefined) {
-    try {
-      return JSON.parse(params[plain]);
-    } catch {
-      throw new EnrichmentError(plain, 'not valid JSON');
-    }
-  }
-  if (params[encoded] !== undefined) {
-    try {
-      const b64 = params[encoded].replace(/-/g, '+').replace(/_/g, '/');
-      return JSON.parse(Buffer.from(b64, 'base64').toString('utf8'));
-    } catch {
-      throw new EnrichmentError(encoded, 'not valid base64-encoded JSON');
-    }
-  }
-  return undefined;
-}
-
-interface SelfDescribing {
-  schema: string;
-  data: unknown;
-}
-
-function selfDescribing(v: unknown, field: string): SelfDescribing {
-  if (typeof v !== 'object' || v === null || typeof (v as SelfDescribing).schema !== 'string' || !('data' in v)) {
-    throw new EnrichmentError(field, 'self-describing JSON needs "schema" and "data"');
-  }
-  return v as SelfDescribing;
-}
-
-const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
-
-function ms(params: TrackerParams, key: string): number | undefined {
-  const v = params[key];
-  if (v === undefined || v === '') return undefined;
+const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+const double: Convert = (v, param) => {
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new EnrichmentError(key, `not a timestamp in milliseconds: ${JSON.stringify(v)}`);
+  if (!DECIMAL.test(v) || !Number.isFinite(n)) throw new EnrichmentError(param, `${JSON.stringify(v)} is not a number`);
   return n;
+};
+
+const bool: Convert = (v, param) => {
+  if (v !== '0' && v !== '1') throw new EnrichmentError(param, `${JSON.stringify(v)} is not a boolean ("0" or "1")`);
+  return v === '1';
+};
+
+const PLATFORMS = new Set(['web', 'mob', 'pc', 'srv', 'app', 'tv', 'cnsl', 'iot', 'headset']);
+const platform: Convert = (v, param) => {
+  if (!PLATFORMS.has(v)) throw new EnrichmentError(param, `${JSON.stringify(v)} is not a tracking platform (${[...PLATFORMS].join(', ')})`);
+  return v;
+};
+
+// Proxies may hand on "client, proxy1, proxy2"; the first is the client.
+const ip: Convert = (v, param) => text(v.split(/[,| ]/)[0], param);
+
+// The range a warehouse timestamp (and Enrich) accepts: years 0000 to 9999.
+const MIN_TSTAMP = Date.parse('0000-01-01T00:00:00.000Z');
+const MAX_TSTAMP = Date.parse('9999-12-31T23:59:59.999Z');
+
+function isoTstamp(ms: number, field: string): string {
+  if (!Number.isFinite(ms) || ms < MIN_TSTAMP || ms > MAX_TSTAMP) throw new EnrichmentError(field, `${ms} ms is outside years 0000-9999`);
+  return new Date(ms).toISOString();
 }
 
-function num(params: TrackerParams, key: string): number | undefined {
-  const v = params[key];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : undefined;
+function epochMs(v: string, param: string): number {
+  if (!/^-?\d+$/.test(v)) throw new EnrichmentError(param, `${JSON.stringify(v)} is not a timestamp in milliseconds since the epoch`);
+  const ms = Number(v);
+  isoTstamp(ms, param);
+  return ms;
 }
 
-function urlFields(prefix: 'page' | 'refr', raw: string | undefined): Record<string, unknown> {
-  if (!raw) return {};
+// [tracker parameter, SDK field, conversion], after Enrich's transform map. Later rows overwrite
+// earlier ones for the same field: legacy names first, `tnuid` over `nuid`.
+const FIELDS: readonly (readonly [string, string, Convert])[] = [
+  ['aid', 'app_id', text],
+  ['p', 'platform', platform],
+  ['tid', 'txn_id', int],
+  ['tna', 'name_tracker', text],
+  ['tv', 'v_tracker', text],
+  ['uid', 'user_id', text],
+  ['ip', 'user_ipaddress', ip],
+  ['fp', 'user_fingerprint', text],
+  ['duid', 'domain_userid', text],
+  ['vid', 'domain_sessionidx', int],
+  ['sid', 'domain_sessionid', text],
+  ['nuid', 'network_userid', text],
+  ['tnuid', 'network_userid', text],
+  ['url', 'page_url', text],
+  ['page', 'page_title', text],
+  ['refr', 'page_referrer', text],
+  ['ev_ca', 'se_category', text],
+  ['ev_ac', 'se_action', text],
+  ['ev_la', 'se_label', text],
+  ['ev_pr', 'se_property', text],
+  ['ev_va', 'se_value', double],
+  ['se_ca', 'se_category', text],
+  ['se_ac', 'se_action', text],
+  ['se_la', 'se_label', text],
+  ['se_pr', 'se_property', text],
+  ['se_va', 'se_value', double],
+  ['tr_id', 'tr_orderid', text],
+  ['tr_af', 'tr_affiliation', text],
+  ['tr_tt', 'tr_total', double],
+  ['tr_tx', 'tr_tax', double],
+  ['tr_sh', 'tr_shipping', double],
+  ['tr_ci', 'tr_city', text],
+  ['tr_st', 'tr_state', text],
+  ['tr_co', 'tr_country', text],
+  ['tr_cu', 'tr_currency', text],
+  ['ti_id', 'ti_orderid', text],
+  ['ti_sk', 'ti_sku', text],
+  ['ti_na', 'ti_name', text],
+  ['ti_nm', 'ti_name', text],
+  ['ti_ca', 'ti_category', text],
+  ['ti_pr', 'ti_price', double],
+  ['ti_qu', 'ti_quantity', int],
+  ['ti_cu', 'ti_currency', text],
+  ['pp_mix', 'pp_xoffset_min', int],
+  ['pp_max', 'pp_xoffset_max', int],
+  ['pp_miy', 'pp_yoffset_min', int],
+  ['pp_may', 'pp_yoffset_max', int],
+  ['ua', 'useragent', text],
+  ['lang', 'br_lang', text],
+  ['f_pdf', 'br_features_pdf', bool],
+  ['f_fla', 'br_features_flash', bool],
+  ['f_java', 'br_features_java', bool],
+  ['f_dir', 'br_features_director', bool],
+  ['f_qt', 'br_features_quicktime', bool],
+  ['f_realp', 'br_features_realplayer', bool],
+  ['f_wma', 'br_features_windowsmedia', bool],
+  ['f_gears', 'br_features_gears', bool],
+  ['f_ag', 'br_features_silverlight', bool],
+  ['cookie', 'br_cookies', bool],
+  ['cd', 'br_colordepth', text],
+  ['tz', 'os_timezone', text],
+  ['cs', 'doc_charset', text],
+];
+
+// "<width>x<height>" parameters and the two fields each fills.
+const DIMENSIONS: readonly (readonly [string, string, string])[] = [
+  ['res', 'dvce_screenwidth', 'dvce_screenheight'],
+  ['vp', 'br_viewwidth', 'br_viewheight'],
+  ['ds', 'doc_width', 'doc_height'],
+];
+
+// Parameters come from JSON and query strings: only own keys count (no `toString` from the prototype).
+function param(params: TrackerParams, key: string): string | undefined {
+  return Object.hasOwn(params, key) && typeof params[key] === 'string' ? params[key] : undefined;
+}
+
+function atomicFields(params: TrackerParams): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, field, convert] of FIELDS) {
+    const v = param(params, key);
+    if (v === undefined || v === '') continue;
+    const converted = convert(v, key);
+    if (converted !== undefined) out[field] = converted;
+  }
+  for (const [key, width, height] of DIMENSIONS) {
+    const v = param(params, key);
+    if (v === undefined || v === '') continue;
+    const m = /^(\d+)x(\d+)$/.exec(v);
+    if (!m || Number(m[1]) >= 2 ** 31 || Number(m[2]) >= 2 ** 31) throw new EnrichmentError(key, `${JSON.stringify(v)} is not <width>x<height>`);
+    out[width] = Number(m[1]);
+    out[height] = Number(m[2]);
+  }
+  return out;
+}
+
+/** URL components as Enrich explodes them; a URL it cannot parse keeps the URL and no components. */
+function urlFields(prefix: 'page' | 'refr', raw: unknown): Record<string, unknown> {
+  if (typeof raw !== 'string') return {};
+  let u: URL;
   try {
-    const u = new URL(raw);
-    return {
-      [`${prefix}_urlscheme`]: u.protocol.replace(/:$/, ''),
-      [`${prefix}_urlhost`]: u.hostname,
-      [`${prefix}_urlport`]: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80,
-      [`${prefix}_urlpath`]: u.pathname,
-      [`${prefix}_urlquery`]: u.search ? u.search.slice(1) : undefined,
-      [`${prefix}_urlfragment`]: u.hash ? u.hash.slice(1) : undefined,
-    };
+    u = new URL(raw);
   } catch {
     return {};
   }
-}
-
-function dimensions(v: string | undefined): [number, number] | [undefined, undefined] {
-  const m = v ? /^(\d+)x(\d+)$/.exec(v) : null;
-  return m ? [Number(m[1]), Number(m[2])] : [undefined, undefined];
+  const scheme = u.protocol.replace(/:$/, '');
+  return {
+    [`${prefix}_urlscheme`]: scheme,
+    [`${prefix}_urlhost`]: u.hostname || undefined,
+    [`${prefix}_urlport`]: u.port ? Number(u.port) : scheme === 'https' ? 443 : 80,
+    [`${prefix}_urlpath`]: u.pathname || undefined,
+    [`${prefix}_urlquery`]: u.search.slice(1) || undefined,
+    [`${prefix}_urlfragment`]: u.hash.slice(1) || undefined,
+  };
 }
 
 /** Browser, OS and device from the user agent, into Snowplow's legacy atomic fields. */
@@ -158,139 +280,195 @@ export function userAgentFields(ua: string | undefined): Record<string, unknown>
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Self-describing JSON: the event (ue_pr / ue_px) and the contexts (co / cx).
+
+interface SelfDescribingJson {
+  schema: string;
+  data: unknown;
+}
+
+function isSelfDescribing(v: unknown): v is SelfDescribingJson {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { schema?: unknown }).schema === 'string' && Object.hasOwn(v, 'data');
+}
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/** Standard or URL-safe base64, padded or not: trackers differ, and Enrich takes them all. */
+function decodeBase64(v: string): string | undefined {
+  // A standard-alphabet `+` arrives as a space when a GET query was form-decoded.
+  const s = v.replace(/ /g, '+');
+  if (!BASE64.test(s) || s.replace(/=+$/, '').length % 4 === 1) return undefined;
+  return Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
+}
+
+/** The JSON in `plain` (as is) or `encoded` (base64), with the parameter it came from. */
+function jsonParam(params: TrackerParams, plain: string, encoded: string): { field: string; value: unknown } | undefined {
+  const raw = param(params, plain);
+  if (raw !== undefined) {
+    try {
+      return { field: plain, value: JSON.parse(raw) };
+    } catch {
+      throw new EnrichmentError(plain, 'not valid JSON');
+    }
+  }
+  const b64 = param(params, encoded);
+  if (b64 === undefined) return undefined;
+  const decoded = decodeBase64(b64);
+  try {
+    if (decoded === undefined) throw new SyntaxError('not base64');
+    return { field: encoded, value: JSON.parse(decoded) };
+  } catch {
+    throw new EnrichmentError(encoded, 'not valid base64-encoded JSON');
+  }
+}
+
+function selfDescribing(v: unknown, field: string, where: string): SelfDescribingJson & IgluUri {
+  if (!isSelfDescribing(v)) throw new EnrichmentError(field, `${where} is not self-describing JSON (needs "schema" and "data")`);
+  const key = parseIglu(v.schema);
+  if (!key) throw new EnrichmentError(field, `${where}.schema ${JSON.stringify(v.schema)} is not an Iglu schema URI (iglu:vendor/name/format/M-R-A)`);
+  return { schema: v.schema, data: v.data, ...key };
+}
+
+/** Unwraps Snowplow's envelope (`unstruct_event` or `contexts`, model 1) around the payload. */
+function envelope(v: unknown, field: string, name: 'unstruct_event' | 'contexts'): unknown {
+  const outer = selfDescribing(v, field, 'the JSON');
+  if (outer.vendor !== 'com.snowplowanalytics.snowplow' || outer.name !== name || outer.model !== 1) {
+    throw new EnrichmentError(field, `schema must be iglu:com.snowplowanalytics.snowplow/${name}/jsonschema/1-0-*, not ${outer.schema}`);
+  }
+  return outer.data;
+}
+
+function unstructEvent(params: TrackerParams): { field: string; event: SelfDescribingJson & IgluUri } | undefined {
+  const json = jsonParam(params, 'ue_pr', 'ue_px');
+  if (!json) return undefined;
+  return { field: json.field, event: selfDescribing(envelope(json.value, json.field, 'unstruct_event'), json.field, 'data') };
+}
+
+function contexts(params: TrackerParams): { field: string; contexts: (SelfDescribingJson & IgluUri)[] } | undefined {
+  const json = jsonParam(params, 'co', 'cx');
+  if (!json) return undefined;
+  const list = envelope(json.value, json.field, 'contexts');
+  if (!Array.isArray(list)) throw new EnrichmentError(json.field, 'data must be an array of self-describing JSON');
+  return { field: json.field, contexts: list.map((c, i) => selfDescribing(c, json.field, `data[${i}]`)) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface EventKind {
+  event: SdkEventType;
+  /** The schema Enrich gives the event; an unstruct event has its own. */
+  schema?: IgluUri;
+}
+
+const snowplowSchema = (name: string): IgluUri => ({ vendor: 'com.snowplowanalytics.snowplow', name, format: 'jsonschema', version: '1-0-0', model: 1 });
+
+// Event codes of the tracker protocol and the event type and schema Enrich gives them
+// (structured events are Google Analytics-style events: com.google.analytics/event).
+const EVENT_KINDS: ReadonlyMap<string, EventKind> = new Map([
+  ['pv', { event: 'page_view', schema: snowplowSchema('page_view') }],
+  ['pp', { event: 'page_ping', schema: snowplowSchema('page_ping') }],
+  ['se', { event: 'struct', schema: { ...snowplowSchema('event'), vendor: 'com.google.analytics' } }],
+  ['ev', { event: 'struct', schema: { ...snowplowSchema('event'), vendor: 'com.google.analytics' } }],
+  ['tr', { event: 'transaction', schema: snowplowSchema('transaction') }],
+  ['ti', { event: 'transaction_item', schema: snowplowSchema('transaction_item') }],
+  ['ue', { event: 'unstruct' }],
+]);
+
 /**
- * Turns one event's tracker parameters into the Snowplow Analytics SDK shape. derived_tstamp
- * follows Snowplow's rule: the collector time corrected by the device's clock skew
- * (`collector - (sent - created)`), or the tracker's true timestamp when it sent one.
+ * Snowplow's derived_tstamp: the tracker's true timestamp when it sent one; else the collector
+ * time moved back by how long the event waited on the device (sent - created), which cancels the
+ * device clock's skew; else, without both device times or with a sent time not after the created
+ * one, the collector time.
  */
-export function enrich(params: TrackerParams, meta: CollectorMeta): SdkEvent {
-  const code = params.e;
-  const kind = EVENTS[code];
-  if (!kind) throw new EnrichmentError('e', `unknown event type ${JSON.stringify(code)}`);
-  const eventId = params.eid;
-  if (!eventId) throw new EnrichmentError('eid', 'the event has no event id');
+export function derivedTstamp(collector: number, created: number | undefined, sent: number | undefined, trueTs: number | undefined): number {
+  if (trueTs !== undefined) return trueTs;
+  if (created !== undefined && sent !== undefined && created < sent) return collector - (sent - created);
+  return collector;
+}
 
-  const created = ms(params, 'dtm');
-  const sent = ms(params, 'stm');
-  const trueTs = ms(params, 'ttm');
-  const derived = trueTs ?? (created !== undefined && sent !== undefined ? meta.collectorTstamp - (sent - created) : meta.collectorTstamp);
+function timestamps(params: TrackerParams, meta: CollectorMeta, options: EnrichOptions): Record<string, string | undefined> {
+  const read = (key: string) => {
+    const v = param(params, key);
+    return v === undefined || v === '' ? undefined : epochMs(v, key);
+  };
+  const created = read('dtm');
+  const sent = read('stm');
+  const trueTs = read('ttm');
+  return {
+    etl_tstamp: isoTstamp(options.etlTstamp ?? Date.now(), 'etl_tstamp'),
+    collector_tstamp: isoTstamp(meta.collectorTstamp, 'collector_tstamp'),
+    dvce_created_tstamp: created === undefined ? undefined : isoTstamp(created, 'dtm'),
+    dvce_sent_tstamp: sent === undefined ? undefined : isoTstamp(sent, 'stm'),
+    true_tstamp: trueTs === undefined ? undefined : isoTstamp(trueTs, 'ttm'),
+    derived_tstamp: isoTstamp(derivedTstamp(meta.collectorTstamp, created, sent, trueTs), 'derived_tstamp'),
+  };
+}
 
-  const [screenWidth, screenHeight] = dimensions(params.res);
-  const [viewWidth, viewHeight] = dimensions(params.vp);
-  const [docWidth, docHeight] = dimensions(params.ds);
-  const useragent = params.ua ?? meta.userAgent;
+/** Contexts of one schema model share one array, in the order the tracker sent them. */
+function contextFields(params: TrackerParams): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const c of contexts(params)?.contexts ?? []) {
+    const field = sdkFieldName('contexts', c.vendor, c.name, c.model);
+    (out[field] ??= []).push(c.data);
+  }
+  return out;
+}
 
-  const out: SdkEvent = {
-    app_id: params.aid,
-    platform: params.p,
-    etl_tstamp: new Date().toISOString(),
-    collector_tstamp: new Date(meta.collectorTstamp).toISOString(),
-    dvce_created_tstamp: iso(created),
-    dvce_sent_tstamp: iso(sent),
-    true_tstamp: iso(trueTs),
-    derived_tstamp: new Date(derived).toISOString(),
+/**
+ * Turns one event's tracker parameters into the Snowplow Analytics SDK shape, as Snowplow
+ * Enrich followed by the SDK's `transform` would (without configurable enrichments: no geo,
+ * campaign or referer-source fields yet). Throws EnrichmentError naming the parameter when the
+ * event cannot be read; the caller turns that into a bad row.
+ */
+export function enrich(params: TrackerParams, meta: CollectorMeta, options: EnrichOptions = {}): SdkEvent {
+  const code = param(params, 'e');
+  if (code === undefined || code === '') throw new EnrichmentError('e', 'the event has no event type');
+  const kind = EVENT_KINDS.get(code);
+  if (!kind) throw new EnrichmentError('e', `${JSON.stringify(code)} is not an event type (pv, pp, se, ue, tr, ti)`);
+  const eventId = param(params, 'eid');
+  if (eventId === undefined || eventId === '') throw new EnrichmentError('eid', 'the event has no event id');
+
+  const ue = unstructEvent(params);
+  if (kind.event === 'unstruct' && !ue) throw new EnrichmentError('ue_pr', 'a self-describing event needs ue_pr or ue_px');
+  const schema = kind.schema ?? ue?.event;
+  if (!schema) throw new EnrichmentError('e', 'the event has no schema');
+
+  const atomic = atomicFields(params);
+  const useragent = atomic.useragent ?? (meta.userAgent ? text(meta.userAgent, 'useragent') : undefined);
+  const sdk: Record<string, unknown> = {
+    app_id: atomic.app_id,
+    platform: atomic.platform,
+    ...timestamps(params, meta, options),
     event: kind.event,
     event_id: eventId,
-    event_name: kind.name ?? 'unstruct',
-    event_vendor: 'com.snowplowanalytics.snowplow',
-    event_format: 'jsonschema',
-    event_version: '1-0-0',
-    name_tracker: params.tna,
-    v_tracker: params.tv,
+    event_vendor: schema.vendor,
+    event_name: schema.name,
+    event_format: schema.format,
+    event_version: schema.version,
     v_collector: meta.collector,
-    v_etl: 'beltline-0.1.0',
-    user_id: params.uid,
-    user_ipaddress: params.ip ?? meta.ipAddress,
-    user_fingerprint: params.fp,
-    domain_userid: params.duid,
-    domain_sessionidx: num(params, 'vid'),
-    domain_sessionid: params.sid,
-    network_userid: params.tnuid ?? params.nuid ?? meta.networkUserId,
-    page_url: params.url,
-    page_title: params.page,
-    page_referrer: params.refr,
-    ...urlFields('page', params.url),
+    v_etl: ETL_VERSION,
+    user_ipaddress: meta.ipAddress === undefined ? undefined : ip(meta.ipAddress, 'user_ipaddress'),
+    network_userid: meta.networkUserId,
+    ...atomic,
     useragent,
-    ...userAgentFields(useragent),
-    dvce_screenwidth: screenWidth,
-    dvce_screenheight: screenHeight,
-    br_viewwidth: viewWidth,
-    br_viewheight: viewHeight,
-    doc_width: docWidth,
-    doc_height: docHeight,
-    doc_charset: params.cs,
-    br_colordepth: params.cd,
-    br_cookies: params.cookie === undefined ? undefined : params.cookie === '1',
-    br_lang: params.lang,
-    os_timezone: params.tz,
-    se_category: params.se_ca,
-    se_action: params.se_ac,
-    se_label: params.se_la,
-    se_property: params.se_pr,
-    se_value: num(params, 'se_va'),
-    tr_orderid: params.tr_id,
-    tr_affiliation: params.tr_af,
-    tr_total: num(params, 'tr_tt'),
-    tr_tax: num(params, 'tr_tx'),
-    tr_shipping: num(params, 'tr_sh'),
-    tr_city: params.tr_ci,
-    tr_state: params.tr_st,
-    tr_country: params.tr_co,
-    tr_currency: params.tr_cu,
-    ti_orderid: params.ti_id,
-    ti_sku: params.ti_sk,
-    ti_name: params.ti_nm,
-    ti_category: params.ti_ca,
-    ti_price: num(params, 'ti_pr'),
-    ti_quantity: num(params, 'ti_qu'),
-    ti_currency: params.ti_cu,
-    pp_xoffset_min: num(params, 'pp_mix'),
-    pp_xoffset_max: num(params, 'pp_max'),
-    pp_yoffset_min: num(params, 'pp_miy'),
-    pp_yoffset_max: num(params, 'pp_may'),
+    ...urlFields('page', atomic.page_url),
+    ...urlFields('refr', atomic.page_referrer),
+    ...(typeof useragent === 'string' ? userAgentFields(useragent) : {}),
+    ...(ue ? { [sdkFieldName('unstruct_event', ue.event.vendor, ue.event.name, ue.event.model)]: ue.event.data } : {}),
+    ...contextFields(params),
   };
-
-  if (code === 'ue') {
-    const wrapper = decodeJson(params, 'ue_pr', 'ue_px');
-    if (wrapper === undefined) throw new EnrichmentError('ue_pr', 'a self-describing event needs ue_pr or ue_px');
-    const inner = selfDescribing(selfDescribing(wrapper, 'ue_pr').data, 'ue_pr.data');
-    const s = iglu(inner.schema);
-    Object.assign(out, { event_vendor: s.vendor, event_name: s.name, event_format: s.format, event_version: s.version });
-    out[sdkFieldName('unstruct_event', s.vendor, s.name, s.model)] = inner.data;
-  }
-
-  const contexts = decodeJson(params, 'co', 'cx');
-  if (contexts !== undefined) {
-    const list = selfDescribing(contexts, 'co').data;
-    if (!Array.isArray(list)) throw new EnrichmentError('co', 'contexts data must be an array');
-    list.forEach((c, i) => {
-      const ctx = selfDescribing(c, `co.data[${i}]`);
-      const s = iglu(ctx.schema);
-      const field = sdkFieldName('contexts', s.vendor, s.name, s.model);
-      out[field] = [...((out[field] as unknown[] | undefined) ?? []), ctx.data];
-    });
-  }
-
-  // The SDK leaves out fields without a value.
-  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
-  return out;
+  // The SDKs leave out fields without a value.
+  for (const k of Object.keys(sdk)) if (sdk[k] === undefined) delete sdk[k];
+  return sdk as SdkEvent;
 }
 
 /** The self-describing JSONs of an event that must validate against their schemas, by field. */
 export function selfDescribingJsons(params: TrackerParams): { field: string; json: { schema: string; data: unknown } }[] {
   const out: { field: string; json: { schema: string; data: unknown } }[] = [];
-  if (params.e === 'ue') {
-    const wrapper = decodeJson(params, 'ue_pr', 'ue_px');
-    if (wrapper !== undefined) {
-      const field = params.ue_pr !== undefined ? 'ue_pr' : 'ue_px';
-      out.push({ field, json: selfDescribing(selfDescribing(wrapper, field).data, `${field}.data`) });
-    }
-  }
-  const contexts = decodeJson(params, 'co', 'cx');
-  if (contexts !== undefined) {
-    const field = params.co !== undefined ? 'co' : 'cx';
-    const list = selfDescribing(contexts, field).data;
-    if (Array.isArray(list)) list.forEach((c, i) => out.push({ field: `${field}.data[${i}]`, json: selfDescribing(c, `${field}.data[${i}]`) }));
-  }
+  const ue = unstructEvent(params);
+  if (ue) out.push({ field: ue.field, json: { schema: ue.event.schema, data: ue.event.data } });
+  const co = contexts(params);
+  co?.contexts.forEach((c, i) => out.push({ field: `${co.field}.data[${i}]`, json: { schema: c.schema, data: c.data } }));
   return out;
 }

@@ -6,25 +6,34 @@ export class Tp2FormatError extends Error {
   override name = 'Tp2FormatError';
 }
 
+// Trackers of every version still in use send one of these; 1-0-4 is the current one.
 const PAYLOAD_DATA = /^iglu:com\.snowplowanalytics\.snowplow\/payload_data\/jsonschema\/1-0-[0-4]$/;
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function toParams(item: unknown, where: string): TrackerParams {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new Tp2FormatError(`${where} is not an object`);
+  if (!isPlainObject(item)) throw new Tp2FormatError(`${where} is not an object`);
   const params: TrackerParams = {};
   for (const [k, v] of Object.entries(item)) {
-    // Trackers send every value as a string; numbers and booleans are tolerated as their text.
+    // Trackers send every value as a string; numbers and booleans are tolerated as their text,
+    // null as an absent parameter (some trackers serialise unset fields that way).
     if (typeof v === 'string') params[k] = v;
     else if (typeof v === 'number' || typeof v === 'boolean') params[k] = String(v);
     else if (v !== null && v !== undefined) throw new Tp2FormatError(`${where}.${k} must be a string`);
   }
-  if (!params.e) throw new Tp2FormatError(`${where} has no event type parameter "e"`);
+  // An event without a type is refused at the door: the tracker learns it at once (400) and
+  // nothing half-valid reaches Kafka. Events that have a type but are otherwise wrong become
+  // bad rows later, in enrichment.
+  if (!Object.hasOwn(params, 'e') || params.e === '') throw new Tp2FormatError(`${where} has no event type parameter "e"`);
   return params;
 }
 
 /** Validates a `POST /com.snowplowanalytics.snowplow/tp2` body: a payload_data batch. */
 export function parseTp2Body(body: unknown): TrackerParams[] {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Tp2FormatError('body must be a JSON object');
-  const { schema, data } = body as { schema?: unknown; data?: unknown };
+  if (!isPlainObject(body)) throw new Tp2FormatError('body must be a JSON object');
+  const { schema, data } = body;
   if (typeof schema !== 'string' || !PAYLOAD_DATA.test(schema)) {
     throw new Tp2FormatError('schema must be iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*');
   }
