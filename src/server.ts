@@ -14,6 +14,9 @@ import { listHarvesters } from './harvesters/store';
 import { DEFAULT_PROJECT } from './http/projects';
 import { createApp } from './http/app';
 import { registerMicroRoutes } from './micro/routes';
+import { SCHEMAS_DIR } from './schemas/dir';
+import { SchemaRegistry } from './schemas/registry';
+import { registerSchemaRoutes } from './schemas/routes';
 import { generateAdminKey } from './http/auth';
 import { startBridge } from './ingest/bridge';
 import { registerCollectorRoutes } from './ingest/collector';
@@ -66,6 +69,9 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
   }
   const pool = createPool(cfg.databaseUrl);
   await migrate(pool);
+  const schemaRegistry = new SchemaRegistry(pool);
+  // The Iglu schemas shipped in schemas/ (standard Snowplow events); kept keys are left alone.
+  await schemaRegistry.seedFromDir(SCHEMAS_DIR);
   const stops: (() => Promise<void>)[] = [() => pool.end()];
   let url: string | undefined;
   try {
@@ -116,6 +122,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       stops.push(async () => {
         if (temporal) await (await temporal).connection.close();
       });
+      registerSchemaRoutes(app, schemaRegistry, cfg.BELTLINE_ADMIN_KEY as string);
       if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;

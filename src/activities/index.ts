@@ -12,7 +12,9 @@ import { EventTypeCache } from '../eventtypes/store';
 import { Partitions } from '../events/partitions';
 import { Harvesting } from '../harvesters/run';
 import { DEFAULT_PROJECT } from '../http/projects';
-import { expandRecords, type EventHeaders } from '../ingest/events';
+import { badRow } from '../badrows/format';
+import { expandRecords, type EventHeaders, type ExpandedBatch } from '../ingest/events';
+import { SchemaRegistry, type SchemaViolation } from '../schemas/registry';
 import { createKafka, ResilientProducer } from '../ingest/kafka';
 import type { IngestBatchInput } from '../ingest/record';
 import { logger } from '../log';
@@ -58,6 +60,40 @@ export function createActivities(pool: Pool, cfg: Config) {
   const typeCache = new EventTypeCache(pool);
   const harvesting = new Harvesting(pool);
   const partitions = new Partitions(pool);
+  const schemas = new SchemaRegistry(pool);
+
+  /**
+   * Every self-describing event and context is checked against its schema; an event that fails
+   * becomes one schema_violations bad row with ajv's reports, and the rest of the batch goes on.
+   */
+  async function validateSchemas(batch: ExpandedBatch): Promise<void> {
+    const items = batch.events.flatMap((e, i) => (e.selfDescribing ?? []).map((sd) => ({ event: i, field: sd.field, json: sd.json })));
+    if (items.length === 0) return;
+    const results = await schemas.validate(items.map(({ field, json }) => ({ field, json })));
+    const failed = new Map<number, SchemaViolation[]>();
+    results.forEach((violations, n) => {
+      if (violations.length > 0) failed.set(items[n].event, [...(failed.get(items[n].event) ?? []), ...violations]);
+    });
+    if (failed.size === 0) return;
+    for (const [i, violations] of failed) {
+      const e = batch.events[i];
+      batch.badRows.push({
+        key: `event:${e.eventId}:schema`,
+        row: badRow(
+          'schema_violations',
+          {
+            messages: violations.map((v) => ({
+              schemaKey: v.schemaKey,
+              field: v.field,
+              error: { error: v.error, ...(v.dataReports ? { dataReports: v.dataReports } : {}), ...(v.lookupHistory ? { lookupHistory: v.lookupHistory } : {}), ...(v.schemaIssues ? { schemaIssues: v.schemaIssues } : {}) },
+            })),
+          },
+          { raw: e.raw, enriched: e.payload },
+        ),
+      });
+    }
+    batch.events = batch.events.filter((_, i) => !failed.has(i));
+  }
   let pythonPool: PythonBeltPool | undefined;
   const python = (): PythonBeltPool => (pythonPool ??= new PythonBeltPool({ processes: 2 }));
   let badRowProducer: ResilientProducer | undefined;
@@ -81,6 +117,7 @@ export function createActivities(pool: Pool, cfg: Config) {
       const batchId = `${input.topic}-${input.partition}-${input.firstOffset}-${input.lastOffset}`;
       const types = await typeCache.all(DEFAULT_PROJECT);
       const expanded = expandRecords(input, types, cfg.BELTLINE_RAW_TOPIC);
+      await validateSchemas(expanded);
       const harvested = await harvesting.harvest(DEFAULT_PROJECT, input, expanded.events, expanded.topicPayloads, types);
       const seen = new Set(expanded.events.map((e) => e.eventId));
       const events = [...expanded.events, ...harvested.events.filter((e) => !seen.has(e.eventId) && seen.add(e.eventId))];
