@@ -27,8 +27,9 @@ export type DataValidator = (data: unknown) => DataReport[];
 
 /**
  * An ajv instance for Iglu schemas: draft-04, every error (not only the first), formats (date-time,
- * uuid, ipv4, email, …), lenient about keywords and formats it does not know (as Snowplow is), and
- * patterns read as Iglu writes them (Java regexes; no `u` flag, which rejects e.g. `[\w-.]`).
+ * uuid, ipv4, email, …), lenient about keywords and formats it does not know (as Snowplow is),
+ * patterns read as Iglu writes them (Java regexes; no `u` flag, which rejects e.g. `[\w-.]`), and
+ * `multipleOf` on decimals as decimals.
  */
 export function createIgluAjv(): Ajv {
   const ajv = new Ajv({
@@ -39,6 +40,10 @@ export function createIgluAjv(): Ajv {
     // into the instance, where another tenant's schema could collide with them.
     addUsedSchema: false,
     unicodeRegExp: false,
+    // Money in Iglu schemas is `multipleOf: 0.01`, and 19.99 / 0.01 is 1998.9999999999998 in floating
+    // point (Snowplow's validator divides decimals exactly). A quotient within 1e-6 of a whole number
+    // counts as whole: enough for float error up to ~1e9 (9999999.99 / 0.01), far from 19.991.
+    multipleOfPrecision: 6,
     // Errors carry the schema and the data at fault, for messages naming them.
     verbose: true,
   });

@@ -141,6 +141,10 @@ describe('Iglu folders', () => {
         'iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1',
         'iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0',
         'iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2',
+        'iglu:com.snowplowanalytics.snowplow.ecommerce/snowplow_ecommerce_action/jsonschema/1-0-2',
+        'iglu:com.snowplowanalytics.snowplow.ecommerce/product/jsonschema/1-0-0',
+        'iglu:com.snowplowanalytics.snowplow.ecommerce/cart/jsonschema/1-0-0',
+        'iglu:com.snowplowanalytics.snowplow.ecommerce/transaction/jsonschema/1-0-0',
       ]),
     );
   });

@@ -44,7 +44,7 @@ describe('JSON paths', () => {
 
 describe('the shipped schemas', () => {
   it('all compile', () => {
-    expect(shipped.size).toBeGreaterThanOrEqual(9);
+    expect(shipped.size).toBeGreaterThanOrEqual(13);
   });
 
   it('add_to_cart: takes a tracker\'s event, rejects one without sku naming sku', () => {
@@ -137,6 +137,21 @@ describe('the shipped schemas', () => {
       ]),
     );
     expect(reports).toHaveLength(5);
+  });
+
+  it('ecommerce: the snowplow-ecommerce plugin\'s action and entities; prices in cents are multiples of 0.01', () => {
+    const EC = 'iglu:com.snowplowanalytics.snowplow.ecommerce';
+    expect(validator(`${EC}/snowplow_ecommerce_action/jsonschema/1-0-2`)({ type: 'add_to_cart' })).toEqual([]);
+    expect(validator(`${EC}/snowplow_ecommerce_action/jsonschema/1-0-2`)({ type: 'wishlist' })[0]).toMatchObject({ keyword: 'enum', path: '$.type' });
+    const product = validator(`${EC}/product/jsonschema/1-0-0`);
+    expect(product({ id: 'sku-1', category: 'Shoes/Sneakers', price: 19.99, list_price: 1234567.89, currency: 'EUR', quantity: 1, name: null })).toEqual([]);
+    expect(product({ id: 'sku-1', category: 'Shoes', price: 19.991, currency: 'EURO' })).toEqual([
+      { message: '$.price: must be multiple of 0.01', path: '$.price', keyword: 'multipleOf', targets: ['0.01'] },
+      { message: '$.currency: may only be 3 characters long', path: '$.currency', keyword: 'maxLength', targets: ['3'] },
+    ]);
+    expect(validator(`${EC}/cart/jsonschema/1-0-0`)({ cart_id: null, total_value: 0.3, currency: 'GBP' })).toEqual([]);
+    const tx = { transaction_id: 't-1', revenue: 59.97, currency: 'USD', payment_method: 'card', total_quantity: 3, tax: 4.1, shipping: null, credit_order: false };
+    expect(validator(`${EC}/transaction/jsonschema/1-0-0`)(tx)).toEqual([]);
   });
 });
 
