@@ -5,6 +5,7 @@ import { loadConfig, REPO_ROOT, type Config } from '../src/config';
 import { createKafka } from '../src/ingest/kafka';
 import { startBeltline } from '../src/server';
 import { stackUp } from '../src/stack';
+import { benchCollector } from './collector';
 import { benchProfiles } from './profiles';
 import { benchSandbox } from './sandbox';
 
@@ -185,6 +186,7 @@ async function benchEndToEnd(): Promise<Record<string, unknown>> {
 /** Every part prints one JSON line; BENCH_PARTS (comma-separated) picks some. */
 const PARTS: Record<string, () => Promise<Record<string, unknown>>> = {
   'end-to-end': benchEndToEnd,
+  collector: () => benchCollector(),
   sandbox: () => benchSandbox(),
   profiles: () => benchProfiles(),
 };
