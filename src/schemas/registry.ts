@@ -40,6 +40,19 @@ export interface SchemaViolation {
   schemaIssues?: SchemaIssue[];
 }
 
+/**
+ * A violation as one of the `failure.messages` of Snowplow's `schema_violations` bad row (2-0-0):
+ * `{schemaKey, error: {error: "ValidationError", dataReports}}`, `{schemaKey, error: {error:
+ * "ResolutionError", lookupHistory}}` or `{schemaKey, error: {error: "ValidationError", schemaIssues}}`.
+ */
+export function badRowMessage(v: SchemaViolation): { schemaKey: string; error: Record<string, unknown> } {
+  const error: Record<string, unknown> = { error: v.error };
+  if (v.dataReports) error.dataReports = v.dataReports.map((d) => ({ message: d.message, path: d.path, keyword: d.keyword, targets: d.targets ?? null }));
+  if (v.lookupHistory) error.lookupHistory = v.lookupHistory;
+  if (v.schemaIssues) error.schemaIssues = v.schemaIssues;
+  return { schemaKey: v.schemaKey, error };
+}
+
 export interface SchemaListing {
   key: string;
   vendor: string;

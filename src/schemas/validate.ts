@@ -19,6 +19,7 @@ export interface DataReport {
   /** JSON path of the faulty value (`$`, `$.a.b`, `$.items[2]`); for `required` and `additionalProperties`, of the object. */
   path: string;
   keyword: string;
+  /** What the keyword names: the missing or extra property, the types found and expected, the limit… ([] for combinators). */
   targets?: string[];
 }
 
@@ -110,7 +111,7 @@ const VALUE_FORMATS = new Set(['date-time', 'date', 'time', 'uuid']);
 function report(err: ErrorObject, data: unknown): DataReport {
   const path = jsonPath(err.instancePath, data);
   const p = err.params as Record<string, unknown>;
-  const r = (message: string, targets?: string[]): DataReport => ({ message, path, keyword: err.keyword, ...(targets ? { targets } : {}) });
+  const r = (message: string, targets: string[] = []): DataReport => ({ message, path, keyword: err.keyword, targets });
   switch (err.keyword) {
     case 'required': {
       const prop = String(p.missingProperty);

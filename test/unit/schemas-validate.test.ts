@@ -1,5 +1,6 @@
 import { readSchemaDir, SCHEMAS_DIR } from '../../src/schemas/dir';
 import { InvalidSchemaError, schemaUri } from '../../src/schemas/iglu';
+import { badRowMessage } from '../../src/schemas/registry';
 import { compileIgluSchema, createIgluAjv, jsonPath, jsonType, type DataValidator } from '../../src/schemas/validate';
 
 const ajv = createIgluAjv();
@@ -172,7 +173,7 @@ describe('compiling schemas', () => {
   it('reports a failed anyOf once, not each branch', () => {
     const v = compileIgluSchema(ajv, { properties: { v: { anyOf: [{ type: 'string' }, { type: 'integer', minimum: 3 }] } } });
     expect(v({ v: 'x' })).toEqual([]);
-    expect(v({ v: 1 })).toEqual([{ message: '$.v: should be valid to any of the schemas [{"type":"string"},{"type":"integer","minimum":3}]', path: '$.v', keyword: 'anyOf' }]);
+    expect(v({ v: 1 })).toEqual([{ message: '$.v: should be valid to any of the schemas [{"type":"string"},{"type":"integer","minimum":3}]', path: '$.v', keyword: 'anyOf', targets: [] }]);
   });
 
   it('words the other keywords too', () => {
@@ -212,5 +213,20 @@ describe('compiling schemas', () => {
   it('refuses a schema that does not compile: a broken pattern, an unresolvable $ref', () => {
     expect(compileError({ type: 'string', pattern: '([' }).message).toMatch(/does not compile: Invalid regular expression/);
     expect(compileError({ $ref: 'http://example.com/elsewhere#' }).message).toMatch(/does not compile: can't resolve reference/);
+  });
+});
+
+describe('bad-row messages', () => {
+  it('puts a violation in the shape of schema_violations 2-0-0 failure messages', () => {
+    const dataReports = [{ message: '$.sku: is missing but it is required', path: '$', keyword: 'required', targets: ['sku'] }];
+    expect(badRowMessage({ schemaKey: 'iglu:com.snowplowanalytics.snowplow/add_to_cart/jsonschema/1-0-0', field: 'unstruct_event', error: 'ValidationError', dataReports })).toEqual({
+      schemaKey: 'iglu:com.snowplowanalytics.snowplow/add_to_cart/jsonschema/1-0-0',
+      error: { error: 'ValidationError', dataReports },
+    });
+    const lookupHistory = [{ repository: 'beltline schema registry', errors: [{ error: 'NotFound' as const }], attempts: 1, lastAttempt: '2024-01-01T00:00:00.000Z' }];
+    expect(badRowMessage({ schemaKey: 'iglu:com.acme/x/jsonschema/1-0-0', field: 'contexts', error: 'ResolutionError', lookupHistory })).toEqual({
+      schemaKey: 'iglu:com.acme/x/jsonschema/1-0-0',
+      error: { error: 'ResolutionError', lookupHistory },
+    });
   });
 });
