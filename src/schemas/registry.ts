@@ -260,11 +260,12 @@ export class SchemaRegistry {
     const keys = [...new Set(items.map((i) => keyOf(i.json)).filter((k): k is string => k !== undefined))];
     const compiled = await this.resolve(keys);
     const now = new Date().toISOString();
+    // Bad rows cap a lookup error's message at 256 characters: the URI quoted in it is cut short.
     return items.map(({ field, json }): SchemaViolation[] => {
       const given = isSelfDescribingJson(json) ? json.schema : String((json as { schema?: unknown } | null)?.schema);
       const key = keyOf(json);
       if (!key) {
-        const message = isSelfDescribingJson(json) ? `not an Iglu URI iglu:vendor/name/format/M-R-A: ${JSON.stringify(json.schema)}` : 'not self-describing JSON {schema, data}';
+        const message = isSelfDescribingJson(json) ? `not an Iglu URI iglu:vendor/name/format/M-R-A: ${JSON.stringify(json.schema).slice(0, 200)}` : 'not self-describing JSON {schema, data}';
         return [{ schemaKey: given, field, error: 'ResolutionError', lookupHistory: [{ repository: REPOSITORY, errors: [{ error: 'ClientFailure', message }], attempts: 0, lastAttempt: now }] }];
       }
       const c = compiled.get(key);
