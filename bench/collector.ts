@@ -23,7 +23,7 @@ const ROUNDS = 5;
 const TP2 = '/com.snowplowanalytics.snowplow/tp2';
 
 export interface CollectorBenchOptions {
-  /** Events to send to each target (default 50,000, rounded up to whole requests of 10). */
+  /** Events to send to each target (default BENCH_COLLECTOR_EVENTS or 50,000, rounded up to whole requests of 10). */
   events?: number;
   /** The collector's port (default BENCH_COLLECTOR_PORT or 18160); the bare route takes the next one. */
   port?: number;
@@ -84,7 +84,7 @@ export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<
   const { createKafka } = await import('../src/ingest/kafka');
   const { startBeltline } = await import('../src/server');
 
-  const requests = Math.ceil((opts.events ?? 50_000) / PER_REQUEST);
+  const requests = Math.ceil((opts.events ?? Number(process.env.BENCH_COLLECTOR_EVENTS ?? 50_000)) / PER_REQUEST);
   const events = requests * PER_REQUEST;
   const port = opts.port ?? Number(process.env.BENCH_COLLECTOR_PORT ?? 18160);
   const topic = `bench-collector-${crypto.randomBytes(3).toString('hex')}`;
@@ -101,9 +101,11 @@ export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<
 
   const bodies = tp2Bodies(topic, requests);
   const warmup = tp2Bodies(`${topic}-warmup`, WARMUP_REQUESTS);
-  const running = await startBeltline(cfg, ['collector']);
-  const bare = await bareFastify(port + 1, cfg.BELTLINE_MAX_BODY_BYTES);
+  let running: Awaited<ReturnType<typeof startBeltline>> | undefined;
+  let bare: FastifyInstance | undefined;
   try {
+    running = await startBeltline(cfg, ['collector']);
+    bare = await bareFastify(port + 1, cfg.BELTLINE_MAX_BODY_BYTES);
     const collectorUrl = `${running.url}${TP2}`;
     const bareUrl = `http://127.0.0.1:${port + 1}${TP2}`;
     // Warm both (JIT, connections, the producer's metadata) before anything is timed.
@@ -145,8 +147,8 @@ export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<
       kafkaRecords,
     };
   } finally {
-    await bare.close();
-    await running.stop();
+    await bare?.close();
+    await running?.stop();
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }
@@ -158,8 +160,7 @@ if (require.main === module) {
     const { loadConfig } = await import('../src/config');
     const { stackUp } = await import('../src/stack');
     await stackUp(loadConfig());
-    const events = process.env.BENCH_COLLECTOR_EVENTS === undefined ? undefined : Number(process.env.BENCH_COLLECTOR_EVENTS);
-    console.log(JSON.stringify(await benchCollector({ events })));
+    console.log(JSON.stringify(await benchCollector()));
   })()
     .then(() => process.exit(0))
     .catch((err: unknown) => {
