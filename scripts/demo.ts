@@ -1,54 +1,78 @@
 import crypto from 'node:crypto';
-import { buildPageView, buildSelfDescribingEvent, buildStructEvent } from '@snowplow/node-tracker';
-import { snowplowTracker } from '../test/support/tracker';
+import { buildPageView, buildStructEvent, type PayloadBuilder } from '@snowplow/node-tracker';
+import { addToCart, sendEvents } from '../test/support/tracker';
 
 /**
- * `npm run demo`: sends a visit with Snowplow's own Node tracker to the running collector and
- * prints the profile the example belt builds from it.
+ * `npm run demo`: sends a short visit with Snowplow's own Node tracker to the running collector
+ * and prints the profile the example belt builds from it.
  */
-async function main(): Promise<void> {
-  const base = process.env.BELTLINE_URL ?? `http://127.0.0.1:${process.env.BELTLINE_HTTP_PORT ?? 8080}`;
-  const health = await fetch(`${base}/health`).catch(() => undefined);
-  if (!health?.ok) {
-    console.error(`No beltline collector answers at ${base}. Start it first with \`npm start\` (in another terminal).`);
-    process.exit(1);
-  }
-  const user = `demo-user-${crypto.randomBytes(3).toString('hex')}`;
-  const session = snowplowTracker(base, { appId: 'beltline-demo', bufferSize: 1 });
-  session.tracker.setUserId(user);
-  for (const page of ['/', '/shoes', '/shoes/red-runner']) {
-    session.tracker.track(buildPageView({ pageUrl: `https://shop.example${page}`, pageTitle: `Shop ${page}` }));
-  }
-  session.tracker.track(buildStructEvent({ category: 'product', action: 'zoom', label: 'red-runner' }));
-  session.tracker.track(
-    buildSelfDescribingEvent({
-      event: {
-        schema: 'iglu:com.snowplowanalytics.snowplow/add_to_cart/jsonschema/1-0-0',
-        data: { sku: 'red-runner-42', name: 'Red Runner', quantity: 1, unitPrice: 89.9, currency: 'EUR' },
-      },
-    }),
-  );
-  await session.flush();
-  console.log(`Sent 5 events for ${user} with @snowplow/node-tracker to ${base}; waiting for the profile…`);
 
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${base}/api/v1/profiles/${encodeURIComponent(user)}`);
-    if (res.ok) {
-      const profile = (await res.json()) as { document: { counts?: Record<string, number> } };
-      const counted = Object.values(profile.document.counts ?? {}).reduce((a, b) => a + b, 0);
-      if (counted >= 5) {
-        console.log(JSON.stringify(profile, null, 2));
-        return;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  console.error(`The profile of ${user} did not appear within 30 s: is the worker running? (see the npm start terminal)`);
+const WAIT_MS = 30_000;
+
+const VISIT: PayloadBuilder[] = [
+  buildPageView({ pageUrl: 'https://shop.example/', pageTitle: 'Shop' }),
+  buildPageView({ pageUrl: 'https://shop.example/shoes', pageTitle: 'Shoes' }),
+  buildStructEvent({ category: 'catalog', action: 'filter', label: 'colour', property: 'red' }),
+  buildPageView({ pageUrl: 'https://shop.example/shoes/red-runner', pageTitle: 'Red Runner' }),
+  buildStructEvent({ category: 'product', action: 'zoom', label: 'red-runner', value: 2 }),
+  addToCart('red-runner-42', 1, 89.9),
+];
+
+function fail(message: string): never {
+  console.error(message);
   process.exit(1);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+interface Profile {
+  id: string;
+  document: { counts?: Record<string, number> };
+}
+
+/** Events the example belt has counted into the profile (it counts each event by name). */
+const counted = (p: Profile) => Object.values(p.document?.counts ?? {}).reduce((a, b) => a + b, 0);
+
+async function fetchProfile(base: string, user: string): Promise<{ profile?: Profile; status: string }> {
+  try {
+    const res = await fetch(`${base}/api/v1/profiles/${encodeURIComponent(user)}`);
+    if (res.ok) return { profile: (await res.json()) as Profile, status: '200' };
+    return { status: String(res.status) };
+  } catch (err) {
+    return { status: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Polls until the profile holds the whole visit; after the wait, whatever profile there is. */
+async function waitForProfile(base: string, user: string, events: number): Promise<Profile | undefined> {
+  const deadline = Date.now() + WAIT_MS;
+  let latest: Profile | undefined;
+  let status = '';
+  while (Date.now() < deadline) {
+    const answer = await fetchProfile(base, user);
+    status = answer.status;
+    latest = answer.profile ?? latest;
+    if (latest && counted(latest) >= events) return latest;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  if (!latest) console.error(`Last answer of GET /api/v1/profiles/${user}: ${status}`);
+  return latest;
+}
+
+async function main(): Promise<void> {
+  const port = Number(process.env.BELTLINE_HTTP_PORT ?? 8080);
+  const base = `http://127.0.0.1:${port}`;
+  const health = await fetch(`${base}/health`).catch(() => undefined);
+  if (!health?.ok) fail(`No beltline collector answers at ${base}. Start it first with \`npm start\` (in another terminal).`);
+
+  const user = `demo-user-${crypto.randomBytes(3).toString('hex')}`;
+  const ids = await sendEvents({ port, count: VISIT.length, userId: user, appId: 'beltline-demo', bufferSize: 1, event: (i) => VISIT[i] }).catch(
+    (err: unknown) => fail(`Sending the visit failed: ${err instanceof Error ? err.message : String(err)}`),
+  );
+  console.log(`Sent ${ids.length} events for ${user} with @snowplow/node-tracker to ${base}; waiting for the profile…`);
+
+  const profile = await waitForProfile(base, user, ids.length);
+  if (!profile) fail(`The profile of ${user} did not appear within ${WAIT_MS / 1000} s: is the worker running? (see the npm start terminal)`);
+  if (counted(profile) < ids.length) console.error(`Note: the profile shows ${counted(profile)} of ${ids.length} events after ${WAIT_MS / 1000} s.`);
+  console.log(JSON.stringify(profile, null, 2));
+}
+
+main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
