@@ -44,6 +44,13 @@ export async function createApp(opts: { bodyLimit: number; trustedProxies?: stri
     bodyLimit: opts.bodyLimit,
     // X-Forwarded-For is believed only from the proxies named; otherwise the peer address counts.
     trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? opts.trustedProxies : false,
+    // Requests that are not valid HTTP never reach a route: answer without a body and close the
+    // connection, so a keep-alive client does not send its next request into a dead socket.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    },
     // A collector's per-request lines would drown everything else.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },

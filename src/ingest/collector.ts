@@ -10,6 +10,9 @@ import type { JsonRecord, RawRecord, SnowplowRecord } from './record';
 
 export const COLLECTOR_NAME = 'beltline-0.1.0';
 
+/** Under Kafka's default message.max.bytes (1,048,588) with room for the record's framing. */
+export const MAX_RECORD_BYTES = 1_040_000;
+
 // The 1x1 transparent GIF Snowplow's collector answers GET /i with.
 const PIXEL = Buffer.from('R0lGODlhAQABAPAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
 
@@ -63,8 +66,21 @@ function partitionKey(events: TrackerParams[]): string | undefined {
 
 export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, producer: ResilientProducer, eventTypes: EventTypeCache): void {
   async function store(record: RawRecord, key: string | undefined): Promise<void> {
+    let value: string;
     try {
-      await producer.send(cfg.BELTLINE_RAW_TOPIC, [{ key, value: JSON.stringify(record) }]);
+      value = JSON.stringify(record);
+    } catch {
+      // JSON.parse accepts nesting that JSON.stringify then overflows the stack on.
+      throw new HttpError(400, 'bad_request', 'the body is nested too deeply to store');
+    }
+    // Replacement characters and re-written numbers can make a record larger than its body;
+    // Kafka refuses records over its message size, which must not look like an outage (503).
+    const bytes = Buffer.byteLength(value);
+    if (bytes > MAX_RECORD_BYTES) {
+      throw new HttpError(413, 'payload_too_large', `the events take ${bytes} bytes once stored, over the ${MAX_RECORD_BYTES} a record may have`);
+    }
+    try {
+      await producer.send(cfg.BELTLINE_RAW_TOPIC, [{ key, value }]);
     } catch (err) {
       app.log.warn({ err }, 'Kafka did not acknowledge the write');
       throw new HttpError(503, 'unavailable', 'events could not be stored (Kafka unavailable); retry later');

@@ -69,7 +69,11 @@ export async function startBeltline(opts: { roles?: string[]; env?: Record<strin
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`beltline did not start within 90 s:\n${out.slice(-3000)}`)), 90_000);
+    const timer = setTimeout(() => {
+      // Do not leave a half-started process holding its port for the next test.
+      child.kill('SIGKILL');
+      reject(new Error(`beltline did not start within 90 s:\n${out.slice(-3000)}`));
+    }, 90_000);
     const check = (): void => {
       if (out.includes('beltline running')) {
         clearTimeout(timer);
