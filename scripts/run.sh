@@ -20,7 +20,7 @@ fi
 # isolated-vm is a native module; fail here, clearly, rather than at the first belt.
 node --no-node-snapshot -e "require('isolated-vm')" || { echo "beltline: isolated-vm did not build (needs python3, make, g++)" >&2; exit 1; }
 
-if [ ! -f dist/.built ] || [ -n "$(find src scripts bench migrations package-lock.json tsconfig*.json -newer dist/.built -print -quit 2>/dev/null)" ]; then
+if [ ! -f dist/.built ] || [ -n "$(find src scripts bench migrations test/support package-lock.json tsconfig*.json -newer dist/.built -print -quit 2>/dev/null)" ]; then
   echo "beltline: building…"
   rm -rf dist
   npx tsc -p tsconfig.build.json
