@@ -60,21 +60,32 @@ export async function lockProfiles(client: PoolClient, ids: string[]): Promise<M
   return (await lockGraph(client, ids)).states;
 }
 
-/** Locks the profiles and the ones they are linked to (sorted, one round trip each way). */
+/**
+ * Locks the profiles and the ones they are linked to. A link committed by a concurrent batch
+ * while this one waited for a lock can point to a profile not read yet: those are read and locked
+ * in a further round, so no update is applied to (or dropped for) a profile not held.
+ */
 async function lockGraph(client: PoolClient, ids: string[]): Promise<Locked> {
   const sorted = [...new Set(ids)].sort();
   await client.query('INSERT INTO profiles (id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING', [sorted]);
-  const { rows } = await client.query<{ id: string; document: JsonObject; stamps: Record<string, Stamp>; canonical_id: string | null; known: boolean }>(
-    `SELECT id, document, stamps, canonical_id, known FROM profiles
-      WHERE id = ANY($1::text[]) OR id IN (SELECT canonical_id FROM profiles WHERE id = ANY($1::text[]))
-      ORDER BY id FOR UPDATE`,
-    [sorted],
-  );
-  return {
-    states: new Map(rows.map((r) => [r.id, { document: r.document, stamps: r.stamps }])),
-    canonical: new Map(rows.map((r) => [r.id, r.canonical_id ?? r.id])),
-    known: new Set(rows.filter((r) => r.known).map((r) => r.id)),
-  };
+  const locked: Locked = { states: new Map(), canonical: new Map(), known: new Set() };
+  let wanted = sorted;
+  for (let round = 0; wanted.length > 0 && round < 5; round++) {
+    const { rows } = await client.query<{ id: string; document: JsonObject; stamps: Record<string, Stamp>; canonical_id: string | null; known: boolean }>(
+      `SELECT id, document, stamps, canonical_id, known FROM profiles
+        WHERE id = ANY($1::text[]) OR id IN (SELECT canonical_id FROM profiles WHERE id = ANY($1::text[]))
+        ORDER BY id FOR UPDATE`,
+      [wanted],
+    );
+    for (const r of rows) {
+      locked.states.set(r.id, { document: r.document, stamps: r.stamps });
+      locked.canonical.set(r.id, r.canonical_id ?? r.id);
+      if (r.known) locked.known.add(r.id);
+    }
+    wanted = [...new Set(locked.canonical.values())].filter((id) => !locked.states.has(id)).sort();
+  }
+  if (wanted.length > 0) throw new Error(`profile links did not settle while locking ${wanted.join(', ')}; retrying the batch`);
+  return locked;
 }
 
 export async function writeProfiles(client: PoolClient, states: Map<string, ProfileState>, ids: string[]): Promise<void> {
@@ -174,7 +185,8 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
     const id = resolve(update._id);
     const state = states.get(id);
     const effects = noEffects();
-    if (!state) continue;
+    // Never drop an update: a profile not held is a bug, and the batch is retried.
+    if (!state) throw new Error(`profile ${id} was not locked for ${update._id}`);
     const won = applyUpdate(state, update, ctx, effects);
     // A write that lost still goes to the history of a path kept with history.
     history.push(...effects.history.map((h) => ({ ...h, profileId: id })));

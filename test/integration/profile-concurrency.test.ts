@@ -50,4 +50,19 @@ describe('profile store under concurrent batches', () => {
       { numRuns: 25 },
     );
   }, 120_000);
+
+  it('loses no update racing a link of the same profile', async () => {
+    for (let i = 0; i < 20; i++) {
+      const p = `race-${Date.now().toString(36)}-${i}`;
+      const at = (n: number) => ({ eventId: `${p}-e${n}`, created: n });
+      await applyUpdates(pool, [{ update: { _id: `${p}-anon`, _path: ['seen'], _value: { _v: 1 } }, ctx: at(1) }], 60_000);
+      await applyUpdates(pool, [{ update: { _id: `${p}-known`, _path: ['email'], _value: { _v: 'k' } }, ctx: at(2) }], 60_000);
+      await Promise.all([
+        applyUpdates(pool, [{ update: { _id: `${p}-anon`, _operation: '_link', _path: [], _value: { _v: `${p}-known` } }, ctx: at(3) }], 60_000),
+        applyUpdates(pool, [{ update: { _id: `${p}-anon`, _path: ['late'], _value: { _v: i } }, ctx: at(4) }], 60_000),
+      ]);
+      const { rows } = await pool.query('SELECT document FROM profiles WHERE id = $1', [`${p}-known`]);
+      expect(rows[0].document).toEqual({ seen: 1, email: 'k', late: i });
+    }
+  }, 60_000);
 });
