@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { withTransaction } from '../db/pool';
 import { beltTaskQueue, javascriptSource, type BeltRef } from '../belts/definition';
-import { classifyOutputs } from '../belts/outputs';
+import { classifyOutputs, type ClassifiedOutputs } from '../belts/outputs';
 import { beltsForEventTypes, getBelt, loadBelt } from '../belts/registry';
 import { PythonBeltPool } from '../belts/python';
 import { BeltSandbox } from '../belts/sandbox';
@@ -204,31 +204,37 @@ export function createActivities(pool: Pool, cfg: Config) {
         def.beltType === 'python-callback'
           ? await python().runBatch(def.extractorFn, `${belt.name}.py`, inputs)
           : await (await sandboxFor(belt)).runBatch(inputs);
+      const types = await typeCache.all(DEFAULT_PROJECT);
+      const isLiveSegment = (name: string): boolean => types.get(name)?.type === 'live_segment';
       const outputs: string[] = [];
+      const directs: string[] = [];
+      const actions: string[] = [];
       const errors: (string | null)[] = [];
       for (const r of results) {
         let error = r.error ? { ...r.error, logs: r.logs } : null;
-        let kept: ProfileUpdate[] = [];
+        let kept: ClassifiedOutputs = { updates: [], direct: [], actions: [] };
         if (!error) {
           try {
-            // No live-segment types exist yet, so every DirectUpdate target is refused.
-            kept = classifyOutputs(def, r.outputs, () => false).updates;
+            kept = classifyOutputs(def, r.outputs, isLiveSegment);
           } catch (err) {
             error = { kind: 'exception', message: (err as Error).message, stack: undefined, logs: r.logs };
           }
         }
         if (r.logs.length > 0) log.info({ belt: belt.name, version: belt.version, eventId: r.eventId, logs: r.logs }, 'belt output');
         if (error) log.warn({ belt: belt.name, version: belt.version, eventId: r.eventId, error: error.message }, 'belt failed for event');
-        outputs.push(JSON.stringify(kept));
+        outputs.push(JSON.stringify(kept.updates));
+        directs.push(JSON.stringify(kept.direct));
+        actions.push(JSON.stringify(kept.actions));
         errors.push(error ? JSON.stringify(error) : null);
       }
       await pool.query(
-        `INSERT INTO belt_outputs (event_id, belt, belt_version, outputs, error)
-         SELECT e, $2, $3, o, err FROM unnest($1::text[], $4::jsonb[], $5::jsonb[]) AS t(e, o, err)
+        `INSERT INTO belt_outputs (event_id, belt, belt_version, outputs, direct, actions, error)
+         SELECT e, $2, $3, o, d, a, err FROM unnest($1::text[], $4::jsonb[], $5::jsonb[], $7::jsonb[], $8::jsonb[]) AS t(e, o, err, d, a)
          ON CONFLICT (event_id, belt) DO UPDATE
-           SET belt_version = excluded.belt_version, outputs = excluded.outputs, error = excluded.error, created_at = now()
+           SET belt_version = excluded.belt_version, outputs = excluded.outputs, direct = excluded.direct, actions = excluded.actions,
+               error = excluded.error, created_at = now()
            WHERE belt_outputs.error IS NOT NULL AND $6`,
-        [results.map((r) => r.eventId), belt.name, belt.version, outputs, errors, opts.retryFailed === true],
+        [results.map((r) => r.eventId), belt.name, belt.version, outputs, errors, opts.retryFailed === true, directs, actions],
       );
       return { ran: results.length, errors: errors.filter((e) => e !== null).length };
     },

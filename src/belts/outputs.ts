@@ -6,33 +6,49 @@ export interface DirectUpdateOutput {
   row: Record<string, unknown>;
 }
 
+/** An outside action a belt asked for (seed 004's output side); run after the batch is applied. */
+export interface ActionOutput {
+  name: string;
+  payload: unknown;
+}
+
 export interface ClassifiedOutputs {
   updates: ProfileUpdate[];
   direct: DirectUpdateOutput[];
+  actions: ActionOutput[];
 }
 
-/** Event types known to be live segments; the skeleton has none, later issues register them. */
+/** Whether an event type is a live segment. */
 export type LiveSegmentLookup = (name: string) => boolean;
+
+const ACTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /**
  * Checks what a belt returned for one event against the seed's rules. Throws an Error whose
  * message says which output is wrong and why; the caller records it as that event's belt error.
  */
 export function classifyOutputs(def: BeltDefinition, outputs: unknown[], isLiveSegment: LiveSegmentLookup): ClassifiedOutputs {
-  const result: ClassifiedOutputs = { updates: [], direct: [] };
+  const result: ClassifiedOutputs = { updates: [], direct: [], actions: [] };
   outputs.forEach((o, i) => {
     if (typeof o === 'object' && o !== null && '_direct' in o) {
       const { _direct: eventType, row } = o as { _direct: unknown; row: unknown };
       const declared = def.outputTypes.some((t) => t.name === eventType);
-      if (typeof eventType !== 'string' || !declared || !isLiveSegment(eventType)) {
-        throw new Error(
-          `output ${i}: DirectUpdate target ${JSON.stringify(eventType)} is not a live_segment event type in this belt's outputTypes`,
-        );
+      if (typeof eventType !== 'string' || !declared) {
+        throw new Error(`output ${i}: DirectUpdate target ${JSON.stringify(eventType)} is not in this belt's outputTypes`);
       }
-      if (typeof row !== 'object' || row === null || typeof (row as { id?: unknown }).id !== 'string') {
+      if (!isLiveSegment(eventType)) throw new Error(`output ${i}: DirectUpdate target ${JSON.stringify(eventType)} is not a live_segment event type`);
+      if (typeof row !== 'object' || row === null || Array.isArray(row) || typeof (row as { id?: unknown }).id !== 'string') {
         throw new Error(`output ${i}: DirectUpdate row must be an object with a string "id"`);
       }
       result.direct.push({ eventType, row: row as Record<string, unknown> });
+      return;
+    }
+    if (typeof o === 'object' && o !== null && '_action' in o) {
+      const { _action: name, payload } = o as { _action: unknown; payload?: unknown };
+      if (typeof name !== 'string' || !ACTION_NAME.test(name)) {
+        throw new Error(`output ${i}: Action name must be 1-63 lower-case letters, digits, _ or -; got ${JSON.stringify(name)}`);
+      }
+      result.actions.push({ name, payload: payload ?? null });
       return;
     }
     try {

@@ -50,6 +50,9 @@ globalThis.Update = function Update(id, path, value, options) {
 globalThis.DirectUpdate = function DirectUpdate(eventType, row) {
   return { _direct: eventType, row: row };
 };
+globalThis.Action = function Action(name, payload) {
+  return { _action: name, payload: payload === undefined ? null : payload };
+};
 globalThis.__runBatch = function (json, entry) {
   const inputs = JSON.parse(json);
   const out = [];

@@ -189,10 +189,11 @@ def _error(kind, message, e):
 
 sys.path.insert(0, os.path.abspath(sys.argv[1]))  # the grnry_belt shim; -I -S leave only the stdlib on sys.path
 from grnry_belt.models.direct_update import DirectUpdate  # noqa: E402
+from grnry_belt.models.action import Action  # noqa: E402
 
 
 def _default(o):
-    if isinstance(o, DirectUpdate):
+    if isinstance(o, (DirectUpdate, Action)):
         return o.to_dict()
     raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
 
@@ -201,7 +202,7 @@ def _finite(v):
     """NaN and infinities become null, as JSON.stringify does in the JavaScript sandbox."""
     if isinstance(v, float):
         return v if v == v and v not in (float("inf"), float("-inf")) else None
-    if isinstance(v, DirectUpdate):
+    if isinstance(v, (DirectUpdate, Action)):
         return _finite(v.to_dict())
     if isinstance(v, dict):
         return {k: _finite(x) for k, x in v.items()}
