@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import { JSONPath } from 'jsonpath-plus';
+import { DefinitionError } from '../definition-error';
 import { durationOrNull } from '../durations';
+import { compileRowValidator, idProblem, MAX_SEGMENT_NAME, segmentColumns } from '../segments/columns';
 
 /** Event types as seed 001 defines them, pure: validation, naming, identity expressions. */
 
@@ -19,18 +21,11 @@ export interface EventType {
   eventstoreTTL?: string;
   /** live_segment only: the JSON Schema of its rows. */
   schema?: Record<string, unknown>;
+  /** live_segment only: the version of its table; the next number asks for a new table. */
+  schemaVersion?: number;
 }
 
-/** The definition is wrong; `field` names the offending field. */
-export class DefinitionError extends Error {
-  override name = 'DefinitionError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
-}
+export { DefinitionError } from '../definition-error';
 
 /** Built-in types that cannot be deleted or redefined through the API. */
 export const BUILT_IN_TYPES = new Set(['snowplow', 'profile-ttl', 'profile-ttn']);
@@ -183,8 +178,10 @@ export function parseSegmentSchema(raw: unknown): Record<string, unknown> {
     }
   }
   if (!isObject(schema)) throw new DefinitionError('schema', 'must be a JSON Schema object');
-  const props = schema.properties;
-  if (!isObject(props) || !isObject(props.id)) throw new DefinitionError('schema', 'must define the property "id" (the row\'s primary key)');
+  const problem = idProblem(schema);
+  if (problem) throw new DefinitionError('schema', problem);
+  segmentColumns(schema);
+  compileRowValidator(schema);
   return schema;
 }
 
@@ -218,8 +215,17 @@ export function parseEventTypeBody(body: unknown, fixedName?: string): EventType
   if (type === 'live_segment') {
     if (body.schema === undefined) throw new DefinitionError('schema', 'a live_segment event type needs a JSON Schema');
     schema = parseSegmentSchema(body.schema);
+    if (name.length > MAX_SEGMENT_NAME) throw new DefinitionError('name', `a live_segment name has at most ${MAX_SEGMENT_NAME} characters (its table name must fit PostgreSQL's 63); got ${name.length}`);
   } else if (body.schema !== undefined) {
     throw new DefinitionError('schema', `only live_segment event types take a schema, this one is ${type}`);
+  }
+  let schemaVersion: number | undefined;
+  if (body.schemaVersion !== undefined && body.schemaVersion !== null) {
+    if (type !== 'live_segment') throw new DefinitionError('schemaVersion', `only live_segment event types have a schemaVersion, this one is ${type}`);
+    if (typeof body.schemaVersion !== 'number' || !Number.isInteger(body.schemaVersion) || body.schemaVersion < 1) {
+      throw new DefinitionError('schemaVersion', 'must be a positive integer');
+    }
+    schemaVersion = body.schemaVersion;
   }
   return {
     name,
@@ -231,5 +237,6 @@ export function parseEventTypeBody(body: unknown, fixedName?: string): EventType
     correlationIdExpression,
     eventstoreTTL,
     schema,
+    ...(schemaVersion ? { schemaVersion } : {}),
   };
 }

@@ -20,6 +20,11 @@ const eventTypeSchema = {
     correlationIdExpression: { type: 'string' },
     eventstoreTTL: { type: 'string', description: 'ISO-8601 duration' },
     schema: { type: 'object', additionalProperties: true, description: 'live_segment: JSON Schema (object or string-escaped)' },
+    schemaVersion: {
+      type: 'integer',
+      minimum: 1,
+      description: 'live_segment: version of its table; send the next number to change the schema incompatibly into a new table',
+    },
   },
 };
 

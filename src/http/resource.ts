@@ -23,12 +23,25 @@ export interface Resource<T extends { name: string }> {
   builtIn?: ReadonlySet<string>;
 }
 
+function asHttpError(err: unknown): unknown {
+  if (err instanceof DefinitionError) return new HttpError(err.status, err.status === 409 ? 'conflict' : 'bad_request', err.message, { field: err.field });
+  return err;
+}
+
 function parseOr400<T extends { name: string }>(r: Resource<T>, body: unknown, fixedName?: string): T {
   try {
     return r.parse(body, fixedName);
   } catch (err) {
-    if (err instanceof DefinitionError) throw new HttpError(400, 'bad_request', err.message, { field: err.field });
-    throw err;
+    throw asHttpError(err);
+  }
+}
+
+/** Storing can find what parsing cannot (e.g. a schema change the stored rows forbid). */
+async function store(fn: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asHttpError(err);
   }
 }
 
@@ -58,7 +71,7 @@ export function registerResourceRoutes<T extends { name: string }>(app: FastifyI
     const { project } = req.params as { project: string };
     assertProject(project);
     const parsed = parseOr400(r, req.body);
-    if (!(await r.create(project, parsed))) throw new HttpError(409, 'conflict', `${r.noun} ${JSON.stringify(parsed.name)} exists already; PUT to change it`);
+    if (!(await store(() => r.create(project, parsed)))) throw new HttpError(409, 'conflict', `${r.noun} ${JSON.stringify(parsed.name)} exists already; PUT to change it`);
     onChange();
     return reply.status(201).send(parsed);
   });
@@ -76,7 +89,7 @@ export function registerResourceRoutes<T extends { name: string }>(app: FastifyI
     assertProject(project);
     notBuiltIn(name);
     const parsed = parseOr400(r, req.body, name);
-    if (!(await r.update(project, parsed))) throw new HttpError(404, 'not_found', `no ${r.noun} ${JSON.stringify(name)}`);
+    if (!(await store(() => r.update(project, parsed)))) throw new HttpError(404, 'not_found', `no ${r.noun} ${JSON.stringify(name)}`);
     onChange();
     return parsed;
   });

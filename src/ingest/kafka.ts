@@ -37,6 +37,7 @@ export class ResilientProducer {
   private producer: Producer;
   private connecting: Promise<void> | null = null;
   private connected = false;
+  private readonly knownTopics = new Set<string>();
 
   constructor(private readonly kafka: Kafka) {
     this.producer = this.create();
@@ -74,6 +75,22 @@ export class ResilientProducer {
       await this.producer.disconnect().catch(() => undefined);
       this.producer = this.create();
       throw err;
+    }
+  }
+
+  /** Creates a topic unless it exists: beltline's broker does not create topics on first write. */
+  async ensureTopic(topic: string, numPartitions = 1): Promise<void> {
+    if (this.knownTopics.has(topic)) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(topic)) {
+        // false (not an error) when another process created it first
+        await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+      }
+      this.knownTopics.add(topic);
+    } finally {
+      await admin.disconnect();
     }
   }
 

@@ -76,7 +76,7 @@ describe('belts API: versions, errors, retry, backfill', () => {
     });
     expect(Object.fromEntries(errors.map((e) => [e.eventId, e.error.message]))).toEqual({
       [`${s}-3`]: 'three is not allowed',
-      [`${s}-4`]: expect.stringMatching(/DirectUpdate target "somewhere-else" is not a live_segment event type in this belt's outputTypes/),
+      [`${s}-4`]: expect.stringMatching(/DirectUpdate target "somewhere-else" is not in this belt's outputTypes/),
     });
     await waitFor('three good events applied', async () => ((await profile())?.ok === 3 ? true : undefined));
 

@@ -1,0 +1,192 @@
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import { DefinitionError } from '../definition-error';
+import { HttpError } from '../http/app';
+import { requireAdminKey } from '../http/auth';
+import { DEFAULT_PROJECT } from '../http/projects';
+import { assertProject, projectParam } from '../http/projects';
+import { getSegment, listDeadLetters, listSegments, readRows, redrive, type Segment } from './store';
+
+const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
+const security = [{ adminKey: [] }];
+const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
+const projectNameParams = {
+  ...projectParam,
+  required: ['project', 'name'],
+  properties: { ...projectParam.properties, name: { type: 'string' } },
+};
+
+const deadLetterSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    segment: { type: 'string' },
+    version: { type: 'integer' },
+    rowId: { type: 'string' },
+    row: { type: 'object', additionalProperties: true },
+    reason: {
+      type: 'object',
+      properties: { kind: { type: 'string', enum: ['schema', 'database', 'unknown_segment'] }, messages: { type: 'array', items: { type: 'string' } } },
+    },
+    eventId: { type: 'string' },
+    belt: { type: 'string' },
+    eventAt: { type: 'string', format: 'date-time' },
+    createdAt: { type: 'string', format: 'date-time' },
+    attempts: { type: 'integer' },
+    redrivenAt: { type: ['string', 'null'], format: 'date-time' },
+  },
+};
+
+/** Splits `column=value` filters; the column is checked against the table later. */
+export function parseFilters(filters: string[] | undefined): [string, string][] {
+  return (filters ?? []).map((f) => {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new DefinitionError('filter', `must be column=value, got ${JSON.stringify(f)}`);
+    return [f.slice(0, eq), f.slice(eq + 1)];
+  });
+}
+
+export function registerSegmentRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
+  const preHandler = requireAdminKey(adminKey);
+  const find = async (project: string, name: string, version?: number): Promise<Segment> => {
+    assertProject(project);
+    const seg = await getSegment(pool, project, name, version);
+    if (!seg) throw new HttpError(404, 'not_found', `no live segment ${JSON.stringify(name)}${version ? ` version ${version}` : ''}`);
+    return seg;
+  };
+
+  app.get(
+    '/api/v1/segments/:name/rows',
+    {
+      preHandler,
+      schema: {
+        summary: "A live segment's rows in id order",
+        tags: ['live segments'],
+        security,
+        params: nameParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            filter: { type: 'array', items: { type: 'string' }, description: 'column=value (compared as text); repeat for several' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            after: { type: 'string', description: 'the `next` cursor of the previous page' },
+            version: { type: 'integer', minimum: 1, description: "an older version's table; the newest by default" },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['segment', 'version', 'rows', 'next'],
+            properties: {
+              segment: { type: 'string' },
+              version: { type: 'integer' },
+              rows: { type: 'array', items: { type: 'object', additionalProperties: true } },
+              next: { type: ['string', 'null'] },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { name } = req.params as { name: string };
+      const q = req.query as { filter?: string[]; limit: number; after?: string; version?: number };
+      const seg = await find(DEFAULT_PROJECT, name, q.version);
+      try {
+        const page = await readRows(pool, seg, { filters: parseFilters(q.filter), limit: q.limit, after: q.after });
+        return { segment: seg.name, version: seg.version, ...page };
+      } catch (err) {
+        if (err instanceof DefinitionError) throw new HttpError(400, 'bad_request', err.message, { field: err.field });
+        throw err;
+      }
+    },
+  );
+
+  app.get(
+    '/projects/:project/segments',
+    {
+      preHandler,
+      schema: {
+        summary: 'Live segments: tables, row counts, open dead letters',
+        tags: ['live segments'],
+        security,
+        params: projectParam,
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: { type: 'string' },
+                version: { type: 'integer' },
+                table: { type: 'string' },
+                columns: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, type: { type: 'string' }, required: { type: 'boolean' } } } },
+                rows: { type: 'integer' },
+                deadLetters: { type: 'integer' },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { project } = req.params as { project: string };
+      assertProject(project);
+      return listSegments(pool, project);
+    },
+  );
+
+  app.get(
+    '/projects/:project/segments/:name/dead-letters',
+    {
+      preHandler,
+      schema: {
+        summary: "A live segment's dead letters: rows its schema refused, with the reason",
+        tags: ['live segments'],
+        security,
+        params: projectNameParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            all: { type: 'boolean', default: false, description: 'include those already redriven' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            after: { type: 'string', pattern: '^[0-9]+$' },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { deadLetters: { type: 'array', items: deadLetterSchema }, next: { type: ['string', 'null'] } } },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { project, name } = req.params as { project: string; name: string };
+      await find(project, name);
+      const q = req.query as { all: boolean; limit: number; after?: string };
+      return listDeadLetters(pool, project, name, q);
+    },
+  );
+
+  app.post(
+    '/projects/:project/segments/:name/redrive',
+    {
+      preHandler,
+      schema: {
+        summary: "Writes a segment's dead letters that pass its current schema; the rest stay",
+        tags: ['live segments'],
+        security,
+        params: projectNameParams,
+        response: {
+          200: { type: 'object', properties: { redriven: { type: 'integer' }, stillFailing: { type: 'integer' } } },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { project, name } = req.params as { project: string; name: string };
+      await find(project, name);
+      return redrive(pool, project, name);
+    },
+  );
+}
