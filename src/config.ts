@@ -6,6 +6,15 @@ export const REPO_ROOT = path.resolve(__dirname, '..', __dirname.includes(`${pat
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** A duration in ms: `500ms`, `1s`, `30s`, `2m`, `1h`, or a plain number of ms. */
+const durationMs = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)?$/, 'a duration such as 500ms, 1s, 30s, 2m')
+  .transform((v) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v) as RegExpExecArray;
+    return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']);
+  })
+  .pipe(z.number().int().positive());
 
 const schema = z.object({
   BELTLINE_HOME: z.string().default(path.join(REPO_ROOT, '.beltline')),
@@ -42,6 +51,16 @@ const schema = z.object({
 
   /** Width of an expiry bucket: one reaper workflow per bucket. */
   BELTLINE_EXPIRY_BUCKET_MS: positiveInt.default(60_000),
+
+  /**
+   * The retry policy of a batch's activities: after this many attempts (backing off from 1 s up
+   * to the interval) the batch fails, its input kept in Temporal for `beltline replay`.
+   */
+  BELTLINE_ACTIVITY_MAX_ATTEMPTS: positiveInt.default(40),
+  BELTLINE_ACTIVITY_MAX_INTERVAL: durationMs.default(30_000),
+  /** A Prometheus `GET /metrics` listener of its own (any role); unset: none. */
+  BELTLINE_METRICS_HOST: z.string().default('127.0.0.1'),
+  BELTLINE_METRICS_PORT: port.optional(),
 
   BATCH_MAX_EVENTS: positiveInt.default(500),
   // Temporal rejects payloads over 2 MB; a batch is cut well below that.

@@ -22,6 +22,8 @@ import { startBridge } from './ingest/bridge';
 import { registerCollectorRoutes } from './ingest/collector';
 import { createKafka, ResilientProducer } from './ingest/kafka';
 import { logger } from './log';
+import { registerMetricsRoute, startMetricsServer } from './metrics';
+import { registerReplayRoutes } from './replay/routes';
 import { registerProfileRoutes } from './profiles/routes';
 import { connectClient } from './temporal/client';
 import { startWorker } from './workers/worker';
@@ -75,6 +77,11 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
   const stops: (() => Promise<void>)[] = [() => pool.end()];
   let url: string | undefined;
   try {
+    if (cfg.BELTLINE_METRICS_PORT !== undefined) {
+      // Every role's process can expose its metrics, HTTP server or not.
+      const metrics = await startMetricsServer(cfg.BELTLINE_METRICS_HOST, cfg.BELTLINE_METRICS_PORT);
+      stops.push(() => metrics.close());
+    }
     if (roles.includes('worker')) {
       const worker = await startWorker(cfg, pool, opts);
       stops.push(() => worker.shutdown());
@@ -123,6 +130,13 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
         if (temporal) await (await temporal).connection.close();
       });
       registerSchemaRoutes(app, schemaRegistry, cfg.BELTLINE_ADMIN_KEY as string);
+      registerReplayRoutes(app, {
+        adminKey: cfg.BELTLINE_ADMIN_KEY as string,
+        temporal: temporalClient,
+        taskQueue: cfg.BELTLINE_TASK_QUEUE,
+        retry: { maximumAttempts: cfg.BELTLINE_ACTIVITY_MAX_ATTEMPTS, maximumIntervalMs: cfg.BELTLINE_ACTIVITY_MAX_INTERVAL },
+      });
+      registerMetricsRoute(app, cfg.BELTLINE_ADMIN_KEY as string);
       if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;

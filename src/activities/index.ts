@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
@@ -18,12 +19,22 @@ import { SchemaRegistry, type SchemaViolation } from '../schemas/registry';
 import { createKafka, ResilientProducer } from '../ingest/kafka';
 import type { IngestBatchInput } from '../ingest/record';
 import { logger } from '../log';
+import { applyLatency, badRows as badRowsMetric, beltErrors, updatesApplied } from '../metrics';
 import { reapPage, type ReapedPage } from '../expiry/reap';
 import { publishOutbox } from '../profiles/outbox';
 import { applyUpdatesInTx, getDocuments, type PendingUpdate } from '../profiles/store';
 import type { ProfileUpdate } from '../profiles/semantics';
 
 const log = logger('activities');
+
+/** The workflow (batch, rerun, reaper) an activity runs for, for its log lines; none outside one. */
+function workflowId(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.workflowId;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface BeltTask extends BeltRef {
   taskQueue: string;
@@ -50,6 +61,8 @@ export interface AppliedBatch {
   profiles: number;
   /** Expiry buckets that gained entries: the workflow makes sure each has its reaper. */
   buckets: number[];
+  /** The belt of each update refused (recorded as that event's belt error). */
+  refused?: string[];
 }
 
 /**
@@ -144,10 +157,10 @@ export function createActivities(pool: Pool, cfg: Config) {
           );
         }
         if (badRows.length > 0) {
-          const { rows: fresh } = await client.query<{ row_key: string; bad_row: unknown }>(
+          const { rows: fresh } = await client.query<{ row_key: string; type: string; bad_row: unknown }>(
             `INSERT INTO bad_rows (row_key, type, bad_row, batch_id)
              SELECT k, t, r, $4 FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS b(k, t, r)
-             ON CONFLICT (row_key) DO NOTHING RETURNING row_key, bad_row`,
+             ON CONFLICT (row_key) DO NOTHING RETURNING row_key, type, bad_row`,
             [badRows.map((b) => b.key), badRows.map((b) => badRowType(b.row)), badRows.map((b) => JSON.stringify(b.row)), batchId],
           );
           // Published before the commit: if Kafka fails, the rows roll back and the retry
@@ -158,7 +171,12 @@ export function createActivities(pool: Pool, cfg: Config) {
               fresh.map((r) => ({ key: r.row_key, value: JSON.stringify(r.bad_row) })),
             );
           }
+          return fresh;
         }
+        return [];
+      }).then((fresh) => {
+        // Counted once committed, and only rows new to the store: a retried batch adds none.
+        for (const r of fresh) badRowsMetric.inc({ type: r.type });
       });
       const eventTypes = [...new Set(events.map((e) => e.eventType))].sort();
       const belts = (await beltsForEventTypes(pool, eventTypes)).map((b) => ({
@@ -167,7 +185,8 @@ export function createActivities(pool: Pool, cfg: Config) {
         taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, b.name),
         bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS,
       }));
-      if (badRows.length > 0) log.warn({ batchId, badRows: badRows.length }, 'bad rows stored');
+      if (badRows.length > 0) log.warn({ batchId, workflowId: workflowId(), badRows: badRows.length, types: [...new Set(badRows.map((b) => badRowType(b.row)))] }, 'bad rows stored');
+      log.info({ batchId, workflowId: workflowId(), events: events.length, duplicates, badRows: badRows.length, eventTypes, belts: belts.map((b) => b.name) }, 'batch prepared');
       return { eventIds: events.map((e) => e.eventId), eventTypes, duplicates, badRows: badRows.length, belts, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS };
     },
 
@@ -220,8 +239,8 @@ export function createActivities(pool: Pool, cfg: Config) {
             error = { kind: 'exception', message: (err as Error).message, stack: undefined, logs: r.logs };
           }
         }
-        if (r.logs.length > 0) log.info({ belt: belt.name, version: belt.version, eventId: r.eventId, logs: r.logs }, 'belt output');
-        if (error) log.warn({ belt: belt.name, version: belt.version, eventId: r.eventId, error: error.message }, 'belt failed for event');
+        if (r.logs.length > 0) log.info({ workflowId: workflowId(), belt: belt.name, version: belt.version, eventId: r.eventId, logs: r.logs }, 'belt output');
+        if (error) log.warn({ workflowId: workflowId(), belt: belt.name, version: belt.version, eventId: r.eventId, error: error.message }, 'belt failed for event');
         outputs.push(JSON.stringify(kept.updates));
         directs.push(JSON.stringify(kept.direct));
         actions.push(JSON.stringify(kept.actions));
@@ -236,7 +255,9 @@ export function createActivities(pool: Pool, cfg: Config) {
            WHERE belt_outputs.error IS NOT NULL AND $6`,
         [results.map((r) => r.eventId), belt.name, belt.version, outputs, errors, opts.retryFailed === true, directs, actions],
       );
-      return { ran: results.length, errors: errors.filter((e) => e !== null).length };
+      const failed = errors.filter((e) => e !== null).length;
+      if (failed > 0) beltErrors.inc({ belt: belt.name }, failed);
+      return { ran: results.length, errors: failed };
     },
 
     /** The head version of a belt and the task queue its runs go to. */
@@ -298,6 +319,7 @@ export function createActivities(pool: Pool, cfg: Config) {
      * applied, so a re-run (or a concurrent batch holding the same events) applies nothing twice.
      */
     async applyBatch(eventIds: string[]): Promise<AppliedBatch> {
+      const timer = applyLatency.startTimer();
       const result = await withTransaction(pool, async (client): Promise<AppliedBatch> => {
         const { rows } = await client.query<{ event_id: string; belt: string; outputs: ProfileUpdate[]; created: number }>(
           `SELECT o.event_id, o.belt, o.outputs, (extract(epoch FROM e.created_at) * 1000)::float8 AS created
@@ -313,7 +335,7 @@ export function createActivities(pool: Pool, cfg: Config) {
         );
         const applied = await applyUpdatesInTx(client, pending, cfg.BELTLINE_EXPIRY_BUCKET_MS);
         for (const r of applied.refused) {
-          log.warn({ eventId: r.eventId, belt: r.belt, reason: r.reason }, 'update refused');
+          log.warn({ workflowId: workflowId(), eventId: r.eventId, belt: r.belt, reason: r.reason }, 'update refused');
           await client.query('UPDATE belt_outputs SET error = $3 WHERE event_id = $1 AND belt = $2', [
             r.eventId,
             r.belt,
@@ -325,8 +347,12 @@ export function createActivities(pool: Pool, cfg: Config) {
             WHERE o.event_id = t.e AND o.belt = t.b`,
           [rows.map((r) => r.event_id), rows.map((r) => r.belt)],
         );
-        return { applied: pending.length, profiles: applied.profiles, buckets: applied.buckets };
+        return { applied: pending.length, profiles: applied.profiles, buckets: applied.buckets, refused: applied.refused.flatMap((r) => (r.belt ? [r.belt] : [])) };
       });
+      timer();
+      updatesApplied.inc(result.applied);
+      for (const belt of result.refused ?? []) beltErrors.inc({ belt });
+      if (result.applied > 0) log.info({ workflowId: workflowId(), events: eventIds.length, applied: result.applied, profiles: result.profiles }, 'updates applied');
       // After the commit; what fails to go out now, the worker's outbox flusher sends later.
       await publishOutbox(pool, producer(), eventIds).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
       return result;

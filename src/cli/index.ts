@@ -7,6 +7,8 @@ import { registerBeltCommands } from './belts';
 import { registerEventTypeCommands } from './event-types';
 import { registerEventCommands } from './events';
 import { registerHarvesterCommands } from './harvesters';
+import { registerReplayCommands } from './replay';
+import { registerStatusCommand } from './status';
 import { registerStackCommands, stackDown, stackStatus, stackUp, type ServiceName } from '../stack';
 
 function config(): Config {
@@ -95,6 +97,8 @@ registerEventTypeCommands(program);
 registerHarvesterCommands(program);
 registerEventCommands(program);
 registerBeltCommands(program);
+registerReplayCommands(program);
+registerStatusCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`beltline: ${err instanceof Error ? err.message : String(err)}`);

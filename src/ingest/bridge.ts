@@ -3,9 +3,11 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Config } from '../config';
 import { logger } from '../log';
-import { SOURCE } from '../workflows/search-attributes';
+import { addLagSource, batchesStarted } from '../metrics';
+import { EVENT_TYPES, SOURCE } from '../workflows/search-attributes';
 import { cutBatches } from './batcher';
 import { createKafka } from './kafka';
+import { consumerGroupLag } from './lag';
 import { batchWorkflowId, type IngestBatchInput } from './record';
 
 const log = logger('bridge');
@@ -16,6 +18,26 @@ export interface Bridge {
 
 /** Test-only fault injection: die like a `kill -9` right after a start was acknowledged. */
 const crashAfterStart = process.env.BELTLINE_FAULT === 'bridge-crash-after-start';
+
+/**
+ * The event types a batch's records declare (a JSON record's type, `snowplow` for tracker
+ * events), known before any activity runs: a batch that fails at once is still findable by type
+ * (`BeltlineEventTypes`). prepareBatch replaces them with the types of the events it stored.
+ */
+export function declaredEventTypes(input: IngestBatchInput, rawTopic: string): string[] {
+  if (input.topic !== rawTopic) return [];
+  const types = new Set<string>();
+  for (const r of input.records) {
+    try {
+      const v = JSON.parse(r.value) as { kind?: unknown; eventType?: unknown };
+      if (v.kind === 'snowplow') types.add('snowplow');
+      else if (v.kind === 'json' && typeof v.eventType === 'string') types.add(v.eventType);
+    } catch {
+      // an unparseable record becomes a bad row in the batch
+    }
+  }
+  return [...types].sort();
+}
 
 /**
  * Starts one `ingestBatch` workflow per cut batch. Offsets are committed only after Temporal
@@ -53,8 +75,12 @@ export async function startBridge(cfg: Config, client: Client, harvestedTopics: 
         workflowId,
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [{ key: SOURCE, value: input.topic }],
+        typedSearchAttributes: [
+          { key: SOURCE, value: input.topic },
+          { key: EVENT_TYPES, value: declaredEventTypes(input, cfg.BELTLINE_RAW_TOPIC) },
+        ],
       });
+      batchesStarted.inc({ topic: input.topic });
       log.debug({ workflowId, records: input.records.length }, 'batch started');
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -74,6 +100,7 @@ export async function startBridge(cfg: Config, client: Client, harvestedTopics: 
         firstOffset: first,
         lastOffset: last,
         records: chunk.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '', timestamp: Number(m.timestamp) })),
+        retry: { maximumAttempts: cfg.BELTLINE_ACTIVITY_MAX_ATTEMPTS, maximumIntervalMs: cfg.BELTLINE_ACTIVITY_MAX_INTERVAL },
       });
       if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
       resolveOffset(last);
@@ -84,5 +111,23 @@ export async function startBridge(cfg: Config, client: Client, harvestedTopics: 
 
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 2, eachBatch });
   log.info({ topics, group: cfg.BELTLINE_CONSUMER_GROUP }, 'bridge consuming');
-  return { stop: () => consumer.disconnect() };
+
+  // Consumer lag for the metrics, read at scrape time through an admin client of its own.
+  const lagAdmin = kafka.admin();
+  let lagConnected: Promise<void> | undefined;
+  const removeLag = addLagSource(async () => {
+    lagConnected ??= lagAdmin.connect().catch((err: unknown) => {
+      lagConnected = undefined;
+      throw err;
+    });
+    await lagConnected;
+    return { group: cfg.BELTLINE_CONSUMER_GROUP, partitions: await consumerGroupLag(lagAdmin, cfg.BELTLINE_CONSUMER_GROUP, topics) };
+  });
+  return {
+    stop: async () => {
+      removeLag();
+      await consumer.disconnect();
+      if (lagConnected) await lagAdmin.disconnect();
+    },
+  };
 }

@@ -7,6 +7,7 @@ import type { EventTypeCache } from '../eventtypes/store';
 import { assertProject, DEFAULT_PROJECT } from '../http/projects';
 import type { ResilientProducer } from './kafka';
 import type { JsonRecord, RawRecord, SnowplowRecord } from './record';
+import { eventsAccepted } from '../metrics';
 
 export const COLLECTOR_NAME = 'beltline-0.1.0';
 
@@ -106,6 +107,7 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
       events,
     };
     await store(record, partitionKey(events));
+    eventsAccepted.inc({ event_type: 'snowplow' }, events.length);
     return events;
   }
 
@@ -164,6 +166,7 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
       if (events.length === 0) throw new HttpError(400, 'bad_request', 'body is an empty array: send an event object or a non-empty array');
       const record: JsonRecord = { kind: 'json', collector: COLLECTOR_NAME, timestamp: Date.now(), eventType, ...requestMeta(req), events };
       await store(record, undefined);
+      eventsAccepted.inc({ event_type: eventType }, events.length);
       return { accepted: events.length };
     },
   );

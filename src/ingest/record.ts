@@ -48,6 +48,16 @@ export interface IngestBatchInput {
   firstOffset: string;
   lastOffset: string;
   records: BatchRecord[];
+  /**
+   * The retry policy of the batch's activities, from the starter's configuration (a workflow
+   * cannot read the environment); absent in batches started before it existed: the defaults.
+   */
+  retry?: BatchRetry;
+}
+
+export interface BatchRetry {
+  maximumAttempts: number;
+  maximumIntervalMs: number;
 }
 
 /** Deterministic: the same records always start the same workflow, whoever starts it. */

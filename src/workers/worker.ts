@@ -7,6 +7,7 @@ import { createActivities } from '../activities';
 import { beltTaskQueue, loadBeltsFromDir } from '../belts/definition';
 import { listBelts, registerBelts } from '../belts/registry';
 import { logger } from '../log';
+import { batchSinks } from '../metrics';
 
 const log = logger('worker');
 
@@ -56,6 +57,7 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
       namespace: cfg.TEMPORAL_NAMESPACE,
       taskQueue: cfg.BELTLINE_TASK_QUEUE,
       ...workflowSource(),
+      sinks: batchSinks(),
       activities: {
         prepareBatch: activities.prepareBatch,
         applyBatch: activities.applyBatch,

@@ -1,14 +1,20 @@
-import { proxyActivities, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, proxySinks, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { IngestBatchInput } from '../ingest/record';
+import type { BatchRetry, IngestBatchInput } from '../ingest/record';
 import { ensureReapers } from './reaper';
 import { BELTS, EVENT_COUNT, EVENT_TYPES } from './search-attributes';
+import type { BatchSinks } from './sinks';
 
 // Retries ride out a restarting PostgreSQL or a redeploy; after that the batch fails with its
-// input kept in Temporal, where an operator can find and replay it.
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40 };
+// input kept in Temporal, where an operator can find and replay it (`beltline replay`). The
+// policy comes with the input (BELTLINE_ACTIVITY_MAX_ATTEMPTS / _MAX_INTERVAL of the starter).
+const DEFAULT_RETRY: BatchRetry = { maximumAttempts: 40, maximumIntervalMs: 30_000 };
 
-const { prepareBatch, applyBatch } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
+function retryPolicy(r: BatchRetry = DEFAULT_RETRY): RetryPolicy {
+  return { initialInterval: Math.min(1000, r.maximumIntervalMs), backoffCoefficient: 2, maximumInterval: r.maximumIntervalMs, maximumAttempts: r.maximumAttempts };
+}
+
+const { batches } = proxySinks<BatchSinks>();
 
 export interface IngestBatchResult {
   events: number;
@@ -21,6 +27,26 @@ export interface IngestBatchResult {
 
 /** One batch of `raw` records: store, run the subscribed belts, apply their profile updates. */
 export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchResult> {
+  try {
+    const result = await runIngestBatch(input);
+    batches.completed({ events: result.events, badRows: result.badRows, applied: result.applied });
+    return result;
+  } catch (err) {
+    if (!isCancellation(err)) batches.failed(failureReason(err));
+    throw err;
+  }
+}
+
+/** The innermost cause's message: an activity failure says only "Activity task failed". */
+function failureReason(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function runIngestBatch(input: IngestBatchInput): Promise<IngestBatchResult> {
+  const retry = retryPolicy(input.retry);
+  const { prepareBatch, applyBatch } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
   const prepared = await prepareBatch(input);
   upsertSearchAttributes([
     { key: EVENT_TYPES, value: prepared.eventTypes },

@@ -1,0 +1,110 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import type { FastifyInstance } from 'fastify';
+import type { BatchRetry } from '../ingest/record';
+import { HttpError } from '../http/app';
+import { requireAdminKey } from '../http/auth';
+import { assertProject, projectParam } from '../http/projects';
+import { parseSince } from './query';
+import { listFailedBatches, replayBatch, type ReplayOutcome } from './replay';
+
+export interface ReplayRouteDeps {
+  adminKey: string;
+  temporal: () => Promise<Client>;
+  taskQueue: string;
+  retry: BatchRetry;
+}
+
+const batchSchema = {
+  type: 'object',
+  properties: {
+    workflowId: { type: 'string' },
+    runId: { type: 'string' },
+    taskQueue: { type: 'string' },
+    startTime: { type: 'string' },
+    closeTime: { type: 'string' },
+    source: { type: 'string' },
+    eventTypes: { type: 'array', items: { type: 'string' } },
+    eventCount: { type: 'integer' },
+    reason: { type: 'string' },
+    previousRuns: { type: 'integer' },
+  },
+};
+const outcomeSchema = {
+  type: 'object',
+  properties: { workflowId: { type: 'string' }, runId: { type: 'string' }, outcome: { type: 'string', enum: ['started', 'running', 'completed'] }, replayOf: { type: 'string' } },
+};
+const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
+
+function since(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseSince(v);
+  } catch (err) {
+    throw new HttpError(400, 'bad_request', `since: ${(err as Error).message}`, { field: 'since' });
+  }
+}
+
+/**
+ * Failed batches and their replays (the CLI's `beltline replay`): GET lists, POST starts replays
+ * (one batch, or all that match) and answers 202 with what it started; follow them in Temporal.
+ */
+export function registerReplayRoutes(app: FastifyInstance, deps: ReplayRouteDeps): void {
+  const preHandler = requireAdminKey(deps.adminKey);
+  const base = { tags: ['replays'], security: [{ adminKey: [] }] };
+  app.get(
+    '/projects/:project/replays',
+    {
+      preHandler,
+      schema: {
+        ...base,
+        summary: 'Failed batches (ingestBatch runs that failed after their retries and were not replayed since)',
+        params: projectParam,
+        querystring: { type: 'object', properties: { since: { type: 'string' }, eventType: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+        response: { 200: { type: 'array', items: batchSchema }, ...errors },
+      },
+    },
+    async (req) => {
+      assertProject((req.params as { project: string }).project);
+      const q = req.query as { since?: string; eventType?: string; limit: number };
+      return listFailedBatches(await deps.temporal(), { taskQueue: deps.taskQueue, since: since(q.since), eventType: q.eventType }, q.limit);
+    },
+  );
+  app.post(
+    '/projects/:project/replays',
+    {
+      preHandler,
+      schema: {
+        ...base,
+        summary: 'Replay failed batches: {workflowId} for one, or {all: true, since?, eventType?}',
+        params: projectParam,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { workflowId: { type: 'string', minLength: 1 }, all: { type: 'boolean' }, since: { type: 'string' }, eventType: { type: 'string' } },
+        },
+        response: { 202: { type: 'object', properties: { replays: { type: 'array', items: outcomeSchema } } }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      assertProject((req.params as { project: string }).project);
+      const body = req.body as { workflowId?: string; all?: boolean; since?: string; eventType?: string };
+      if (!body.workflowId === !body.all) throw new HttpError(400, 'bad_request', 'give a workflowId or all: true', { field: 'workflowId' });
+      const client = await deps.temporal();
+      const ids = body.workflowId
+        ? [body.workflowId]
+        : (await listFailedBatches(client, { taskQueue: deps.taskQueue, since: since(body.since), eventType: body.eventType })).map((b) => b.workflowId);
+      const replays: ReplayOutcome[] = [];
+      for (const id of ids) {
+        try {
+          replays.push(await replayBatch(client, id, deps.retry));
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'not_found', `no workflow ${JSON.stringify(id)}`);
+          if (body.workflowId && err instanceof Error && /not a batch/.test(err.message)) throw new HttpError(400, 'bad_request', err.message, { field: 'workflowId' });
+          throw err;
+        }
+      }
+      return reply.status(202).send({ replays });
+    },
+  );
+}
