@@ -40,6 +40,8 @@ const schema = z.object({
   KAFKA_CONTROLLER_PORT: port.default(9093),
   BELTLINE_RAW_TOPIC: z.string().default('raw'),
   BELTLINE_BAD_TOPIC: z.string().default('bad'),
+  /** Bad rows a recovery run could not repair, with the reason (`beltline recover`). */
+  BELTLINE_RECOVERY_FAILED_TOPIC: z.string().default('bad-recovery-failed'),
   BELTLINE_RAW_PARTITIONS: positiveInt.default(4),
   BELTLINE_CONSUMER_GROUP: z.string().default('beltline-bridge'),
 

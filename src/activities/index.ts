@@ -22,6 +22,7 @@ import { logger } from '../log';
 import { applyLatency, badRows as badRowsMetric, beltErrors, updatesApplied } from '../metrics';
 import { reapPage, type ReapedPage } from '../expiry/reap';
 import { publishOutbox } from '../profiles/outbox';
+import { createRecoveryActivities } from '../recovery/activities';
 import { applyUpdatesInTx, getDocuments, type PendingUpdate } from '../profiles/store';
 import type { ProfileUpdate } from '../profiles/semantics';
 
@@ -125,6 +126,7 @@ export function createActivities(pool: Pool, cfg: Config) {
   }
 
   return {
+    ...createRecoveryActivities(pool, cfg, producer),
     /** Parses and stores the batch's events and bad rows; says which belts must run. Idempotent. */
     async prepareBatch(input: IngestBatchInput): Promise<PreparedBatch> {
       const batchId = `${input.topic}-${input.partition}-${input.firstOffset}-${input.lastOffset}`;

@@ -7,6 +7,7 @@ import { registerBeltCommands } from './belts';
 import { registerEventTypeCommands } from './event-types';
 import { registerEventCommands } from './events';
 import { registerHarvesterCommands } from './harvesters';
+import { registerRecoveryCommands } from './recovery';
 import { registerReplayCommands } from './replay';
 import { registerStatusCommand } from './status';
 import { registerStackCommands, stackDown, stackStatus, stackUp, type ServiceName } from '../stack';
@@ -97,6 +98,7 @@ registerEventTypeCommands(program);
 registerHarvesterCommands(program);
 registerEventCommands(program);
 registerBeltCommands(program);
+registerRecoveryCommands(program);
 registerReplayCommands(program);
 registerStatusCommand(program);
 

@@ -4,3 +4,5 @@ export { beltRerun, progressQuery } from './belt-rerun';
 export type { BeltRerunInput, RerunProgress } from './belt-rerun';
 export { reapBucket } from './reaper';
 export type { ReapBucketInput } from './reaper';
+export { recoverBadRows, recoveryProgressQuery } from './recovery';
+export type { RecoverBadRowsInput, RecoveryProgress, RecoveryResult } from './recovery';
