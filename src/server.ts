@@ -10,6 +10,7 @@ import { registerBeltRoutes } from './belts/routes';
 import { registerEventTypeRoutes } from './eventtypes/routes';
 import { EventTypeCache } from './eventtypes/store';
 import { registerHarvesterRoutes } from './harvesters/routes';
+import { registerActionRoutes } from './actions/routes';
 import { listHarvesters } from './harvesters/store';
 import { DEFAULT_PROJECT } from './http/projects';
 import { createApp } from './http/app';
@@ -119,6 +120,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       registerProfileRoutes(app, pool);
       registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
+      registerActionRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       let temporal: Promise<Client> | undefined;
       const temporalClient = (): Promise<Client> => (temporal ??= connectClient(cfg));
       // Python belts are compiled at definition time too, in the same sandboxed pool type.

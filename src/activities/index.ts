@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
+import { createActionActivities } from '../actions/run';
 import { withTransaction } from '../db/pool';
 import { beltTaskQueue, javascriptSource, type BeltRef } from '../belts/definition';
 import { classifyOutputs, type ClassifiedOutputs } from '../belts/outputs';
@@ -127,6 +128,9 @@ export function createActivities(pool: Pool, cfg: Config) {
 
   return {
     ...createRecoveryActivities(pool, cfg, producer),
+    /** prepareActions and deliverAction: the webhooks belts' Action(name, payload) outputs ask for. */
+    ...createActionActivities(pool),
+
     /** Parses and stores the batch's events and bad rows; says which belts must run. Idempotent. */
     async prepareBatch(input: IngestBatchInput): Promise<PreparedBatch> {
       const batchId = `${input.topic}-${input.partition}-${input.firstOffset}-${input.lastOffset}`;

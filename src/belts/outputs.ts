@@ -10,6 +10,8 @@ export interface DirectUpdateOutput {
 export interface ActionOutput {
   name: string;
   payload: unknown;
+  /** Dedupe key (`Action(name, payload, {key})`): one delivery per (name, key), whichever event asks first. */
+  key?: string;
 }
 
 export interface ClassifiedOutputs {
@@ -44,11 +46,14 @@ export function classifyOutputs(def: BeltDefinition, outputs: unknown[], isLiveS
       return;
     }
     if (typeof o === 'object' && o !== null && '_action' in o) {
-      const { _action: name, payload } = o as { _action: unknown; payload?: unknown };
+      const { _action: name, payload, key } = o as { _action: unknown; payload?: unknown; key?: unknown };
       if (typeof name !== 'string' || !ACTION_NAME.test(name)) {
         throw new Error(`output ${i}: Action name must be 1-63 lower-case letters, digits, _ or -; got ${JSON.stringify(name)}`);
       }
-      result.actions.push({ name, payload: payload ?? null });
+      if (key !== undefined && key !== null && (typeof key !== 'string' || key === '' || key.length > 500)) {
+        throw new Error(`output ${i}: Action key must be a non-empty string of at most 500 characters; got ${JSON.stringify(key)}`);
+      }
+      result.actions.push({ name, payload: payload ?? null, ...(typeof key === 'string' ? { key } : {}) });
       return;
     }
     try {

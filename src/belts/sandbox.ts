@@ -50,8 +50,10 @@ globalThis.Update = function Update(id, path, value, options) {
 globalThis.DirectUpdate = function DirectUpdate(eventType, row) {
   return { _direct: eventType, row: row };
 };
-globalThis.Action = function Action(name, payload) {
-  return { _action: name, payload: payload === undefined ? null : payload };
+globalThis.Action = function Action(name, payload, options) {
+  const a = { _action: name, payload: payload === undefined ? null : payload };
+  if (options && options.key !== undefined && options.key !== null) a.key = options.key;
+  return a;
 };
 globalThis.__runBatch = function (json, entry) {
   const inputs = JSON.parse(json);

@@ -7,6 +7,8 @@ import { registerBeltCommands } from './belts';
 import { registerEventTypeCommands } from './event-types';
 import { registerEventCommands } from './events';
 import { registerHarvesterCommands } from './harvesters';
+import { registerActionCommands } from './actions';
+import { registerExampleCommand } from './example';
 import { registerRecoveryCommands } from './recovery';
 import { registerReplayCommands } from './replay';
 import { registerStatusCommand } from './status';
@@ -96,6 +98,8 @@ profiles
 registerStackCommands(program);
 registerEventTypeCommands(program);
 registerHarvesterCommands(program);
+registerActionCommands(program);
+registerExampleCommand(program);
 registerEventCommands(program);
 registerBeltCommands(program);
 registerRecoveryCommands(program);

@@ -1,5 +1,6 @@
 import { continueAsNew, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { runActions } from './actions';
 import { ensureReapers } from './reaper';
 import { EVENT_COUNT } from './search-attributes';
 
@@ -49,6 +50,7 @@ export async function beltRerun(input: BeltRerunInput): Promise<RerunProgress> {
       const run = await runBelt({ name: head.name, version: head.version }, eventIds, { retryFailed: input.mode === 'retry' });
       const { buckets } = await applyBatch(eventIds);
       await ensureReapers(buckets, head.bucketMs);
+      await runActions(eventIds);
       progress.done += eventIds.length;
       progress.errors += run.errors;
       upsertSearchAttributes([{ key: EVENT_COUNT, value: progress.done }]);

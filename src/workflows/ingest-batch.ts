@@ -1,6 +1,7 @@
 import { isCancellation, proxyActivities, proxySinks, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BatchRetry, IngestBatchInput } from '../ingest/record';
+import { runActions, type ActionsResult } from './actions';
 import { ensureReapers } from './reaper';
 import { BELTS, EVENT_COUNT, EVENT_TYPES } from './search-attributes';
 import type { BatchSinks } from './sinks';
@@ -23,6 +24,8 @@ export interface IngestBatchResult {
   beltRuns: { belt: string; version: string; ran: number; errors: number }[];
   applied: number;
   profiles: number;
+  /** Webhooks the belts' actions sent, and those recorded as failed (action_runs). */
+  actions?: ActionsResult;
 }
 
 /** One batch of `raw` records: store, run the subscribed belts, apply their profile updates. */
@@ -65,5 +68,6 @@ async function runIngestBatch(input: IngestBatchInput): Promise<IngestBatchResul
 
   const { applied, profiles, buckets } = await applyBatch(prepared.eventIds);
   await ensureReapers(buckets, prepared.bucketMs);
-  return { events: prepared.eventIds.length, duplicates: prepared.duplicates, badRows: prepared.badRows, beltRuns, applied, profiles };
+  const actions = await runActions(prepared.eventIds);
+  return { events: prepared.eventIds.length, duplicates: prepared.duplicates, badRows: prepared.badRows, beltRuns, applied, profiles, actions };
 }

@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import { requireAdminKey } from '../http/auth';
+import { projectParam } from '../http/projects';
+import { registerResourceRoutes } from '../http/resource';
+import { parseActionBody } from './definition';
+import { createAction, deleteAction, getAction, listActionRuns, listActions, updateAction } from './store';
+
+const actionSchema = {
+  type: 'object',
+  required: ['name', 'type', 'url', 'method', 'headers', 'timeoutMs', 'retry'],
+  properties: {
+    name: { type: 'string', description: 'what belts pass to Action(name, payload)' },
+    description: { type: 'string' },
+    type: { type: 'string', enum: ['webhook'] },
+    url: { type: 'string', description: 'http(s) URL the payload is sent to as JSON' },
+    method: { type: 'string', enum: ['POST', 'PUT', 'PATCH'] },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'values may reference ${env:NAME} of the worker' },
+    timeoutMs: { type: 'integer' },
+    retry: {
+      type: 'object',
+      properties: {
+        maximumAttempts: { type: 'integer' },
+        initialIntervalMs: { type: 'integer' },
+        maximumIntervalMs: { type: 'integer' },
+        backoffCoefficient: { type: 'number' },
+      },
+    },
+  },
+};
+
+const runSchema = {
+  type: 'object',
+  properties: {
+    idempotencyKey: { type: 'string' },
+    action: { type: 'string' },
+    eventId: { type: 'string' },
+    belt: { type: 'string' },
+    index: { type: 'integer' },
+    dedupeKey: { type: ['string', 'null'] },
+    payload: {},
+    state: { type: 'string', enum: ['pending', 'sent', 'failed'] },
+    attempts: { type: 'integer' },
+    lastError: { type: ['string', 'null'] },
+    responseStatus: { type: ['integer', 'null'] },
+    createdAt: { type: 'string' },
+    sentAt: { type: ['string', 'null'] },
+  },
+};
+
+/** CRUD of actions under the admin key, and the deliveries of one action (action_runs). */
+export function registerActionRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
+  const find = registerResourceRoutes(
+    app,
+    {
+      path: 'actions',
+      noun: 'action',
+      tag: 'actions',
+      itemSchema: actionSchema,
+      parse: parseActionBody,
+      list: (project) => listActions(pool, project),
+      get: (project, name) => getAction(pool, project, name),
+      create: (project, a) => createAction(pool, project, a),
+      update: (project, a) => updateAction(pool, project, a),
+      remove: (project, name) => deleteAction(pool, project, name),
+    },
+    adminKey,
+  );
+  app.get(
+    '/projects/:project/actions/:name/runs',
+    {
+      preHandler: requireAdminKey(adminKey),
+      schema: {
+        summary: 'Deliveries of an action, newest first',
+        tags: ['actions'],
+        security: [{ adminKey: [] }],
+        params: { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } },
+        querystring: {
+          type: 'object',
+          properties: { state: { type: 'string', enum: ['pending', 'sent', 'failed'] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        },
+        response: { 200: { type: 'array', items: runSchema }, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+      },
+    },
+    async (req) => {
+      const { project, name } = req.params as { project: string; name: string };
+      const q = req.query as { state?: string; limit?: number };
+      // Runs of an action that was deleted since stay readable; an unknown name is a 404 only
+      // when it never ran.
+      const runs = await listActionRuns(pool, project, { action: name, state: q.state, limit: q.limit });
+      if (runs.length === 0) await find(project, name);
+      return runs;
+    },
+  );
+}
