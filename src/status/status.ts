@@ -102,7 +102,7 @@ export function renderStatus(r: StatusReport): string {
   } else failedPart('consumer lag', r.lag);
   if (r.failingBelts.ok) {
     out.push(r.failingBelts.value.length === 0 ? 'failing belts: none' : 'failing belts:');
-    for (const b of r.failingBelts.value) out.push(`  ${b.belt}: ${b.errors} error${b.errors === 1 ? "" : "s"}, last at ${b.lastAt}: ${b.lastError}`);
+    for (const b of r.failingBelts.value) out.push(`  ${b.belt}: ${b.errors} error${b.errors === 1 ? '' : 's'}, last at ${b.lastAt}: ${b.lastError}`);
   } else failedPart('failing belts', r.failingBelts);
   if (r.badRows.ok) {
     out.push(r.badRows.value.length === 0 ? 'bad rows: none' : 'bad rows:');
