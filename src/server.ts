@@ -18,6 +18,7 @@ import { registerMicroRoutes } from './micro/routes';
 import { SCHEMAS_DIR } from './schemas/dir';
 import { SchemaRegistry } from './schemas/registry';
 import { registerSchemaRoutes } from './schemas/routes';
+import { registerSegmentRoutes } from './segments/routes';
 import { generateAdminKey } from './http/auth';
 import { startBridge } from './ingest/bridge';
 import { registerCollectorRoutes } from './ingest/collector';
@@ -139,6 +140,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
         retry: { maximumAttempts: cfg.BELTLINE_ACTIVITY_MAX_ATTEMPTS, maximumIntervalMs: cfg.BELTLINE_ACTIVITY_MAX_INTERVAL },
       });
       registerMetricsRoute(app, cfg.BELTLINE_ADMIN_KEY as string);
+      registerSegmentRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;

@@ -5,7 +5,8 @@ import type { Config } from '../config';
 import { createActionActivities } from '../actions/run';
 import { withTransaction } from '../db/pool';
 import { beltTaskQueue, javascriptSource, type BeltRef } from '../belts/definition';
-import { classifyOutputs, type ClassifiedOutputs } from '../belts/outputs';
+import { classifyOutputs, type ClassifiedOutputs, type DirectUpdateOutput } from '../belts/outputs';
+import { publishDeadLetters, writeSegmentRows } from '../segments/store';
 import { beltsForEventTypes, getBelt, loadBelt } from '../belts/registry';
 import { PythonBeltPool } from '../belts/python';
 import { BeltSandbox } from '../belts/sandbox';
@@ -327,8 +328,8 @@ export function createActivities(pool: Pool, cfg: Config) {
     async applyBatch(eventIds: string[]): Promise<AppliedBatch> {
       const timer = applyLatency.startTimer();
       const result = await withTransaction(pool, async (client): Promise<AppliedBatch> => {
-        const { rows } = await client.query<{ event_id: string; belt: string; outputs: ProfileUpdate[]; created: number }>(
-          `SELECT o.event_id, o.belt, o.outputs, (extract(epoch FROM e.created_at) * 1000)::float8 AS created
+        const { rows } = await client.query<{ event_id: string; belt: string; outputs: ProfileUpdate[]; direct: DirectUpdateOutput[]; created: number }>(
+          `SELECT o.event_id, o.belt, o.outputs, o.direct, (extract(epoch FROM e.created_at) * 1000)::float8 AS created
              FROM belt_outputs o JOIN events e USING (event_id)
             WHERE o.event_id = ANY($1::text[]) AND NOT o.applied AND o.error IS NULL
             ORDER BY o.event_id, o.belt
@@ -347,6 +348,18 @@ export function createActivities(pool: Pool, cfg: Config) {
             r.belt,
             JSON.stringify({ kind: 'refused', message: r.reason }),
           ]);
+        }
+        // Live-segment rows commit with the profile updates of the same events, or not at all.
+        const segmentRows = rows.flatMap((r) =>
+          r.direct.map((d) => ({ segment: d.eventType, row: d.row, eventId: r.event_id, belt: r.belt, eventAt: Math.round(r.created) })),
+        );
+        if (segmentRows.length > 0) {
+          const segments = await writeSegmentRows(client, DEFAULT_PROJECT, segmentRows);
+          if (segments.deadLetters.length > 0) {
+            log.warn({ deadLetters: segments.deadLetters.length, segments: [...new Set(segments.deadLetters.map((d) => d.segment))] }, 'live-segment rows dead-lettered');
+            // Before the commit, as bad rows: if Kafka fails the batch retries and nothing is lost.
+            await publishDeadLetters(producer(), segments.deadLetters);
+          }
         }
         await client.query(
           `UPDATE belt_outputs o SET applied = true FROM unnest($1::text[], $2::text[]) AS t(e, b)

@@ -7,11 +7,12 @@ import { registerBeltCommands } from './belts';
 import { registerEventTypeCommands } from './event-types';
 import { registerEventCommands } from './events';
 import { registerHarvesterCommands } from './harvesters';
+import { registerRecoveryCommands } from './recovery';
 import { registerActionCommands } from './actions';
 import { registerExampleCommand } from './example';
-import { registerRecoveryCommands } from './recovery';
 import { registerReplayCommands } from './replay';
 import { registerStatusCommand } from './status';
+import { registerSegmentCommands } from './segments';
 import { registerStackCommands, stackDown, stackStatus, stackUp, type ServiceName } from '../stack';
 
 function config(): Config {
@@ -105,6 +106,7 @@ registerBeltCommands(program);
 registerRecoveryCommands(program);
 registerReplayCommands(program);
 registerStatusCommand(program);
+registerSegmentCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`beltline: ${err instanceof Error ? err.message : String(err)}`);

@@ -53,6 +53,9 @@ const SEED_CALLBACK = [
   '    return update',
 ].join('\r\n');
 
+// Each test drives whole batches through the real stack.
+jest.setTimeout(180_000);
+
 describe('live segments', () => {
   const s = Date.now().toString(36);
   let pool: Pool;
