@@ -158,7 +158,7 @@ describe('live segments', () => {
     expect(sql).toHaveLength(1);
   });
 
-  it('refuses schemas without a string id, and a DirectUpdate to a type that is not a live segment', async () => {
+  it('refuses schemas without a string id, or that are not valid JSON Schema', async () => {
     for (const [schema, message] of [
       [{ type: 'object', properties: { name: { type: 'string' } } }, /"id"/],
       [{ type: 'object', properties: { id: { type: 'object' } } }, /"id" must be of type string/],

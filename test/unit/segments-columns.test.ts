@@ -1,3 +1,5 @@
+import type { BeltDefinition } from '../../src/belts/definition';
+import { classifyOutputs } from '../../src/belts/outputs';
 import { DefinitionError } from '../../src/definition-error';
 import { parseEventTypeBody } from '../../src/eventtypes/definition';
 import { columnType, compileRowValidator, evolve, idProblem, quoteIdent, segmentColumns, tableName, validationMessages } from '../../src/segments/columns';
@@ -97,5 +99,15 @@ describe('live-segment columns', () => {
     expect(() => parseEventTypeBody({ ...base, name: 'x'.repeat(46), schema: { properties: { id: {} } } })).toThrow(/at most 45 characters/);
     expect(() => parseEventTypeBody({ ...base, schema: { properties: { id: {} } }, schemaVersion: 0 })).toThrow(/schemaVersion: must be a positive integer/);
     expect(() => parseEventTypeBody({ name: 'd', displayName: 'd', schemaVersion: 2 })).toThrow(/only live_segment/);
+  });
+
+  it("refuses a DirectUpdate whose target is not a live segment in the belt's outputTypes", () => {
+    const def = { outputTypes: [{ name: 'seg', version: 'latest' }, { name: 'plain', version: 'latest' }] } as unknown as BeltDefinition;
+    const isSegment = (n: string): boolean => n === 'seg' || n === 'undeclared';
+    expect(classifyOutputs(def, [{ _direct: 'seg', row: { id: 'a', x: 1 } }], isSegment).direct).toEqual([{ eventType: 'seg', row: { id: 'a', x: 1 } }]);
+    expect(() => classifyOutputs(def, [{ _direct: 'plain', row: { id: 'a' } }], isSegment)).toThrow(/output 0: DirectUpdate target "plain" is not a live_segment event type/);
+    expect(() => classifyOutputs(def, [{ _direct: 'undeclared', row: { id: 'a' } }], isSegment)).toThrow(/not in this belt's outputTypes/);
+    expect(() => classifyOutputs(def, [{ _direct: 'seg', row: { id: 7 } }], isSegment)).toThrow(/string "id"/);
+    expect(() => classifyOutputs(def, [{ _direct: 'seg', row: [] }], isSegment)).toThrow(/string "id"/);
   });
 });
