@@ -8,6 +8,7 @@ import { stackUp } from '../src/stack';
 import { benchCollector } from './collector';
 import { benchProfiles } from './profiles';
 import { benchSandbox } from './sandbox';
+import { benchSegments } from './segments';
 
 /**
  * `npm run bench`: end-to-end throughput and latency, collector → Kafka → Temporal → belt →
@@ -189,6 +190,7 @@ const PARTS: Record<string, () => Promise<Record<string, unknown>>> = {
   collector: () => benchCollector(),
   sandbox: () => benchSandbox(),
   profiles: () => benchProfiles(),
+  segments: () => benchSegments(),
 };
 
 async function main(): Promise<void> {

@@ -7,6 +7,8 @@ import path from 'node:path';
  */
 export interface ExampleFolder {
   dir: string;
+  /** Self-describing JSON Schemas (Iglu) the example's tracker events need. */
+  schemas: Definition[];
   eventTypes: Definition[];
   harvesters: Definition[];
   actions: Definition[];
@@ -33,6 +35,8 @@ export type Step =
   | { via: 'tracker'; appId: string; userId?: string; events: TrackerEvent[] }
   /** Waits until the profile has a value at the path (the previous events were applied). */
   | { waitFor: { profile: string; path: string[] }; timeoutMs: number }
+  /** Waits until the live segment has a row with these column values written during this run. */
+  | { waitFor: { segment: string; filter: Record<string, string> }; timeoutMs: number }
   | { sleepMs: number };
 
 export class ExampleError extends Error {
@@ -103,6 +107,16 @@ function parseStep(raw: unknown, where: string): Step {
     if (raw.appId !== undefined && typeof raw.appId !== 'string') throw new ExampleError(`${where}.appId: must be a string`);
     return { via: 'tracker', appId: (raw.appId as string | undefined) ?? 'beltline-example', userId: raw.userId as string | undefined, events };
   }
+  if (raw.waitFor !== undefined && isObject(raw.waitFor) && raw.waitFor.segment !== undefined) {
+    const w = raw.waitFor;
+    const filter = w.filter ?? {};
+    if (typeof w.segment !== 'string' || !isObject(filter) || !Object.values(filter).every((v) => typeof v === 'string')) {
+      throw new ExampleError(`${where}.waitFor: must be {segment: name, filter: {column: "value", …}}`);
+    }
+    const timeoutMs = raw.timeoutMs ?? 60_000;
+    if (typeof timeoutMs !== 'number' || timeoutMs <= 0) throw new ExampleError(`${where}.timeoutMs: must be a positive number`);
+    return { waitFor: { segment: w.segment, filter: filter as Record<string, string> }, timeoutMs };
+  }
   if (raw.waitFor !== undefined) {
     const w = raw.waitFor;
     if (!isObject(w) || typeof w.profile !== 'string' || !Array.isArray(w.path) || w.path.length === 0 || !w.path.every((p) => typeof p === 'string')) {
@@ -127,6 +141,7 @@ export function readExample(dir: string, vars: { run: string }): ExampleFolder {
   if (!Array.isArray(rawSteps)) throw new ExampleError(`${eventsFile}: must hold a JSON list of events`);
   return {
     dir,
+    schemas: definitions(dir, 'schemas'),
     eventTypes: definitions(dir, 'event-types'),
     harvesters: definitions(dir, 'harvesters'),
     actions: definitions(dir, 'actions'),

@@ -126,7 +126,7 @@ function valueAt(doc: unknown, p: string[]): unknown {
   return v;
 }
 
-async function runStep(opts: RunOptions, step: Step): Promise<void> {
+async function runStep(opts: RunOptions, step: Step, startedAt: number): Promise<void> {
   if ('via' in step && step.via === 'json') {
     const res = await call(opts, 'POST', `/api/v1/events/${encodeURIComponent(step.eventType)}`, step.body);
     if (res.status >= 300) throw new ExampleError(`POST /api/v1/events/${step.eventType}: ${res.status} ${res.text}`);
@@ -142,6 +142,7 @@ async function runStep(opts: RunOptions, step: Step): Promise<void> {
     await sleep(step.sleepMs);
     return;
   }
+  if ('segment' in step.waitFor) return waitForSegmentRow(opts, step.waitFor, step.timeoutMs, startedAt);
   const { profile, path } = step.waitFor;
   const deadline = Date.now() + step.timeoutMs;
   for (;;) {
@@ -156,14 +157,47 @@ async function runStep(opts: RunOptions, step: Step): Promise<void> {
   }
 }
 
+/** Adds a self-describing schema to the registry; the same schema again is no change. */
+async function addSchema(opts: RunOptions, def: Definition): Promise<void> {
+  const res = await call(opts, 'POST', '/projects/default/schemas', def.body);
+  if (res.status === 401) throw new ExampleError(`${def.file}: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
+  if (res.status >= 300) throw new ExampleError(`${def.file}: ${res.status} ${res.text}`);
+  opts.print(`${res.status === 201 ? 'added' : 'kept'} schema ${String((res.json as { key?: string }).key)}`);
+}
+
+/** Polls the segment's rows for one matching the filter that was written after the run began. */
+async function waitForSegmentRow(opts: RunOptions, w: { segment: string; filter: Record<string, string> }, timeoutMs: number, since: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const query = Object.entries(w.filter).map(([k, v]) => `filter=${encodeURIComponent(`${k}=${v}`)}`);
+  for (;;) {
+    let after: string | null = null;
+    do {
+      const res = await call(opts, 'GET', `/api/v1/segments/${encodeURIComponent(w.segment)}/rows?${[...query, 'limit=1000', ...(after ? [`after=${encodeURIComponent(after)}`] : [])].join('&')}`);
+      if (res.status !== 200 && res.status !== 404) throw new ExampleError(`GET /api/v1/segments/${w.segment}/rows: ${res.status} ${res.text}`);
+      const page = res.status === 200 ? (res.json as { rows: Record<string, unknown>[]; next: string | null }) : { rows: [], next: null };
+      // A second early: the row's updated_at is PostgreSQL's clock, the start is ours.
+      const row = page.rows.find((r) => Date.parse(String(r.updated_at)) >= since - 1000);
+      if (row) {
+        opts.print(`live segment ${w.segment} has row ${JSON.stringify(row)}`);
+        return;
+      }
+      after = page.next;
+    } while (after);
+    if (Date.now() > deadline) throw new ExampleError(`live segment ${w.segment} has no new row with ${JSON.stringify(w.filter)} after ${timeoutMs} ms (bin/beltline belts errors, bin/beltline segments dead-letters ${w.segment})`);
+    await sleep(250);
+  }
+}
+
 /** Creates or updates the folder's definitions, then sends its events in order. */
 export async function runExample(folder: ExampleFolder, opts: RunOptions): Promise<{ profiles: string[] }> {
+  const startedAt = Date.now();
+  for (const def of folder.schemas) await addSchema(opts, def);
   for (const [kind, key, noun] of KINDS) for (const def of folder[key]) await upsert(opts, kind, noun, def);
   const profiles = new Set<string>();
   for (const step of folder.steps) {
-    await runStep(opts, step);
+    await runStep(opts, step, startedAt);
     if ('via' in step && step.via === 'tracker' && step.userId) profiles.add(step.userId);
-    if ('waitFor' in step) profiles.add(step.waitFor.profile);
+    if ('waitFor' in step && 'profile' in step.waitFor) profiles.add(step.waitFor.profile);
   }
   return { profiles: [...profiles] };
 }

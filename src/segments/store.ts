@@ -462,5 +462,8 @@ export async function readRows(db: Queryable, seg: Segment, opts: { filters?: [s
       ORDER BY t."id" LIMIT $${params.length}`,
     params,
   );
-  return { rows: rows.map((r) => r.row), next: rows.length === limit ? rows[rows.length - 1].id : null };
+  // In the schema's column order (jsonb sorts keys its own way), then updated_at.
+  const order = [...seg.columns.map((c) => c.name), META_COLUMNS.updatedAt];
+  const ordered = rows.map((r) => Object.fromEntries(order.filter((c) => c in r.row).map((c) => [c, r.row[c]])));
+  return { rows: ordered, next: rows.length === limit ? rows[rows.length - 1].id : null };
 }
