@@ -1,22 +1,14 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { loadConfig, REPO_ROOT } from '../../src/config';
-import { ADMIN_KEY, admin, startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
+import { ADMIN_KEY, admin, startBeltline, testPool, waitFor, type BeltlineProcess, runCli } from '../support/beltline';
 import { freshTopic } from '../support/kafka';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'conversion-funnel');
 
 /** `bin/beltline example …` as the example's README says, against the test's beltline. */
-function example(url: string, run: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'example', EXAMPLE, '--url', url, '--run', run], { env: { ...process.env, BELTLINE_ADMIN_KEY: ADMIN_KEY, BELTLINE_LOG_LEVEL: 'warn' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const example = (url: string, run: string): ReturnType<typeof runCli> => runCli(['example', EXAMPLE, '--url', url, '--run', run], { BELTLINE_ADMIN_KEY: ADMIN_KEY });
 
 describe('examples/conversion-funnel (seed 000 goal belt)', () => {
   const s = Date.now().toString(36);
@@ -91,18 +83,10 @@ describe('examples/conversion-funnel (seed 000 goal belt)', () => {
   }, 180_000);
 
   it('says what is wrong with a bad folder or a refused key', async () => {
-    const wrongKey = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, 'example', EXAMPLE, '--url', beltline.url, '--admin-key', 'wrong'], (err, _stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
-      );
-    });
+    const wrongKey = await runCli(['example', EXAMPLE, '--url', beltline.url, '--admin-key', 'wrong']);
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toMatch(/admin key was refused/);
-    const missing = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, 'example', path.join(REPO_ROOT, 'examples', 'no-such-example'), '--url', beltline.url, '--admin-key', ADMIN_KEY], (err, _stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
-      );
-    });
+    const missing = await runCli(['example', path.join(REPO_ROOT, 'examples', 'no-such-example'), '--url', beltline.url, '--admin-key', ADMIN_KEY]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no-such-example: not a folder/);
   }, 60_000);

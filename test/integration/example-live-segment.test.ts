@@ -1,21 +1,13 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { REPO_ROOT } from '../../src/config';
-import { ADMIN_KEY, admin, startBeltline, testPool, type BeltlineProcess } from '../support/beltline';
+import { ADMIN_KEY, admin, startBeltline, testPool, type BeltlineProcess, runCli } from '../support/beltline';
 import { freshTopic } from '../support/kafka';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'live-segment');
 
 /** `bin/beltline example …` as the example's README says, against the test's beltline. */
-function example(url: string, run: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'example', EXAMPLE, '--url', url, '--run', run], { env: { ...process.env, BELTLINE_ADMIN_KEY: ADMIN_KEY, BELTLINE_LOG_LEVEL: 'warn' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const example = (url: string, run: string): ReturnType<typeof runCli> => runCli(['example', EXAMPLE, '--url', url, '--run', run], { BELTLINE_ADMIN_KEY: ADMIN_KEY });
 
 describe('examples/live-segment (seed 001 start to finish)', () => {
   const s = Date.now().toString(36);

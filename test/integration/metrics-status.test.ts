@@ -1,32 +1,13 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import type { Pool } from 'pg';
-import { REPO_ROOT } from '../../src/config';
 import type { StatusReport } from '../../src/status/status';
-import { admin, ADMIN_KEY, ensureEventType, startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
+import { admin, ADMIN_KEY, ensureEventType, startBeltline, testPool, waitFor, type BeltlineProcess, runCli } from '../support/beltline';
+import { metric } from '../support/metrics';
 import { freshTopic } from '../support/kafka';
 import { sendEvents } from '../support/tracker';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
 
-function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, BELTLINE_LOG_LEVEL: 'silent', ...env }, maxBuffer: 10_000_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (env: Record<string, string>, ...args: string[]): ReturnType<typeof runCli> => runCli(args, { BELTLINE_LOG_LEVEL: 'silent', ...env });
 
-/** A sample of a Prometheus text exposition, summed over the label sets that match. */
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 describe('metrics and status', () => {
   const s = Date.now().toString(36);

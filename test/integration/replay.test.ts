@@ -1,37 +1,18 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { loadConfig, REPO_ROOT } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import type { IngestBatchInput } from '../../src/ingest/record';
 import type { FailedBatch } from '../../src/replay/replay';
 import { stackDown, stackUp } from '../../src/stack';
-import { admin, startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
+import { admin, startBeltline, testPool, waitFor, type BeltlineProcess, runCli } from '../support/beltline';
+import { metric } from '../support/metrics';
 import { freshTopic } from '../support/kafka';
 import { sendEvents } from '../support/tracker';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
 
-/** Runs the built CLI without blocking the event loop (the beltline child's output keeps flowing). */
-function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, BELTLINE_LOG_LEVEL: 'warn', ...env }, maxBuffer: 10_000_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (env: Record<string, string>, ...args: string[]): ReturnType<typeof runCli> => runCli(args, { BELTLINE_LOG_LEVEL: 'warn', ...env });
 
-/** One sample of a Prometheus text exposition (summed over matching label sets). */
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 describe('failed batches: replay after a PostgreSQL outage', () => {
   const s = Date.now().toString(36);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Pool } from 'pg';
@@ -7,6 +7,18 @@ import { loadConfig, REPO_ROOT } from '../../src/config';
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
 export const FIXTURE_BELTS = path.join(REPO_ROOT, 'test', 'fixtures', 'belts');
 export const ADMIN_KEY = 'test-admin-key-not-a-secret';
+
+/**
+ * Runs the built CLI as a user would, without blocking the event loop (a beltline child's output
+ * keeps flowing); resolves with its exit code and output whatever the code.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, BELTLINE_LOG_LEVEL: 'warn', ...env }, maxBuffer: 10_000_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
 
 /** Calls an admin route with the tests' admin key. */
 export function admin(base: string, method: string, route: string, body?: unknown): Promise<Response> {
