@@ -60,6 +60,8 @@ const schema = z.object({
    */
   BELTLINE_ACTIVITY_MAX_ATTEMPTS: positiveInt.default(40),
   BELTLINE_ACTIVITY_MAX_INTERVAL: durationMs.default(30_000),
+  /** How long one step of a batch may run; a worker that dies mid-step is noticed after this. Unset: 2 min (5 min for a belt run). */
+  BELTLINE_ACTIVITY_TIMEOUT: durationMs.optional(),
   /** A Prometheus `GET /metrics` listener of its own (any role); unset: none. */
   BELTLINE_METRICS_HOST: z.string().default('127.0.0.1'),
   BELTLINE_METRICS_PORT: port.optional(),

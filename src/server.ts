@@ -21,6 +21,7 @@ import { registerSchemaRoutes } from './schemas/routes';
 import { registerSegmentRoutes } from './segments/routes';
 import { generateAdminKey } from './http/auth';
 import { startBridge } from './ingest/bridge';
+import { batchRetry } from './ingest/record';
 import { registerCollectorRoutes } from './ingest/collector';
 import { createKafka, ResilientProducer } from './ingest/kafka';
 import { logger } from './log';
@@ -137,7 +138,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
         adminKey: cfg.BELTLINE_ADMIN_KEY as string,
         temporal: temporalClient,
         taskQueue: cfg.BELTLINE_TASK_QUEUE,
-        retry: { maximumAttempts: cfg.BELTLINE_ACTIVITY_MAX_ATTEMPTS, maximumIntervalMs: cfg.BELTLINE_ACTIVITY_MAX_INTERVAL },
+        retry: batchRetry(cfg),
       });
       registerMetricsRoute(app, cfg.BELTLINE_ADMIN_KEY as string);
       registerSegmentRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);

@@ -30,6 +30,10 @@ import type { ProfileUpdate } from '../profiles/semantics';
 
 const log = logger('activities');
 
+// Tests of guarantee 2 kill the worker (-9) inside applyBatch's transaction, or right after its
+// commit and before Temporal hears the activity completed.
+const fault = process.env.BELTLINE_FAULT;
+
 /** The workflow (batch, rerun, reaper) an activity runs for, for its log lines; none outside one. */
 function workflowId(): string | undefined {
   try {
@@ -366,8 +370,10 @@ export function createActivities(pool: Pool, cfg: Config) {
             WHERE o.event_id = t.e AND o.belt = t.b`,
           [rows.map((r) => r.event_id), rows.map((r) => r.belt)],
         );
+        if (fault === 'worker-crash-before-commit') process.kill(process.pid, 'SIGKILL');
         return { applied: pending.length, profiles: applied.profiles, buckets: applied.buckets, refused: applied.refused.flatMap((r) => (r.belt ? [r.belt] : [])) };
       });
+      if (fault === 'worker-crash-after-commit' && result.applied > 0) process.kill(process.pid, 'SIGKILL');
       timer();
       updatesApplied.inc(result.applied);
       for (const belt of result.refused ?? []) beltErrors.inc({ belt });

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
+import { batchRetry } from '../ingest/record';
 import { parseSince } from '../replay/query';
 import { listFailedBatches, replayBatch, waitForRun, type FailedBatch, type ReplayOutcome } from '../replay/replay';
 
@@ -42,7 +43,7 @@ interface RunResult {
 }
 
 async function replayOne(client: Client, cfg: Config, workflowId: string): Promise<RunResult> {
-  const r = await replayBatch(client, workflowId, { maximumAttempts: cfg.BELTLINE_ACTIVITY_MAX_ATTEMPTS, maximumIntervalMs: cfg.BELTLINE_ACTIVITY_MAX_INTERVAL });
+  const r = await replayBatch(client, workflowId, batchRetry(cfg));
   if (r.outcome !== 'started') return { batch: workflowId, outcome: r.outcome, ok: true };
   const done = await waitForRun(client, workflowId, r.runId);
   return { batch: workflowId, outcome: r.outcome, ...done };

@@ -8,7 +8,7 @@ import { EVENT_TYPES, SOURCE } from '../workflows/search-attributes';
 import { cutBatches } from './batcher';
 import { createKafka } from './kafka';
 import { consumerGroupLag } from './lag';
-import { batchWorkflowId, type IngestBatchInput } from './record';
+import { batchRetry, batchWorkflowId, type IngestBatchInput } from './record';
 
 const log = logger('bridge');
 
@@ -100,7 +100,7 @@ export async function startBridge(cfg: Config, client: Client, harvestedTopics: 
         firstOffset: first,
         lastOffset: last,
         records: chunk.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '', timestamp: Number(m.timestamp) })),
-        retry: { maximumAttempts: cfg.BELTLINE_ACTIVITY_MAX_ATTEMPTS, maximumIntervalMs: cfg.BELTLINE_ACTIVITY_MAX_INTERVAL },
+        retry: batchRetry(cfg),
       });
       if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
       resolveOffset(last);

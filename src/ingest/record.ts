@@ -58,6 +58,17 @@ export interface IngestBatchInput {
 export interface BatchRetry {
   maximumAttempts: number;
   maximumIntervalMs: number;
+  /** Start-to-close timeout of each step, when set (BELTLINE_ACTIVITY_TIMEOUT). */
+  timeoutMs?: number;
+}
+
+/** The retry policy the starter's configuration asks for; workflows cannot read it themselves. */
+export function batchRetry(cfg: { BELTLINE_ACTIVITY_MAX_ATTEMPTS: number; BELTLINE_ACTIVITY_MAX_INTERVAL: number; BELTLINE_ACTIVITY_TIMEOUT?: number }): BatchRetry {
+  return {
+    maximumAttempts: cfg.BELTLINE_ACTIVITY_MAX_ATTEMPTS,
+    maximumIntervalMs: cfg.BELTLINE_ACTIVITY_MAX_INTERVAL,
+    ...(cfg.BELTLINE_ACTIVITY_TIMEOUT ? { timeoutMs: cfg.BELTLINE_ACTIVITY_TIMEOUT } : {}),
+  };
 }
 
 /** Deterministic: the same records always start the same workflow, whoever starts it. */

@@ -49,7 +49,7 @@ function failureReason(err: unknown): string {
 
 async function runIngestBatch(input: IngestBatchInput): Promise<IngestBatchResult> {
   const retry = retryPolicy(input.retry);
-  const { prepareBatch, applyBatch } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
+  const { prepareBatch, applyBatch } = proxyActivities<Activities>({ startToCloseTimeout: input.retry?.timeoutMs ?? '2 minutes', retry });
   const prepared = await prepareBatch(input);
   upsertSearchAttributes([
     { key: EVENT_TYPES, value: prepared.eventTypes },
@@ -60,7 +60,7 @@ async function runIngestBatch(input: IngestBatchInput): Promise<IngestBatchResul
   // Each belt's activity runs on that belt's own task queue: its workers are its scale.
   const beltRuns = await Promise.all(
     prepared.belts.map(async (b) => {
-      const { runBelt } = proxyActivities<Activities>({ taskQueue: b.taskQueue, startToCloseTimeout: '5 minutes', retry });
+      const { runBelt } = proxyActivities<Activities>({ taskQueue: b.taskQueue, startToCloseTimeout: input.retry?.timeoutMs ?? '5 minutes', retry });
       const run = await runBelt({ name: b.name, version: b.version }, prepared.eventIds);
       return { belt: b.name, version: b.version, ...run };
     }),
