@@ -65,10 +65,10 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
         rerunCount: activities.rerunCount,
         rerunPage: activities.rerunPage,
         reapBucketPage: activities.reapBucketPage,
-        prepareActions: activities.prepareActions,
-        deliverAction: activities.deliverAction,
         recoveryBounds: activities.recoveryBounds,
         recoverBadRowPage: activities.recoverBadRowPage,
+        prepareActions: activities.prepareActions,
+        deliverAction: activities.deliverAction,
       },
     });
     runs.push(main.run());
