@@ -361,6 +361,25 @@ describe('live segments', () => {
     expect((await pool.query('SELECT count(*)::int AS n FROM events WHERE event_id = $1', [`${s}-h`])).rows[0].n).toBe(1);
   });
 
+  it('publishes every route, segments included, in one OpenAPI document', async () => {
+    const res = await fetch(`${beltline.url}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { tags?: string[]; parameters?: unknown[] }>> };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.paths['/api/v1/segments/{name}/rows'].get.tags).toEqual(['live segments']);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/projects/{project}/segments',
+        '/projects/{project}/segments/{name}/dead-letters',
+        '/projects/{project}/segments/{name}/redrive',
+        '/projects/{project}/event-types',
+        '/projects/{project}/actions',
+        '/projects/{project}/replays',
+        '/com.snowplowanalytics.snowplow/tp2',
+      ]),
+    );
+  });
+
   it('needs the admin key to read rows', async () => {
     const res = await fetch(`${beltline.url}/api/v1/segments/livesegment-dataoutp/rows`);
     expect(res.status).toBe(401);
