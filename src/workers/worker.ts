@@ -76,6 +76,7 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
 
   // One worker per belt task queue, keyed by name and scale so a rescale restarts it.
   const beltWorkers = new Map<string, { scale: number; worker: Worker; run: Promise<void> }>();
+  const retiring: Promise<void>[] = [];
   let stopping = false;
   async function syncBelts(): Promise<void> {
     const heads = (await listBelts(pool)).filter((h) => !opts.belt || h.name === opts.belt);
@@ -84,7 +85,9 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
       if (wanted.get(name) === bw.scale) continue;
       beltWorkers.delete(name);
       if (bw.worker.getState() === 'RUNNING') bw.worker.shutdown();
-      await bw.run;
+      // Not awaited here: a worker's shutdown can wait out a long poll (up to a minute), and new
+      // belts must not wait that long to be picked up. Shutdown awaits it.
+      retiring.push(bw.run.catch((err: unknown) => log.warn({ err, belt: name }, 'belt worker ended with an error')));
     }
     for (const [name, scale] of wanted) {
       if (beltWorkers.has(name) || stopping) continue;
@@ -115,7 +118,7 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
       await syncing;
       const all = [...(main ? [main] : []), ...[...beltWorkers.values()].map((b) => b.worker)];
       for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
-      await Promise.all([...runs, ...[...beltWorkers.values()].map((b) => b.run)]);
+      await Promise.all([...runs, ...[...beltWorkers.values()].map((b) => b.run), ...retiring]);
       await connection.close();
     })());
   return { done: Promise.all(runs).then(() => undefined), shutdown };
