@@ -214,6 +214,54 @@ async function upsert(client: PoolClient, seg: Segment, rows: PendingRow[]): Pro
  * what fails (the schema, or PostgreSQL — a value too large for bigint, say) becomes a dead
  * letter instead of failing the batch. Returns the dead letters stored here for the first time.
  */
+function deadLetter(segment: string, version: number, r: PendingRow, kind: DeadLetter['reason']['kind'], messages: string[]): DeadLetter {
+  return { segment, version, rowId: String(r.row.id), row: r.row, reason: { kind, messages }, eventId: r.eventId, belt: r.belt, eventAt: r.eventAt };
+}
+
+/**
+ * Checks rows against one segment's schema and upserts those that pass, newest per id; what
+ * fails (the schema, or PostgreSQL — a value too large for bigint, say) comes back as dead
+ * letters, not stored, so the batch and a redrive can each decide what to do with them.
+ */
+async function writeRows(client: PoolClient, seg: Segment, pending: PendingRow[]): Promise<{ written: number; dead: DeadLetter[] }> {
+  const validate = validatorFor(seg);
+  const dead: DeadLetter[] = [];
+  const valid: PendingRow[] = [];
+  for (const r of pending) {
+    if (validate(r.row)) valid.push(r);
+    else dead.push(deadLetter(seg.name, seg.version, r, 'schema', validationMessages(validate)));
+  }
+  const winners = latestPerId(valid);
+  if (winners.length === 0) return { written: 0, dead };
+  await client.query('SAVEPOINT segment_rows');
+  try {
+    await upsert(client, seg, winners);
+    await client.query('RELEASE SAVEPOINT segment_rows');
+    return { written: winners.length, dead };
+  } catch {
+    // One row PostgreSQL refuses must not hold back the others: find it row by row.
+    await client.query('ROLLBACK TO SAVEPOINT segment_rows');
+  }
+  let written = 0;
+  for (const r of winners) {
+    await client.query('SAVEPOINT segment_row');
+    try {
+      await upsert(client, seg, [r]);
+      await client.query('RELEASE SAVEPOINT segment_row');
+      written++;
+    } catch (err) {
+      await client.query('ROLLBACK TO SAVEPOINT segment_row');
+      dead.push(deadLetter(seg.name, seg.version, r, 'database', [(err as Error).message]));
+    }
+  }
+  return { written, dead };
+}
+
+/**
+ * Writes a batch's rows by id in the caller's transaction, each segment with its schema; rows
+ * that fail become dead letters instead of failing the batch. Returns the dead letters stored
+ * here for the first time.
+ */
 export async function writeSegmentRows(client: PoolClient, project: string, rows: PendingRow[]): Promise<{ written: number; deadLetters: DeadLetter[] }> {
   const bySegment = new Map<string, PendingRow[]>();
   for (const r of rows) bySegment.set(r.segment, [...(bySegment.get(r.segment) ?? []), r]);
@@ -221,48 +269,13 @@ export async function writeSegmentRows(client: PoolClient, project: string, rows
   let written = 0;
   for (const [name, pending] of bySegment) {
     const seg = await getSegment(client, project, name);
-    const deadLetter = (r: PendingRow, kind: DeadLetter['reason']['kind'], messages: string[]): DeadLetter => ({
-      segment: name,
-      version: seg?.version ?? 0,
-      rowId: String(r.row.id),
-      row: r.row,
-      reason: { kind, messages },
-      eventId: r.eventId,
-      belt: r.belt,
-      eventAt: r.eventAt,
-    });
     if (!seg) {
-      dead.push(...pending.map((r) => deadLetter(r, 'unknown_segment', [`no live segment ${name}`])));
+      dead.push(...pending.map((r) => deadLetter(name, 0, r, 'unknown_segment', [`no live segment ${name}`])));
       continue;
     }
-    const validate = validatorFor(seg);
-    const valid: PendingRow[] = [];
-    for (const r of pending) {
-      if (validate(r.row)) valid.push(r);
-      else dead.push(deadLetter(r, 'schema', validationMessages(validate)));
-    }
-    const winners = latestPerId(valid);
-    if (winners.length === 0) continue;
-    await client.query('SAVEPOINT segment_rows');
-    try {
-      await upsert(client, seg, winners);
-      await client.query('RELEASE SAVEPOINT segment_rows');
-      written += winners.length;
-    } catch {
-      // One row PostgreSQL refuses must not hold back the others: find it row by row.
-      await client.query('ROLLBACK TO SAVEPOINT segment_rows');
-      for (const r of winners) {
-        await client.query('SAVEPOINT segment_row');
-        try {
-          await upsert(client, seg, [r]);
-          await client.query('RELEASE SAVEPOINT segment_row');
-          written++;
-        } catch (err) {
-          await client.query('ROLLBACK TO SAVEPOINT segment_row');
-          dead.push(deadLetter(r, 'database', [(err as Error).message]));
-        }
-      }
-    }
+    const result = await writeRows(client, seg, pending);
+    written += result.written;
+    dead.push(...result.dead);
   }
   return { written, deadLetters: await storeDeadLetters(client, project, dead) };
 }
@@ -401,21 +414,13 @@ export async function redrive(pool: Pool, project: string, segment: string, onPa
       const seg = await getSegment(client, project, segment);
       if (!seg) throw new Error(`no live segment ${segment}`);
       const pending = page.map((d) => ({ segment, row: d.row, eventId: d.event_id, belt: d.belt, eventAt: d.event_at.getTime(), id: d.id }));
-      const validate = validatorFor(seg);
-      const ok = pending.filter((p) => validate(p.row));
-      const failing = pending.filter((p) => !ok.includes(p));
-      const result = await writeSegmentRows(client, project, ok);
-      // Rows PostgreSQL refused came back as dead letters of the same (event, belt, row id).
-      const refused = new Set(result.deadLetters.map((d) => `${d.eventId}/${d.belt}/${d.rowId}`));
-      const done = ok.filter((p) => !refused.has(`${p.eventId}/${p.belt}/${String(p.row.id)}`));
+      const { dead } = await writeRows(client, seg, pending);
+      const why = new Map(dead.map((d) => [`${d.eventId}/${d.belt}/${d.rowId}`, d.reason]));
+      const reasonOf = (p: (typeof pending)[number]) => why.get(`${p.eventId}/${p.belt}/${String(p.row.id)}`);
+      const done = pending.filter((p) => !reasonOf(p));
       await client.query('UPDATE segment_dead_letters SET redriven_at = now(), version = $2 WHERE id = ANY($1::bigint[])', [done.map((p) => p.id), seg.version]);
-      for (const p of failing) {
-        validate(p.row);
-        await client.query('UPDATE segment_dead_letters SET reason = $2, attempts = attempts + 1, version = $3 WHERE id = $1', [
-          p.id,
-          JSON.stringify({ kind: 'schema', messages: validationMessages(validate) }),
-          seg.version,
-        ]);
+      for (const p of pending.filter((q) => reasonOf(q))) {
+        await client.query('UPDATE segment_dead_letters SET reason = $2, attempts = attempts + 1, version = $3 WHERE id = $1', [p.id, JSON.stringify(reasonOf(p)), seg.version]);
       }
       await client.query('COMMIT');
       const pageResult = { redriven: done.length, stillFailing: page.length - done.length };
