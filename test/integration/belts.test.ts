@@ -9,6 +9,8 @@ import { freshTopic } from '../support/kafka';
 
 describe('belts API: versions, errors, retry, backfill', () => {
   const s = Date.now().toString(36);
+  // Its own task queue: workflows and workers of other test files never share it.
+  const queue = `belts-test-${s}`;
   const input = `bt-in-${s}`;
   const user = `bt-user-${s}`;
   let pool: Pool;
@@ -17,7 +19,7 @@ describe('belts API: versions, errors, retry, backfill', () => {
   beforeAll(async () => {
     pool = testPool();
     const { topic, group } = await freshTopic('belts-test');
-    beltline = await startBeltline({ port: 18088, env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group } });
+    beltline = await startBeltline({ port: 18088, env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: queue } });
     await ensureEventType(beltline.url, { name: input, displayName: 'belt test input', eventIdExpression: '$.id', timestampExpression: '$.at', correlationIdExpression: '$.user' });
   }, 120_000);
 
@@ -123,7 +125,7 @@ describe('belts API: versions, errors, retry, backfill', () => {
     const code = path.join(dir, 'belt.ts');
     fs.writeFileSync(body, JSON.stringify({ name: `bt-cli-${s}`, beltType: 'js-callback', eventTypes: [input], scale: 1 }));
     fs.writeFileSync(code, "function execute(h: any, p: any) { return { _operation: '_increment', _id: h['grnry-correlation-id'], _path: ['cli'], _value: { _v: 1 } }; }\n");
-    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js'), ...args], { encoding: 'utf8', env: { ...process.env, BELTLINE_LOG_LEVEL: 'warn' } });
+    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js'), ...args], { encoding: 'utf8', env: { ...process.env, BELTLINE_LOG_LEVEL: 'warn', BELTLINE_TASK_QUEUE: queue } });
     const created = cli('belts', 'create', '--file', body, '--source', code);
     expect(created.stdout).toMatch(new RegExp(`belt bt-cli-${s} is at version 1`));
     const backfill = cli('belts', 'backfill', `bt-cli-${s}`, '--since', '1970-01-01T00:00:00Z');

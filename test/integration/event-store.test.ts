@@ -11,7 +11,7 @@ describe('event store', () => {
 
   beforeAll(async () => {
     const { topic, group } = await freshTopic('event-store-test');
-    beltline = await startBeltline({ port: 18086, env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_RETENTION_INTERVAL_MS: '500' } });
+    beltline = await startBeltline({ port: 18086, env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_RETENTION_INTERVAL_MS: '500', BELTLINE_TASK_QUEUE: `event-store-${Date.now().toString(36)}` } });
     await ensureEventType(beltline.url, {
       name: type,
       displayName: 'Store test',
