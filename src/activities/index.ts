@@ -10,7 +10,7 @@ import { publishDeadLetters, writeSegmentRows } from '../segments/store';
 import { beltsForEventTypes, getBelt, loadBelt } from '../belts/registry';
 import { PythonBeltPool } from '../belts/python';
 import { BeltSandbox } from '../belts/sandbox';
-import { badRowType } from '../badrows/format';
+import { badRowType, oversizedBadRow } from '../badrows/format';
 import { EventTypeCache } from '../eventtypes/store';
 import { Partitions } from '../events/partitions';
 import { Harvesting } from '../harvesters/run';
@@ -180,6 +180,7 @@ export function createActivities(pool: Pool, cfg: Config) {
             await producer().send(
               cfg.BELTLINE_BAD_TOPIC,
               fresh.map((r) => ({ key: r.row_key, value: JSON.stringify(r.bad_row) })),
+              { oversized: oversizedBadRow },
             );
           }
           return fresh;

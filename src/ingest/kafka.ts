@@ -140,6 +140,7 @@ export class ResilientProducer {
       const err = new RecordTooLargeError(topic, i, bytes);
       if (!opts.oversized) throw err;
       const instead = opts.oversized(m, err);
+      log.warn({ topic, index: i, bytes, limit: MAX_RECORD_BYTES, replaced: instead !== null }, 'a message too large for Kafka was parked');
       if (instead === null) return;
       const insteadBytes = recordBytes(instead);
       if (insteadBytes > MAX_RECORD_BYTES) throw new RecordTooLargeError(topic, i, insteadBytes);

@@ -321,6 +321,13 @@ export async function publishDeadLetters(producer: ResilientProducer, dead: Dead
         key: d.rowId,
         value: JSON.stringify({ segment: d.segment, version: d.version, reason: d.reason, row: d.row, eventId: d.eventId, belt: d.belt, eventAt: new Date(d.eventAt).toISOString() }),
       })),
+      // A row too large for Kafka (it is whole in segment_dead_letters) goes out as the start of its JSON.
+      {
+        oversized: (m, err) => {
+          const letter = JSON.parse(m.value) as Record<string, unknown>;
+          return { key: m.key, value: JSON.stringify({ ...letter, row: null, rowTruncated: JSON.stringify(letter.row).slice(0, 10_000), rowBytes: err.bytes }) };
+        },
+      },
     );
   }
 }
