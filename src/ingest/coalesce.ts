@@ -29,6 +29,11 @@ interface Pending<M> {
 }
 
 const defaultSchedule = (fn: () => void, ms: number): (() => void) => {
+  // 0: once the requests already read in this turn of the event loop have joined.
+  if (ms <= 0) {
+    const i = setImmediate(fn);
+    return () => clearImmediate(i);
+  }
   const t = setTimeout(fn, ms);
   return () => clearTimeout(t);
 };

@@ -97,6 +97,13 @@ describe('Coalescer', () => {
     await expect(c.add('a')).rejects.toThrow('not connected');
   });
 
+  it('with no linger, gathers what is added in the same turn of the event loop', async () => {
+    const sent: string[][] = [];
+    const c = new Coalescer<string>({ lingerMs: 0, maxBytes: 100, sizeOf: (m) => m.length, send: async (b) => void sent.push(b) });
+    await Promise.all([c.add('a'), c.add('b'), c.add('c')]);
+    expect(sent).toEqual([['a', 'b', 'c']]);
+  });
+
   it('flushes after the linger with the real timer', async () => {
     const sent: string[][] = [];
     const c = new Coalescer<string>({ lingerMs: 1, maxBytes: 100, sizeOf: (m) => m.length, send: async (b) => void sent.push(b) });
