@@ -1,7 +1,7 @@
 import { badRow, type BadRow } from '../badrows/format';
 import { DefinitionError, evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
 import { enrich, EnrichmentError, selfDescribingJsons } from '../snowplow/enrich';
-import type { IngestBatchInput, RawRecord } from './record';
+import type { BatchRecord, RawRecord } from './record';
 
 /** The event type Snowplow tracker events belong to until harvesters route them. */
 export const SNOWPLOW_EVENT_TYPE = 'snowplow';
@@ -86,7 +86,7 @@ function adapterFailure(where: string, vendor: string, field: string, error: str
 }
 
 /** Turns a batch's Kafka records into pipeline events and bad rows, with the project's event types. Pure. */
-export function expandRecords(input: IngestBatchInput, types: ReadonlyMap<string, EventType>, rawTopic: string): ExpandedBatch {
+export function expandRecords(input: { topic: string; partition: number; records: readonly BatchRecord[] }, types: ReadonlyMap<string, EventType>, rawTopic: string): ExpandedBatch {
   const events: PipelineEvent[] = [];
   const badRows: KeyedBadRow[] = [];
   const topicPayloads: TopicPayload[] = [];
