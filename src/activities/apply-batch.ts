@@ -31,10 +31,10 @@ export function createApplyBatch(deps: ActivityDeps) {
         if (rows.length === 0) return { applied: 0, profiles: 0, buckets: [], refused: new Map(), eventIds: [] };
         const applied = await applyOutputs(client, rows, { project: deps.project, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS, producer: deps.producer });
         await markOutputsApplied(client, rows, applied.refused);
-        faultPoint('before-commit', applied.applied);
+        faultPoint('before-commit', 'applyBatch', applied.applied);
         return { ...applied, eventIds: [...new Set(rows.map((r) => r.eventId))] };
       });
-      faultPoint('after-commit', result.applied);
+      faultPoint('after-commit', 'applyBatch', result.applied);
       timer();
       updatesApplied.inc(result.applied);
       for (const [belt, refused] of result.refused) beltErrors.inc({ belt }, refused.size);

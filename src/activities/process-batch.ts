@@ -103,10 +103,10 @@ export function createProcessBatch(deps: ActivityDeps) {
         const applied = await applyOutputs(client, rows, { project: deps.project, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS, producer: deps.producer });
         for (const r of kept) await insertBeltOutputs(client, r.belt, r.outcomes, { applied: true, refused: applied.refused });
         if (!input.records) await markBatchDone(client, input);
-        faultPoint('before-commit', applied.applied);
+        faultPoint('before-commit', 'processBatch', applied.applied);
         return { fresh, freshBad, kept, applied };
       });
-      faultPoint('after-commit', done.applied.applied);
+      faultPoint('after-commit', 'processBatch', done.applied.applied);
       timer();
 
       for (const b of done.freshBad) badRowsMetric.inc({ type: b.type });

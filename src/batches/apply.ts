@@ -49,7 +49,10 @@ export async function applyOutputs(
   return { applied: pending.length, profiles: result.profiles, buckets: result.buckets, refused };
 }
 
-/** Guarantee 2's fault points (BELTLINE_FAULT), for the tests that kill the worker there. */
-export function faultPoint(where: 'before-commit' | 'after-commit', applied: number): void {
-  if (applied > 0 && fault === `worker-crash-${where}`) process.kill(process.pid, 'SIGKILL');
+/**
+ * Guarantee 2's fault points, for the tests that kill the worker there: BELTLINE_FAULT is
+ * `worker-crash-before-commit` or `worker-crash-after-commit`, optionally `:<step>` for one step.
+ */
+export function faultPoint(where: 'before-commit' | 'after-commit', step: 'processBatch' | 'applyBatch', applied: number): void {
+  if (applied > 0 && (fault === `worker-crash-${where}` || fault === `worker-crash-${where}:${step}`)) process.kill(process.pid, 'SIGKILL');
 }

@@ -65,11 +65,14 @@ export async function applyRetention(pool: Pool, types: Iterable<EventType>, now
   if (all.length > 0 && all.every((t) => t.eventstoreTTL)) {
     const longest = Math.max(...all.map((t) => durationMs(t.eventstoreTTL as string, 'eventstoreTTL')));
     await dropPartitionsBefore(pool, now - longest);
+    await pool.query('DELETE FROM event_ids WHERE created_at < $1', [new Date(now - longest)]);
   }
   for (const t of all) {
     if (!t.eventstoreTTL) continue;
     const cutoff = new Date(now - durationMs(t.eventstoreTTL, 'eventstoreTTL'));
     const { rowCount } = await pool.query('DELETE FROM events WHERE event_type = $1 AND created_at < $2', [t.name, cutoff]);
+    // The ids go with the events: past retention, an event counts as new again.
+    await pool.query('DELETE FROM event_ids WHERE event_type = $1 AND created_at < $2', [t.name, cutoff]);
     deleted += rowCount ?? 0;
   }
   return deleted;
@@ -83,12 +86,20 @@ export async function applyRetention(pool: Pool, types: Iterable<EventType>, now
 export async function insertEvents(client: PoolClient, events: readonly PipelineEvent[], batchId: string): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const sorted = [...events].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+  // The id is claimed first (event_ids holds ids alone); only an event whose id was new is stored.
   const { rows } = await client.query<{ event_id: string }>(
-    `INSERT INTO events (event_id, event_type, correlation_id, created_at, headers, payload, batch_id)
+    `WITH e AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[])
+                AS e(event_id, event_type, correlation_id, created, headers, payload)
+     ), fresh AS (
+       INSERT INTO event_ids (event_id, event_type, created_at)
+       SELECT event_id, event_type, to_timestamp(created / 1000.0) FROM e
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id
+     )
+     INSERT INTO events (event_id, event_type, correlation_id, created_at, headers, payload, batch_id)
      SELECT e.event_id, e.event_type, e.correlation_id, to_timestamp(e.created / 1000.0), e.headers, e.payload, $7
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[])
-            AS e(event_id, event_type, correlation_id, created, headers, payload)
-     ON CONFLICT (event_id, created_at) DO NOTHING
+       FROM e JOIN fresh USING (event_id)
      RETURNING event_id`,
     [
       sorted.map((e) => e.eventId),
