@@ -135,7 +135,9 @@ export function createProcessBatch(deps: ActivityDeps) {
         profiles: done.applied.profiles,
         buckets: done.applied.buckets,
         bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS,
-        actions: done.kept.some((r) => r.outcomes.some((o) => o.error === null && o.actions.length > 0)),
+        // Also when some events were stored before (a retried or replayed batch): actions that
+        // failed then are tried again, and those sent stay sent.
+        actions: done.fresh.size < events.length || done.kept.some((r) => r.outcomes.some((o) => o.error === null && o.actions.length > 0)),
       };
     },
   };

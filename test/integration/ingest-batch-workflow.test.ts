@@ -33,6 +33,9 @@ describe('ingestBatch workflow', () => {
     await native?.close();
   });
 
+  // The batch outcome sinks feed metrics in a real worker; here they are heard and dropped.
+  const quietSinks = { batches: { completed: { fn: () => undefined }, failed: { fn: () => undefined } } };
+
   const processed = (over: Partial<ProcessedBatch>): ProcessedBatch => ({
     batchId: 'raw-0-10-19',
     events: 100,
@@ -69,7 +72,7 @@ describe('ingestBatch workflow', () => {
         return { deliveries: [], failed: 0 };
       },
     };
-    const main = await Worker.create({ connection: native, namespace: cfg.TEMPORAL_NAMESPACE, taskQueue, workflowBundle, activities: stubs });
+    const main = await Worker.create({ connection: native, namespace: cfg.TEMPORAL_NAMESPACE, taskQueue, workflowBundle, activities: stubs, sinks: quietSinks });
     const belt = beltQueue
       ? await Worker.create({
           connection: native,
