@@ -175,6 +175,18 @@ class EndToEnd {
     return env;
   }
 
+  /** Something else answering on the phase's port would be measured instead of the collector. */
+  private async portFree(p: Phase): Promise<void> {
+    const answered = await fetch(`http://127.0.0.1:${p.port}/`, { signal: AbortSignal.timeout(1000) }).then(
+      async (res) => {
+        await res.body?.cancel();
+        return true;
+      },
+      () => false,
+    );
+    if (answered) throw new Error(`${p.name}: port ${p.port} is already in use; set BENCH_PORT to a free range (the bench takes 6 ports from it)`);
+  }
+
   private spawnRole(p: Phase, role: string, extra: NodeJS.ProcessEnv = {}): Child {
     const log = path.join(this.logDir, `bench-${p.name}-${role}.log`);
     return spawnLogged(role, ['--no-node-snapshot', CLI, 'start', '--role', role], this.env(p, extra), log, REPO_ROOT);
@@ -187,8 +199,9 @@ class EndToEnd {
       assertRunning(roles);
       try {
         const res = await fetch(`http://127.0.0.1:${p.port}/openapi.json`, { signal: AbortSignal.timeout(1000) });
-        await res.body?.cancel();
-        return;
+        const doc = (await res.json()) as { paths?: Record<string, unknown> };
+        if (res.status === 200 && doc.paths?.[TP2]) return;
+        throw new Error(`not beltline's collector: ${res.status}`);
       } catch {
         if (Date.now() > deadline) throw new Error(`${p.name}: the collector did not answer on port ${p.port} within 90 s`);
         await sleep(250);
@@ -281,6 +294,7 @@ class EndToEnd {
 
   /** Starts the three roles, warms them up (JIT, connections, consumer group joined) end to end. */
   private async pipeline(p: Phase, extra: NodeJS.ProcessEnv = {}, warmup = { events: this.s.warmupEvents, perRequest: 10 }): Promise<Child[]> {
+    await this.portFree(p);
     await this.createTopic(p);
     const roles = ['collector', 'bridge', 'worker'].map((r) => this.spawnRole(p, r, extra));
     await this.collectorUp(p, roles);
@@ -336,6 +350,7 @@ class EndToEnd {
   /** The same requests and collector; a plain kafkajs consumer upserting one row per event. */
   async baseline(name: string, portOffset: number): Promise<{ eventsPerSec: number; seconds: number; cpuUsPerEvent: Record<string, number> }> {
     const p = this.phase(name, portOffset);
+    await this.portFree(p);
     await this.createTopic(p);
     const table = `bench_baseline_${this.run}`;
     const collector = this.spawnRole(p, 'collector');
