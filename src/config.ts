@@ -71,10 +71,18 @@ const schema = z.object({
   BELTLINE_METRICS_HOST: z.string().default('127.0.0.1'),
   BELTLINE_METRICS_PORT: port.optional(),
 
-  BATCH_MAX_EVENTS: positiveInt.default(500),
-  // Temporal rejects payloads over 2 MB; a batch is cut well below that.
-  BATCH_MAX_BYTES: positiveInt.max(1_500_000).default(1_000_000),
-  BATCH_LINGER_MS: positiveInt.default(200),
+  /**
+   * Batches (see README, "Batches"): at most this many Kafka records (a collector request is one
+   * record) and bytes. They are caps: under light load a batch leaves after the linger with what
+   * came; under backlog it fills up. Records are staged in PostgreSQL, not carried through Temporal.
+   */
+  BATCH_MAX_EVENTS: positiveInt.default(1000),
+  BATCH_MAX_BYTES: positiveInt.max(64_000_000).default(4_000_000),
+  BATCH_LINGER_MS: positiveInt.default(50),
+  /** Batches one bridge keeps in flight (started, not finished); past that it waits and batches grow. */
+  BATCH_MAX_IN_FLIGHT: positiveInt.default(4),
+  /** How long a finished batch's staged records are kept (a failed batch's are kept until replayed). */
+  BELTLINE_STAGED_RETENTION: durationMs.default(3_600_000),
 });
 
 export type Config = z.infer<typeof schema> & {

@@ -2,6 +2,7 @@ import type { Config } from './config';
 import type { Pool } from 'pg';
 import { createPool } from './db/pool';
 import { applyRetention } from './events/store';
+import { purgeDoneBatches } from './batches/staging';
 import { startSweeper } from './expiry/sweeper';
 import { migrate } from './db/migrate';
 import type { Client } from '@temporalio/client';
@@ -43,8 +44,10 @@ function startRetention(cfg: Config, pool: Pool): { stop(): void } {
     types
       .all(DEFAULT_PROJECT)
       .then((all) => applyRetention(pool, all.values()))
-      .then((n) => {
+      .then(async (n) => {
         if (n > 0) log.info({ deleted: n }, 'event store retention');
+        const purged = await purgeDoneBatches(pool, cfg.BELTLINE_STAGED_RETENTION);
+        if (purged > 0) log.info({ purged }, 'staged batches purged');
       })
       .catch((err: unknown) => log.warn({ err }, 'event store retention failed'))
       .finally(() => {
@@ -107,7 +110,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
     if (roles.includes('bridge')) {
       const client = await connectClient(cfg);
       const topics = (await listHarvesters(pool, DEFAULT_PROJECT)).flatMap((h) => (h.source.kind === 'kafka' ? [h.source.topic] : []));
-      const bridge = await startBridge(cfg, client, topics);
+      const bridge = await startBridge(cfg, client, pool, topics);
       stops.push(async () => {
         await bridge.stop();
         await client.connection.close();

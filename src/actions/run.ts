@@ -1,4 +1,6 @@
 import { Context } from '@temporalio/activity';
+import { selectorWhere } from '../belts/outputs-store';
+import type { EventSelector } from '../ingest/record';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { ActionOutput } from '../belts/outputs';
@@ -47,15 +49,17 @@ function clip(s: string): string {
  */
 export function createActionActivities(pool: Pool, env: Record<string, string | undefined> = process.env) {
   return {
-    async prepareActions(eventIds: string[]): Promise<PreparedActions> {
-      if (eventIds.length === 0) return { deliveries: [], failed: 0 };
+    async prepareActions(events: EventSelector | string[]): Promise<PreparedActions> {
+      const sel: EventSelector = Array.isArray(events) ? { eventIds: events } : events;
+      if ('eventIds' in sel && sel.eventIds.length === 0) return { deliveries: [], failed: 0 };
+      const { where, value } = selectorWhere(sel, 1);
       // Only outputs whose profile updates were applied; in event order, so of two decisions
       // sharing a dedupe key the earlier event's is the one recorded.
       const { rows } = await pool.query<{ event_id: string; belt: string; actions: ActionOutput[] }>(
         `SELECT o.event_id, o.belt, o.actions FROM belt_outputs o JOIN events e USING (event_id)
-          WHERE o.event_id = ANY($1::text[]) AND o.error IS NULL AND o.applied AND jsonb_array_length(o.actions) > 0
+          WHERE ${where} AND o.error IS NULL AND o.applied AND jsonb_array_length(o.actions) > 0
           ORDER BY e.created_at, o.event_id, o.belt`,
-        [eventIds],
+        [value],
       );
       if (rows.length === 0) return { deliveries: [], failed: 0 };
       const defs = new Map((await listActions(pool, DEFAULT_PROJECT)).map((d) => [d.name, d]));

@@ -12,7 +12,12 @@ export const beltDefinitionSchema = z.object({
   eventTypes: z.array(z.string().min(1)).min(1),
   outputTypes: z.array(z.object({ name: z.string().min(1), version: z.string().default('latest') })).default([]),
   extractorFn: z.string().min(1),
-  scale: z.number().int().min(1).max(64).default(1),
+  /**
+   * Seed 000's scale factor: a belt with one runs on a task queue of its own, `scale` activities
+   * at a time per worker polling it (`beltline start --role worker --belt NAME` adds workers).
+   * Without one it runs inside each batch's step, the fastest path.
+   */
+  scale: z.number().int().min(1).max(64).optional(),
 });
 
 export type BeltDefinition = z.infer<typeof beltDefinitionSchema>;

@@ -16,13 +16,16 @@ export interface BeltHead extends BeltRef {
  */
 export async function putBelt(pool: Pool, def: BeltDefinition, source: 'folder' | 'api'): Promise<BeltHead> {
   return withTransaction(pool, async (client) => {
+    // The version leaves out `scale` (how a belt runs, not what it does): a rescale keeps the
+    // version and updates its stored definition.
     const version = beltVersion(def);
     // Numbering per belt name: serialise concurrent puts of the same belt.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`belt:${def.name}`]);
     await client.query(
       `INSERT INTO belts (name, version, definition, number)
        SELECT $1, $2, $3, coalesce(max(number), 0) + 1 FROM belts WHERE name = $1
-       ON CONFLICT DO NOTHING`,
+       ON CONFLICT (name, version) DO UPDATE SET definition = excluded.definition
+         WHERE belts.definition IS DISTINCT FROM excluded.definition`,
       [def.name, version, def],
     );
     const { rows } = await client.query<{ running: boolean; number: number }>(

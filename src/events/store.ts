@@ -1,4 +1,5 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import type { PipelineEvent } from '../ingest/events';
 import { durationMs, type EventType } from '../eventtypes/definition';
 import { dropPartitionsBefore } from './partitions';
 
@@ -64,12 +65,51 @@ export async function applyRetention(pool: Pool, types: Iterable<EventType>, now
   if (all.length > 0 && all.every((t) => t.eventstoreTTL)) {
     const longest = Math.max(...all.map((t) => durationMs(t.eventstoreTTL as string, 'eventstoreTTL')));
     await dropPartitionsBefore(pool, now - longest);
+    await pool.query('DELETE FROM event_ids WHERE created_at < $1', [new Date(now - longest)]);
   }
   for (const t of all) {
     if (!t.eventstoreTTL) continue;
     const cutoff = new Date(now - durationMs(t.eventstoreTTL, 'eventstoreTTL'));
     const { rowCount } = await pool.query('DELETE FROM events WHERE event_type = $1 AND created_at < $2', [t.name, cutoff]);
+    // The ids go with the events: past retention, an event counts as new again.
+    await pool.query('DELETE FROM event_ids WHERE event_type = $1 AND created_at < $2', [t.name, cutoff]);
     deleted += rowCount ?? 0;
   }
   return deleted;
+}
+
+/**
+ * Stores a batch's events and returns the ids new to the store: an event stored before (a tracker
+ * retry, a re-read batch) is a duplicate, and what followed from it was done when it first came.
+ * Rows go in id order, so two batches sharing events take their locks in the same order.
+ */
+export async function insertEvents(client: PoolClient, events: readonly PipelineEvent[], batchId: string): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const sorted = [...events].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+  // The id is claimed first (event_ids holds ids alone); only an event whose id was new is stored.
+  const { rows } = await client.query<{ event_id: string }>(
+    `WITH e AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::jsonb[], $6::jsonb[])
+                AS e(event_id, event_type, correlation_id, created, headers, payload)
+     ), fresh AS (
+       INSERT INTO event_ids (event_id, event_type, created_at)
+       SELECT event_id, event_type, to_timestamp(created / 1000.0) FROM e
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id
+     )
+     INSERT INTO events (event_id, event_type, correlation_id, created_at, headers, payload, batch_id)
+     SELECT e.event_id, e.event_type, e.correlation_id, to_timestamp(e.created / 1000.0), e.headers, e.payload, $7
+       FROM e JOIN fresh USING (event_id)
+     RETURNING event_id`,
+    [
+      sorted.map((e) => e.eventId),
+      sorted.map((e) => e.eventType),
+      sorted.map((e) => e.correlationId),
+      sorted.map((e) => e.created),
+      sorted.map((e) => JSON.stringify(e.headers)),
+      sorted.map((e) => JSON.stringify(e.payload)),
+      batchId,
+    ],
+  );
+  return new Set(rows.map((r) => r.event_id));
 }

@@ -1,14 +1,17 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Pool } from 'pg';
+import { stageBatch, type BatchRef } from '../batches/staging';
 import type { Config } from '../config';
 import { logger } from '../log';
 import { addLagSource, batchesStarted } from '../metrics';
 import { EVENT_TYPES, SOURCE } from '../workflows/search-attributes';
 import { cutBatches } from './batcher';
+import { InFlight } from './in-flight';
 import { createKafka } from './kafka';
 import { consumerGroupLag } from './lag';
-import { batchRetry, batchWorkflowId, type IngestBatchInput } from './record';
+import { batchRetry, batchWorkflowId, type BatchRecord, type IngestBatchInput } from './record';
 
 const log = logger('bridge');
 
@@ -19,15 +22,29 @@ export interface Bridge {
 /** Test-only fault injection: die like a `kill -9` right after a start was acknowledged. */
 const crashAfterStart = process.env.BELTLINE_FAULT === 'bridge-crash-after-start';
 
+/** How often a bridge waiting (for a slot, or for Temporal) tells the group coordinator it lives. */
+const HEARTBEAT_MS = 2000;
+
 /**
  * The event types a batch's records declare (a JSON record's type, `snowplow` for tracker
  * events), known before any activity runs: a batch that fails at once is still findable by type
- * (`BeltlineEventTypes`). prepareBatch replaces them with the types of the events it stored.
+ * (`BeltlineEventTypes`). processBatch replaces them with the types of the events it stored.
  */
-export function declaredEventTypes(input: IngestBatchInput, rawTopic: string): string[] {
-  if (input.topic !== rawTopic) return [];
+export function declaredEventTypes(topic: string, records: readonly BatchRecord[], rawTopic: string): string[] {
+  if (topic !== rawTopic) return [];
   const types = new Set<string>();
-  for (const r of input.records) {
+  for (const r of records) {
+    // The collector writes kind and type first: read them without parsing whole requests.
+    const head = r.value.slice(0, 300);
+    if (head.startsWith('{"kind":"snowplow"')) {
+      types.add('snowplow');
+      continue;
+    }
+    const m = /^\{"kind":"json","collector":"[^"]*","timestamp":\d+,"eventType":("(?:[^"\\]|\\.)*")/.exec(head);
+    if (m) {
+      types.add(JSON.parse(m[1]) as string);
+      continue;
+    }
     try {
       const v = JSON.parse(r.value) as { kind?: unknown; eventType?: unknown };
       if (v.kind === 'snowplow') types.add('snowplow');
@@ -39,12 +56,15 @@ export function declaredEventTypes(input: IngestBatchInput, rawTopic: string): s
   return [...types].sort();
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 /**
- * Starts one `ingestBatch` workflow per cut batch. Offsets are committed only after Temporal
- * acknowledged the start, and the workflow id is derived from the offsets, so a restart that
- * re-reads uncommitted records finds the workflow already started instead of doubling it.
+ * Starts one `ingestBatch` workflow per cut batch. Each batch's records are staged in PostgreSQL
+ * first and the workflow gets only their coordinates (a claim check). Offsets are committed only
+ * after Temporal acknowledged the start, and the workflow id is derived from the offsets, so a
+ * restart that re-reads uncommitted records finds the workflow already started instead of doubling it.
  */
-export async function startBridge(cfg: Config, client: Client, harvestedTopics: string[] = []): Promise<Bridge> {
+export async function startBridge(cfg: Config, client: Client, pool: Pool, harvestedTopics: string[] = []): Promise<Bridge> {
   const kafka = createKafka(cfg, 'beltline-bridge');
   // Harvesters may read other topics; one that does not exist (yet) is skipped, not fatal.
   const admin = kafka.admin();
@@ -57,18 +77,34 @@ export async function startBridge(cfg: Config, client: Client, harvestedTopics: 
   const consumer: Consumer = kafka.consumer({
     groupId: cfg.BELTLINE_CONSUMER_GROUP,
     // Linger: the broker holds a fetch until it has half a batch of bytes or the linger passed.
+    // Under backlog a fetch comes back at once and full; under light load after the linger.
     maxWaitTimeInMs: cfg.BATCH_LINGER_MS,
     minBytes: Math.floor(cfg.BATCH_MAX_BYTES / 2),
     maxBytesPerPartition: cfg.BATCH_MAX_BYTES,
+    maxBytes: cfg.BATCH_MAX_BYTES * cfg.BELTLINE_RAW_PARTITIONS,
     // A bridge that died (kill -9) holds its partitions until the session times out: keep it short.
     sessionTimeout: 10000,
-    heartbeatInterval: 2000,
+    heartbeatInterval: HEARTBEAT_MS,
+    // Whatever broke a run (a rebalance, a coordinator that forgot us), consume again.
+    retry: { restartOnFailure: async () => true },
   });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
+  const inFlight = new InFlight(cfg.BATCH_MAX_IN_FLIGHT);
+  const retry = batchRetry(cfg);
 
-  async function startWorkflow(input: IngestBatchInput): Promise<void> {
-    const workflowId = batchWorkflowId(input.topic, input.partition, input.firstOffset, input.lastOffset);
+  /** Settles when the batch's workflow closed, however; frees its slot then. */
+  function track(workflowId: string): void {
+    client.workflow
+      .getHandle(workflowId)
+      .result()
+      .catch(() => undefined)
+      .finally(() => inFlight.release());
+  }
+
+  async function startWorkflow(ref: BatchRef, records: readonly BatchRecord[]): Promise<string> {
+    const workflowId = batchWorkflowId(ref.topic, ref.partition, ref.firstOffset, ref.lastOffset);
+    const input: IngestBatchInput = { ...ref, recordCount: records.length, retry };
     try {
       await client.workflow.start('ingestBatch', {
         taskQueue: cfg.BELTLINE_TASK_QUEUE,
@@ -76,41 +112,70 @@ export async function startBridge(cfg: Config, client: Client, harvestedTopics: 
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: [
-          { key: SOURCE, value: input.topic },
-          { key: EVENT_TYPES, value: declaredEventTypes(input, cfg.BELTLINE_RAW_TOPIC) },
+          { key: SOURCE, value: ref.topic },
+          { key: EVENT_TYPES, value: declaredEventTypes(ref.topic, records, cfg.BELTLINE_RAW_TOPIC) },
         ],
       });
-      batchesStarted.inc({ topic: input.topic });
-      log.debug({ workflowId, records: input.records.length }, 'batch started');
+      batchesStarted.inc({ topic: ref.topic });
+      log.debug({ workflowId, records: records.length }, 'batch started');
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       log.info({ workflowId }, 'batch was already started; counting it as started');
     }
+    return workflowId;
   }
 
   async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const stillOurs = (): boolean => isRunning() && !isStale();
     const chunks = cutBatches(batch.messages, { maxEvents: cfg.BATCH_MAX_EVENTS, maxBytes: cfg.BATCH_MAX_BYTES });
     for (const chunk of chunks) {
-      if (!isRunning() || isStale()) return;
-      const first = chunk[0].offset;
-      const last = chunk[chunk.length - 1].offset;
-      await startWorkflow({
-        topic: batch.topic,
-        partition: batch.partition,
-        firstOffset: first,
-        lastOffset: last,
-        records: chunk.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '', timestamp: Number(m.timestamp) })),
-        retry: batchRetry(cfg),
-      });
+      // Wait for a slot, staying a live group member meanwhile; a bridge that loses the partition
+      // leaves the records uncommitted for their next owner.
+      while (!inFlight.tryAcquire()) {
+        if (!stillOurs()) return;
+        await inFlight.changed(HEARTBEAT_MS);
+        await heartbeat();
+      }
+      const ref: BatchRef = { topic: batch.topic, partition: batch.partition, firstOffset: chunk[0].offset, lastOffset: chunk[chunk.length - 1].offset };
+      const records = chunk.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '', timestamp: Number(m.timestamp) }));
+      let workflowId: string;
+      try {
+        workflowId = await untilDone(() => stageBatch(pool, ref, records).then(() => startWorkflow(ref, records)), heartbeat, stillOurs);
+      } catch (err) {
+        inFlight.release();
+        throw err;
+      }
+      track(workflowId);
       if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
-      resolveOffset(last);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+      resolveOffset(ref.lastOffset);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(ref.lastOffset) + 1n).toString() }]);
       await heartbeat();
     }
   }
 
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 2, eachBatch });
-  log.info({ topics, group: cfg.BELTLINE_CONSUMER_GROUP }, 'bridge consuming');
+  /**
+   * Runs `step` until it succeeds, heartbeating between tries: PostgreSQL or Temporal being away
+   * for longer than the Kafka session must not cost the bridge its group membership.
+   */
+  async function untilDone<T>(step: () => Promise<T>, heartbeat: () => Promise<void>, stillOurs: () => boolean): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      // Heartbeat while the step is under way: a Temporal start may hang on a dead server.
+      const beating = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
+      try {
+        return await step();
+      } catch (err) {
+        if (!stillOurs()) throw err;
+        log.warn({ err: (err as Error).message, attempt }, 'could not stage or start a batch; retrying');
+        await sleep(Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)));
+        await heartbeat();
+      } finally {
+        clearInterval(beating);
+      }
+    }
+  }
+
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: cfg.BELTLINE_RAW_PARTITIONS, eachBatch });
+  log.info({ topics, group: cfg.BELTLINE_CONSUMER_GROUP, inFlight: inFlight.limit }, 'bridge consuming');
 
   // Consumer lag for the metrics, read at scrape time through an admin client of its own.
   const lagAdmin = kafka.admin();

@@ -1,7 +1,7 @@
 import { badRow, type BadRow } from '../badrows/format';
 import { DefinitionError, evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
 import { enrich, EnrichmentError, selfDescribingJsons } from '../snowplow/enrich';
-import type { IngestBatchInput, RawRecord } from './record';
+import type { BatchRecord, RawRecord } from './record';
 
 /** The event type Snowplow tracker events belong to until harvesters route them. */
 export const SNOWPLOW_EVENT_TYPE = 'snowplow';
@@ -58,17 +58,32 @@ export function headersFor(e: Omit<PipelineEvent, 'headers'>, topic: string, par
   };
 }
 
-/** The identity of one event from its type's expressions; throws DefinitionError naming the expression. */
+/** Longest event or correlation id kept: beyond it an id is no id but a payload (and breaks indexes). */
+export const MAX_ID_LENGTH = 255;
+/** Event times beltline stores: 1970-01-01 up to the end of year 9999 (month partitions are named by year). */
+export const MIN_EVENT_TIME = 0;
+export const MAX_EVENT_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * The identity of one event from its type's expressions; throws DefinitionError naming the
+ * expression, also when what it found is out of bounds (an id too long, a time out of range), so
+ * that one event's content becomes its bad row and never fails its batch.
+ */
 export function identify(
   type: EventType,
   payload: unknown,
   ctx: { seed: string; receivedAt: number },
 ): Pick<PipelineEvent, 'eventId' | 'correlationId' | 'created'> {
-  return {
-    eventId: evaluateId(parseExpression(type.eventIdExpression, 'eventIdExpression'), payload, ctx, 'eventIdExpression'),
-    correlationId: evaluateId(parseExpression(type.correlationIdExpression, 'correlationIdExpression'), payload, ctx, 'correlationIdExpression'),
-    created: evaluateTimestamp(parseExpression(type.timestampExpression, 'timestampExpression'), payload, ctx, 'timestampExpression'),
-  };
+  const eventId = evaluateId(parseExpression(type.eventIdExpression, 'eventIdExpression'), payload, ctx, 'eventIdExpression');
+  const correlationId = evaluateId(parseExpression(type.correlationIdExpression, 'correlationIdExpression'), payload, ctx, 'correlationIdExpression');
+  const created = evaluateTimestamp(parseExpression(type.timestampExpression, 'timestampExpression'), payload, ctx, 'timestampExpression');
+  for (const [field, id] of [['eventIdExpression', eventId], ['correlationIdExpression', correlationId]] as const) {
+    if (id.length === 0 || id.length > MAX_ID_LENGTH) throw new DefinitionError(field, `the id is ${id.length} characters long; an id has 1 to ${MAX_ID_LENGTH}`);
+  }
+  if (!(created >= MIN_EVENT_TIME && created <= MAX_EVENT_TIME)) {
+    throw new DefinitionError('timestampExpression', `the event time ${String(created)} is out of range (epoch ms from 1970-01-01 to 9999-12-31)`);
+  }
+  return { eventId, correlationId, created: Math.round(created) };
 }
 
 function parseRecord(value: string): RawRecord | string {
@@ -86,7 +101,7 @@ function adapterFailure(where: string, vendor: string, field: string, error: str
 }
 
 /** Turns a batch's Kafka records into pipeline events and bad rows, with the project's event types. Pure. */
-export function expandRecords(input: IngestBatchInput, types: ReadonlyMap<string, EventType>, rawTopic: string): ExpandedBatch {
+export function expandRecords(input: { topic: string; partition: number; records: readonly BatchRecord[] }, types: ReadonlyMap<string, EventType>, rawTopic: string): ExpandedBatch {
   const events: PipelineEvent[] = [];
   const badRows: KeyedBadRow[] = [];
   const topicPayloads: TopicPayload[] = [];

@@ -1,3 +1,4 @@
+import type { BatchRef } from '../batches/staging';
 import type { TrackerParams } from '../snowplow/tp2';
 
 /**
@@ -42,18 +43,25 @@ export interface BatchRecord {
   timestamp?: number;
 }
 
-export interface IngestBatchInput {
-  topic: string;
-  partition: number;
-  firstOffset: string;
-  lastOffset: string;
-  records: BatchRecord[];
+/**
+ * What a batch workflow is given: a claim check. The records themselves are staged in PostgreSQL
+ * (`staged_batches`, see src/batches/staging.ts), so Temporal's history holds no event and no PII,
+ * and a failed batch can be replayed after Kafka's retention has dropped its records.
+ */
+export interface IngestBatchInput extends BatchRef {
+  /** How many Kafka records the batch holds. */
+  recordCount?: number;
+  /** Records carried in the input itself: batches started before the claim check, still replayable. */
+  records?: BatchRecord[];
   /**
    * The retry policy of the batch's activities, from the starter's configuration (a workflow
    * cannot read the environment); absent in batches started before it existed: the defaults.
    */
   retry?: BatchRetry;
 }
+
+/** Which events a step works on: those a batch stored, or listed ids (belt retries and backfills). */
+export type EventSelector = { batchId: string } | { eventIds: string[] };
 
 export interface BatchRetry {
   maximumAttempts: number;

@@ -74,7 +74,7 @@ export const updatesApplied = new Counter({
 
 export const applyLatency = new Histogram({
   name: 'beltline_apply_batch_duration_seconds',
-  help: "Time to apply a batch's profile updates (one transaction)",
+  help: "Time of one apply transaction: a batch's events, belt outputs and profile updates (and, for belts with a task queue of their own, a second one)",
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [registry],
 });

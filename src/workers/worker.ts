@@ -58,18 +58,8 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
       taskQueue: cfg.BELTLINE_TASK_QUEUE,
       ...workflowSource(),
       sinks: batchSinks(),
-      activities: {
-        prepareBatch: activities.prepareBatch,
-        applyBatch: activities.applyBatch,
-        beltHead: activities.beltHead,
-        rerunCount: activities.rerunCount,
-        rerunPage: activities.rerunPage,
-        reapBucketPage: activities.reapBucketPage,
-        recoveryBounds: activities.recoveryBounds,
-        recoverBadRowPage: activities.recoverBadRowPage,
-        prepareActions: activities.prepareActions,
-        deliverAction: activities.deliverAction,
-      },
+      // Every activity, belts with no queue of their own included (their retries and backfills run here).
+      activities,
     });
     runs.push(main.run());
   }
@@ -79,8 +69,9 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
   const retiring: Promise<void>[] = [];
   let stopping = false;
   async function syncBelts(): Promise<void> {
-    const heads = (await listBelts(pool)).filter((h) => !opts.belt || h.name === opts.belt);
-    const wanted = new Map(heads.map((h) => [h.name, h.definition.scale]));
+    // Only a belt with a scale has a task queue of its own; the others run inside batches.
+    const heads = (await listBelts(pool)).filter((h) => h.definition.scale !== undefined && (!opts.belt || h.name === opts.belt));
+    const wanted = new Map(heads.map((h) => [h.name, h.definition.scale as number]));
     for (const [name, bw] of beltWorkers) {
       if (wanted.get(name) === bw.scale) continue;
       beltWorkers.delete(name);
@@ -103,7 +94,7 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
     }
   }
   await syncBelts();
-  if (opts.belt && beltWorkers.size === 0) throw new Error(`no belt named ${opts.belt}`);
+  if (opts.belt && beltWorkers.size === 0) throw new Error(`no belt named ${opts.belt} with a scale (only a belt with a scale has a task queue of its own)`);
   let syncing = Promise.resolve();
   const timer = setInterval(() => {
     syncing = syncing.then(syncBelts).catch((err: unknown) => log.warn({ err }, 'could not sync belt workers'));

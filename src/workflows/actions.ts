@@ -1,5 +1,6 @@
 import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { EventSelector } from '../ingest/record';
 
 // Listing what to send is a short query: a local activity, so a batch without actions pays no
 // extra task-queue round trip.
@@ -18,8 +19,8 @@ export interface ActionsResult {
  * applied: one activity per delivery, each with its action's retry policy. A delivery that fails
  * for good is recorded as failed (action_runs) and does not fail the batch.
  */
-export async function runActions(eventIds: string[]): Promise<ActionsResult> {
-  const { deliveries, failed } = await prepareActions(eventIds);
+export async function runActions(events: EventSelector): Promise<ActionsResult> {
+  const { deliveries, failed } = await prepareActions(events);
   const outcomes = await Promise.all(
     deliveries.map(async (d) => {
       const { deliverAction } = proxyActivities<Activities>({

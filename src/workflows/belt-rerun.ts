@@ -47,10 +47,10 @@ export async function beltRerun(input: BeltRerunInput): Promise<RerunProgress> {
   for (let page = 0; page < PAGES_PER_RUN; page++) {
     const { eventIds, next } = await rerunPage(input.belt, input.mode, input.since, after);
     if (eventIds.length > 0) {
-      const run = await runBelt({ name: head.name, version: head.version }, eventIds, { retryFailed: input.mode === 'retry' });
-      const { buckets } = await applyBatch(eventIds);
+      const run = await runBelt({ name: head.name, version: head.version }, { eventIds }, { retryFailed: input.mode === 'retry' });
+      const { buckets } = await applyBatch({ eventIds });
       await ensureReapers(buckets, head.bucketMs);
-      await runActions(eventIds);
+      await runActions({ eventIds });
       progress.done += eventIds.length;
       progress.errors += run.errors;
       upsertSearchAttributes([{ key: EVENT_COUNT, value: progress.done }]);

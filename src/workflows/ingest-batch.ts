@@ -1,4 +1,4 @@
-import { isCancellation, proxyActivities, proxySinks, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, proxyLocalActivities, proxySinks, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BatchRetry, IngestBatchInput } from '../ingest/record';
 import { runActions, type ActionsResult } from './actions';
@@ -49,25 +49,36 @@ function failureReason(err: unknown): string {
 
 async function runIngestBatch(input: IngestBatchInput): Promise<IngestBatchResult> {
   const retry = retryPolicy(input.retry);
-  const { prepareBatch, applyBatch } = proxyActivities<Activities>({ startToCloseTimeout: input.retry?.timeoutMs ?? '2 minutes', retry });
-  const prepared = await prepareBatch(input);
+  const timeout = input.retry?.timeoutMs ?? '2 minutes';
+  // The in-process steps are local activities: no task-queue round trip, and their results are
+  // markers in this workflow's task. A worker that dies mid-step loses the workflow task, which
+  // another worker picks up after the task timeout (seconds), running the step again.
+  const { processBatch, applyBatch } = proxyLocalActivities<Activities>({ startToCloseTimeout: timeout, retry });
+  const done = await processBatch(input);
   upsertSearchAttributes([
-    { key: EVENT_TYPES, value: prepared.eventTypes },
-    { key: EVENT_COUNT, value: prepared.eventIds.length },
-    { key: BELTS, value: prepared.belts.map((b) => b.name) },
+    { key: EVENT_TYPES, value: done.eventTypes },
+    { key: EVENT_COUNT, value: done.events },
+    { key: BELTS, value: [...done.beltRuns.map((b) => b.belt), ...done.queuedBelts.map((b) => b.name)].sort() },
   ]);
+  const batch = { batchId: done.batchId };
+  const beltRuns = [...done.beltRuns];
+  let { applied, profiles, buckets } = done;
 
-  // Each belt's activity runs on that belt's own task queue: its workers are its scale.
-  const beltRuns = await Promise.all(
-    prepared.belts.map(async (b) => {
-      const { runBelt } = proxyActivities<Activities>({ taskQueue: b.taskQueue, startToCloseTimeout: input.retry?.timeoutMs ?? '5 minutes', retry });
-      const run = await runBelt({ name: b.name, version: b.version }, prepared.eventIds);
-      return { belt: b.name, version: b.version, ...run };
-    }),
-  );
-
-  const { applied, profiles, buckets } = await applyBatch(prepared.eventIds);
-  await ensureReapers(buckets, prepared.bucketMs);
-  const actions = await runActions(prepared.eventIds);
-  return { events: prepared.eventIds.length, duplicates: prepared.duplicates, badRows: prepared.badRows, beltRuns, applied, profiles, actions };
+  // A belt with a scale of its own runs on its own task queue: its workers are its scale.
+  if (done.queuedBelts.length > 0) {
+    const runs = await Promise.all(
+      done.queuedBelts.map(async (b) => {
+        const { runBelt } = proxyActivities<Activities>({ taskQueue: b.taskQueue, startToCloseTimeout: input.retry?.timeoutMs ?? '5 minutes', retry });
+        return { belt: b.name, version: b.version, ...(await runBelt({ name: b.name, version: b.version }, batch)) };
+      }),
+    );
+    beltRuns.push(...runs);
+    const more = await applyBatch(batch);
+    applied += more.applied;
+    profiles += more.profiles;
+    buckets = [...new Set([...buckets, ...more.buckets])];
+  }
+  await ensureReapers(buckets, done.bucketMs);
+  const actions = done.actions || done.queuedBelts.length > 0 ? await runActions(batch) : { sent: 0, failed: 0 };
+  return { events: done.events, duplicates: done.duplicates, badRows: done.badRows, beltRuns, applied, profiles, actions };
 }

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
+import { createKafka } from '../../src/ingest/kafka';
 import type { IngestBatchInput } from '../../src/ingest/record';
 import type { FailedBatch } from '../../src/replay/replay';
 import { stackDown, stackUp } from '../../src/stack';
@@ -14,13 +15,16 @@ import { sendEvents } from '../support/tracker';
 const cli = (env: Record<string, string>, ...args: string[]): ReturnType<typeof runCli> => runCli(args, { BELTLINE_LOG_LEVEL: 'warn', ...env });
 
 
-describe('failed batches: replay after a PostgreSQL outage', () => {
+describe('failed batches: replay after a PostgreSQL outage and past Kafka retention', () => {
   const s = Date.now().toString(36);
   const queue = `replay-test-${s}`;
   const cfg = loadConfig();
+  // The bridge's metrics (consumer lag) and the worker's (batches failed): one process per role.
   const metricsUrl = 'http://127.0.0.1:18121/metrics';
+  const workerMetricsUrl = 'http://127.0.0.1:18123/metrics';
   let pool: Pool;
   let beltline: BeltlineProcess;
+  let worker: BeltlineProcess;
   let temporal: Connection;
   let client: Client;
   let env: Record<string, string>;
@@ -33,15 +37,16 @@ describe('failed batches: replay after a PostgreSQL outage', () => {
     client = new Client({ connection: temporal, namespace: cfg.TEMPORAL_NAMESPACE });
     const { topic, group } = await freshTopic('replay-test');
     env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: queue };
-    beltline = await startBeltline({
-      port: 18120,
-      // A short retry policy: batches fail within the few seconds PostgreSQL is away.
-      env: { ...env, BELTLINE_ACTIVITY_MAX_ATTEMPTS: '2', BELTLINE_ACTIVITY_MAX_INTERVAL: '1s', BELTLINE_METRICS_PORT: '18121' },
-    });
+    // A short retry policy: batches fail within the few seconds PostgreSQL is away.
+    const retry = { BELTLINE_ACTIVITY_MAX_ATTEMPTS: '2', BELTLINE_ACTIVITY_MAX_INTERVAL: '1s' };
+    beltline = await startBeltline({ port: 18120, roles: ['collector', 'bridge'], env: { ...env, ...retry, BELTLINE_METRICS_PORT: '18121' } });
+    worker = await startBeltline({ port: 18122, roles: ['worker'], env: { ...env, ...retry, BELTLINE_METRICS_PORT: '18123' } });
   }, 120_000);
 
   afterAll(async () => {
     await stackUp(cfg, { only: ['postgres'] }).catch(() => undefined);
+    worker?.child.kill('SIGCONT');
+    await worker?.stop();
     await beltline?.stop();
     await pool?.end();
     await temporal?.close();
@@ -54,37 +59,46 @@ describe('failed batches: replay after a PostgreSQL outage', () => {
     // The pipeline works before the outage (and the belt's worker is up).
     await sendEvents({ port: 18120, count: 2, userId: `warm-${s}` });
     await waitFor('the warm-up events', async () => ((await count(`warm-${s}`)) === 2 ? true : undefined));
-    const before = await (await fetch(metricsUrl)).text();
+    const before = await (await fetch(workerMetricsUrl)).text();
 
     const users = [`a-${s}`, `b-${s}`, `c-${s}`, `d-${s}`];
     const failed = `WorkflowType = 'ingestBatch' AND ExecutionStatus = 'Failed' AND TaskQueue = '${queue}'`;
     const running = `WorkflowType = 'ingestBatch' AND ExecutionStatus = 'Running' AND TaskQueue = '${queue}'`;
-    await stackDown(cfg, { only: ['postgres'] });
+    // The bridge stages batches in PostgreSQL before it starts them, so a batch can only fail on a
+    // worker: hold the worker (SIGSTOP) while the batches are staged and started, then take
+    // PostgreSQL away and let the worker go on.
+    worker.child.kill('SIGSTOP');
     let failedCount: number;
     try {
-      // The collector needs only Kafka for tracker events: all are accepted.
       // Apart by more than the bridge's linger, so they make several batches.
       for (const u of users) {
         await sendEvents({ port: 18120, count: 5, userId: u });
         await new Promise((r) => setTimeout(r, 700));
       }
+      await waitFor('every batch started', async () => {
+        const lag = await fetch(metricsUrl).then((res) => res.text()).then((t) => metric(t, 'beltline_consumer_lag', { group: env.BELTLINE_CONSUMER_GROUP }));
+        const r = (await client.workflow.count(running)).count;
+        return lag === 0 && r >= 2 ? true : undefined;
+      });
+      await stackDown(cfg, { only: ['postgres'] });
+      worker.child.kill('SIGCONT');
       failedCount = await waitFor(
         'every batch to fail',
         async () => {
           const f = (await client.workflow.count(failed)).count;
           const r = (await client.workflow.count(running)).count;
-          const lag = await fetch(metricsUrl).then((res) => res.text()).then((t) => metric(t, 'beltline_consumer_lag', { group: env.BELTLINE_CONSUMER_GROUP }));
-          return f > 0 && r === 0 && lag === 0 ? f : undefined;
+          return f > 0 && r === 0 ? f : undefined;
         },
-        30_000,
+        60_000,
       );
     } finally {
+      worker.child.kill('SIGCONT');
       await stackUp(cfg, { only: ['postgres'] });
     }
     for (const u of users) expect(await count(u)).toBeUndefined();
 
     // The worker counted them as failed batches.
-    const afterOutage = await (await fetch(metricsUrl)).text();
+    const afterOutage = await (await fetch(workerMetricsUrl)).text();
     expect(metric(afterOutage, 'beltline_batches_failed_total') - metric(before, 'beltline_batches_failed_total')).toBe(failedCount);
 
     // `replay list` finds them through Temporal visibility, with their event type, and filters.
@@ -105,6 +119,20 @@ describe('failed batches: replay after a PostgreSQL outage', () => {
     expect(JSON.parse((await cli({ ...env, BELTLINE_TASK_QUEUE: `other-${s}` }, 'replay', 'list', '--json')).stdout)).toEqual([]);
 
     expect(failedCount).toBeGreaterThanOrEqual(2);
+
+    // Kafka's retention passes: the topic no longer has the records. Replay reads them from where
+    // the bridge staged them.
+    const kafkaAdmin = createKafka(cfg, 'beltline-test').admin();
+    await kafkaAdmin.connect();
+    try {
+      for (const p of await kafkaAdmin.fetchTopicOffsets(env.BELTLINE_RAW_TOPIC)) {
+        await kafkaAdmin.deleteTopicRecords({ topic: env.BELTLINE_RAW_TOPIC, partitions: [{ partition: p.partition, offset: p.high }] });
+      }
+      const low = await kafkaAdmin.fetchTopicOffsets(env.BELTLINE_RAW_TOPIC);
+      expect(low.every((p) => p.low === p.high)).toBe(true);
+    } finally {
+      await kafkaAdmin.disconnect();
+    }
 
     // One through the admin API, the others with the CLI: every event applied exactly once.
     const api = await admin(beltline.url, 'POST', '/projects/default/replays', { workflowId: batches[1].workflowId });

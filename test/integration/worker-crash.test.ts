@@ -4,16 +4,19 @@ import { freshTopic } from '../support/kafka';
 
 /**
  * Guarantee 2, the worker side: the worker is killed (-9) in the middle of applying a batch —
- * inside the transaction, or after its commit but before Temporal heard the activity finish. A
- * second worker takes the retried activity over; every event still counts exactly once.
+ * inside the transaction, or after its commit but before Temporal heard the step finish — both
+ * for a belt run inside the batch's step (`counter`, no scale) and for one on its own task queue
+ * (`passthrough`, scale 1). A second worker takes the retried step over; every event still counts
+ * exactly once.
  */
 describe.each([
   ['inside the apply transaction', 'worker-crash-before-commit', 18142],
   ['after the commit, before the activity completed', 'worker-crash-after-commit', 18144],
+  ['inside the apply transaction of a belt on its own task queue', 'worker-crash-before-commit:applyBatch', 18146],
 ])('worker killed %s', (_what, fault, port) => {
   const USERS = 5;
   const PER_USER = 20;
-  const runId = `wcrash-${fault.slice(13, 19)}-${Date.now().toString(36)}`;
+  const runId = `wcrash-${fault.slice(13).replace(/[^a-z]/gi, '')}-${Date.now().toString(36)}`;
   let pool: Pool;
   let crashing: BeltlineProcess | undefined;
   let survivor: BeltlineProcess | undefined;
@@ -41,7 +44,8 @@ describe.each([
       const events = Array.from({ length: 10 }, (_, i) => {
         const n = r * 10 + i;
         ids.push(`${runId}-${n}`);
-        return { eventId: `${runId}-${n}`, correlationId: `${runId}-user-${n % USERS}`, kind: 'tick' };
+        // passthrough applies the updates the event carries: its own counter, beside counter's.
+        return { eventId: `${runId}-${n}`, correlationId: `${runId}-user-${n % USERS}`, kind: 'tick', updates: [{ _operation: '_increment', _path: ['queued'], _value: { _v: 1 } }] };
       });
       const res = await fetch(`${crashing.url}/api/v1/events/test-json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
       expect(res.status).toBe(200);
@@ -49,25 +53,25 @@ describe.each([
     await exited;
     expect(crashing.child.signalCode).toBe('SIGKILL');
     const before = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM belt_outputs WHERE event_id = ANY($1) AND applied', [ids]);
-    if (fault === 'worker-crash-after-commit') expect(before.rows[0].n).toBeGreaterThan(0); // it did commit, then died
+    if (fault.startsWith('worker-crash-after-commit') || fault.endsWith(':applyBatch')) expect(before.rows[0].n).toBeGreaterThan(0); // it did commit (a step), then died
     crashing = undefined;
 
     survivor = await startBeltline({ port: port + 1, env });
     await waitFor(
       'every event applied',
       async () => {
-        const { rows } = await pool.query('SELECT count(*)::int AS n FROM belt_outputs WHERE event_id = ANY($1) AND belt = $2 AND applied', [ids, 'counter']);
-        return rows[0].n === ids.length ? true : undefined;
+        const { rows } = await pool.query("SELECT count(*)::int AS n FROM belt_outputs WHERE event_id = ANY($1) AND belt IN ('counter', 'passthrough') AND applied", [ids]);
+        return rows[0].n === 2 * ids.length ? true : undefined;
       },
       120_000,
     );
     // The retried activity has run by now too (the one the dead worker held); give a late double
     // application the chance to show.
     await new Promise((r) => setTimeout(r, 8000));
-    const { rows } = await pool.query<{ id: string; count: number }>(
-      `SELECT id, (document->>'count')::int AS count FROM profiles WHERE id LIKE $1 ORDER BY id`,
+    const { rows } = await pool.query<{ id: string; count: number; queued: number }>(
+      `SELECT id, (document->>'count')::int AS count, (document->>'queued')::int AS queued FROM profiles WHERE id LIKE $1 ORDER BY id`,
       [`${runId}-user-%`],
     );
-    expect(rows).toEqual(Array.from({ length: USERS }, (_, u) => ({ id: `${runId}-user-${u}`, count: PER_USER })));
+    expect(rows).toEqual(Array.from({ length: USERS }, (_, u) => ({ id: `${runId}-user-${u}`, count: PER_USER, queued: PER_USER })));
   }, 240_000);
 });

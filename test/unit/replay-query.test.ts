@@ -27,7 +27,7 @@ describe('failed-batch visibility queries', () => {
 });
 
 describe('event types a batch declares before it runs', () => {
-  const input = (topic: string, values: string[]) => ({ topic, partition: 0, firstOffset: '0', lastOffset: String(values.length - 1), records: values.map((value, i) => ({ offset: String(i), value })) });
+  const records = (values: string[]) => values.map((value, i) => ({ offset: String(i), value }));
 
   it('reads JSON records\' types and snowplow for tracker records, once each, sorted', () => {
     const values = [
@@ -35,12 +35,15 @@ describe('event types a batch declares before it runs', () => {
       JSON.stringify({ kind: 'snowplow', events: [] }),
       JSON.stringify({ kind: 'json', eventType: 'clicks', events: [{}] }),
       JSON.stringify({ kind: 'json', eventType: 'orders', events: [{}] }),
+      // as the collector writes them: kind, collector, timestamp and type first
+      JSON.stringify({ kind: 'json', collector: 'beltline-0.1.0', timestamp: 1, eventType: 'quo\"ted', events: [{}] }),
+      JSON.stringify({ kind: 'snowplow', collector: 'beltline-0.1.0', timestamp: 1, events: [] }),
       'not json',
     ];
-    expect(declaredEventTypes(input('raw', values), 'raw')).toEqual(['clicks', 'orders', 'snowplow']);
+    expect(declaredEventTypes('raw', records(values), 'raw')).toEqual(['clicks', 'orders', 'quo"ted', 'snowplow']);
   });
 
   it('declares nothing for harvested topics (their harvesters decide)', () => {
-    expect(declaredEventTypes(input('orders-topic', [JSON.stringify({ kind: 'json', eventType: 'x' })]), 'raw')).toEqual([]);
+    expect(declaredEventTypes('orders-topic', records([JSON.stringify({ kind: 'json', eventType: 'x' })]), 'raw')).toEqual([]);
   });
 });

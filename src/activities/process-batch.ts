@@ -1,0 +1,145 @@
+import { withTransaction } from '../db/pool';
+import { batchId, loadStagedBatch, markBatchDone } from '../batches/staging';
+import { applyOutputs, faultPoint } from '../batches/apply';
+import { insertBadRows } from '../badrows/store';
+import { oversizedBadRow } from '../badrows/format';
+import { beltTaskQueue, type BeltRef } from '../belts/definition';
+import { insertBeltOutputs, type BeltOutcome, type OutputRow } from '../belts/outputs-store';
+import { beltsForEventTypes } from '../belts/registry';
+import { insertEvents } from '../events/store';
+import { expandRecords } from '../ingest/events';
+import type { IngestBatchInput } from '../ingest/record';
+import { logger } from '../log';
+import { applyLatency, badRows as badRowsMetric, beltErrors, updatesApplied } from '../metrics';
+import { publishOutbox } from '../profiles/outbox';
+import { getDocuments } from '../profiles/store';
+import { validateBatchSchemas } from '../schemas/batch';
+import { liveSegmentLookup, workflowId, type ActivityDeps } from './deps';
+
+const log = logger('activities');
+
+/** A belt that runs on a task queue of its own (it has a `scale`): the workflow runs it as an activity. */
+export interface BeltTask extends BeltRef {
+  taskQueue: string;
+}
+
+export interface BeltRunSummary {
+  belt: string;
+  version: string;
+  ran: number;
+  errors: number;
+}
+
+/** What processBatch did; small, since it lands in the workflow's history. */
+export interface ProcessedBatch {
+  batchId: string;
+  events: number;
+  duplicates: number;
+  badRows: number;
+  eventTypes: string[];
+  /** Belts that ran inside the step, on the events new to the store. */
+  beltRuns: BeltRunSummary[];
+  /** Belts with a task queue of their own, still to run. */
+  queuedBelts: BeltTask[];
+  applied: number;
+  profiles: number;
+  buckets: number[];
+  bucketMs: number;
+  /** Whether any output asked for an action. */
+  actions: boolean;
+}
+
+export function createProcessBatch(deps: ActivityDeps) {
+  const { pool, cfg } = deps;
+  return {
+    /**
+     * The whole batch in one step, the common case: parse and validate the staged records, keep bad
+     * rows, run the belts that have no task queue of their own, and store the events, belt outputs
+     * and profile updates in one transaction. Idempotent: a retry finds its events stored and
+     * applies nothing twice.
+     */
+    async processBatch(input: IngestBatchInput): Promise<ProcessedBatch> {
+      const id = batchId(input);
+      const records = input.records ?? (await loadStagedBatch(pool, input));
+      const types = await deps.types.all(deps.project);
+      const expanded = expandRecords({ topic: input.topic, partition: input.partition, records }, types, cfg.BELTLINE_RAW_TOPIC);
+      await validateBatchSchemas(deps.schemas, expanded);
+      const harvested = await deps.harvesting.harvest(deps.project, input, expanded.events, expanded.topicPayloads, types);
+      const seen = new Set(expanded.events.map((e) => e.eventId));
+      const events = [...expanded.events, ...harvested.events.filter((e) => !seen.has(e.eventId) && seen.add(e.eventId))];
+      const badRows = [...expanded.badRows, ...harvested.badRows];
+      await deps.partitions.ensure(events.map((e) => e.created));
+
+      const eventTypes = [...new Set(events.map((e) => e.eventType))].sort();
+      const belts = await beltsForEventTypes(pool, eventTypes);
+      const inline = belts.filter((b) => b.definition.scale === undefined);
+      const queuedBelts = belts
+        .filter((b) => b.definition.scale !== undefined)
+        .map((b) => ({ name: b.name, version: b.version, taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, b.name) }));
+
+      // Belts run before the transaction, so it holds its locks only for the writes. An event
+      // found already stored inside it drops its outcome: what it led to was done when it came first.
+      const ran: { belt: (typeof inline)[number]; outcomes: BeltOutcome[] }[] = [];
+      if (inline.length > 0 && events.length > 0) {
+        const profiles = await getDocuments(pool, events.map((e) => e.correlationId));
+        const isLiveSegment = await liveSegmentLookup(deps);
+        for (const belt of inline) {
+          const mine = events.filter((e) => belt.definition.eventTypes.includes(e.eventType));
+          ran.push({ belt, outcomes: await deps.belts.run(belt, belt.definition, mine, profiles, isLiveSegment, { workflowId: workflowId() }) });
+        }
+      }
+      const created = new Map(events.map((e) => [e.eventId, e.created]));
+
+      const timer = applyLatency.startTimer();
+      const done = await withTransaction(pool, async (client) => {
+        const fresh = await insertEvents(client, events, id);
+        const freshBad = await insertBadRows(client, badRows, id);
+        // Published before the commit: if Kafka fails, the rows roll back and the retry publishes
+        // them again (at least once; the key lets consumers drop repeats).
+        if (freshBad.length > 0) await deps.producer().send(cfg.BELTLINE_BAD_TOPIC, freshBad.map((b) => ({ key: b.key, value: JSON.stringify(b.row) })), { oversized: oversizedBadRow });
+        const kept = ran.map((r) => ({ belt: r.belt, outcomes: r.outcomes.filter((o) => fresh.has(o.eventId)) }));
+        const rows: OutputRow[] = kept.flatMap((r) =>
+          r.outcomes.filter((o) => o.error === null).map((o) => ({ eventId: o.eventId, belt: r.belt.name, updates: o.updates, direct: o.direct, created: created.get(o.eventId) ?? 0 })),
+        );
+        const applied = await applyOutputs(client, rows, { project: deps.project, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS, producer: deps.producer });
+        for (const r of kept) await insertBeltOutputs(client, r.belt, r.outcomes, { applied: true, refused: applied.refused });
+        if (!input.records) await markBatchDone(client, input);
+        faultPoint('before-commit', 'processBatch', applied.applied);
+        return { fresh, freshBad, kept, applied };
+      });
+      faultPoint('after-commit', 'processBatch', done.applied.applied);
+      timer();
+
+      for (const b of done.freshBad) badRowsMetric.inc({ type: b.type });
+      updatesApplied.inc(done.applied.applied);
+      const beltRuns = done.kept.map((r) => {
+        const errors = r.outcomes.filter((o) => o.error !== null).length + (done.applied.refused.get(r.belt.name)?.size ?? 0);
+        if (errors > 0) beltErrors.inc({ belt: r.belt.name }, errors);
+        return { belt: r.belt.name, version: r.belt.version, ran: r.outcomes.length, errors };
+      });
+      const duplicates = expanded.duplicates + (events.length - done.fresh.size);
+      if (badRows.length > 0) log.warn({ batchId: id, workflowId: workflowId(), badRows: badRows.length, types: [...new Set(done.freshBad.map((b) => b.type))] }, 'bad rows stored');
+      log.debug({ batchId: id, workflowId: workflowId(), events: events.length, duplicates, applied: done.applied.applied, queued: queuedBelts.map((b) => b.name) }, 'batch processed');
+      if (done.applied.applied > 0) {
+        // After the commit; what fails to go out now, the worker's outbox flusher sends later.
+        await publishOutbox(pool, deps.producer(), [...done.fresh]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+      }
+      return {
+        batchId: id,
+        events: events.length,
+        duplicates,
+        badRows: badRows.length,
+        eventTypes,
+        beltRuns,
+        queuedBelts,
+        applied: done.applied.applied,
+        profiles: done.applied.profiles,
+        buckets: done.applied.buckets,
+        bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS,
+        // Also when some events were stored before (a retried or replayed batch): actions that
+        // failed then are tried again, and those sent stay sent.
+        actions: done.fresh.size < events.length || done.kept.some((r) => r.outcomes.some((o) => o.error === null && o.actions.length > 0)),
+      };
+    },
+  };
+}
