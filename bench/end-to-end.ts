@@ -189,7 +189,10 @@ class EndToEnd {
 
   private spawnRole(p: Phase, role: string, extra: NodeJS.ProcessEnv = {}): Child {
     const log = path.join(this.logDir, `bench-${p.name}-${role}.log`);
-    return spawnLogged(role, ['--no-node-snapshot', CLI, 'start', '--role', role], this.env(p, extra), log, REPO_ROOT);
+    // BENCH_ROLE_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): node flags for the role
+    // processes alone, for profiling what users run; node refuses --cpu-prof in NODE_OPTIONS.
+    const flags = (process.env.BENCH_ROLE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+    return spawnLogged(role, ['--no-node-snapshot', ...flags, CLI, 'start', '--role', role], this.env(p, extra), log, REPO_ROOT);
   }
 
   /** Waits until the collector answers HTTP; a role that exits meanwhile fails the phase. */
