@@ -13,6 +13,7 @@ import {
   type ProfileUpdate,
   type Scheduled,
   type Stamp,
+  UpdateError,
 } from './semantics';
 
 export interface PendingUpdate {
@@ -41,7 +42,7 @@ export interface Applied {
   changes: number;
   /** Buckets that now hold expirations: each needs its reaper. */
   buckets: number[];
-  /** Updates refused (a link between two authenticated profiles). */
+  /** Updates refused: a link between two authenticated profiles, or a malformed update (a path reaching the object prototype). */
   refused: Refusal[];
 }
 
@@ -187,7 +188,16 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
     const effects = noEffects();
     // Never drop an update: a profile not held is a bug, and the batch is retried.
     if (!state) throw new Error(`profile ${id} was not locked for ${update._id}`);
-    const won = applyUpdate(state, update, ctx, effects);
+    let won: boolean;
+    try {
+      won = applyUpdate(state, update, ctx, effects);
+    } catch (err) {
+      // A malformed update (a path that would reach the object prototype, an unreadable _in) is
+      // refused for its event alone; applyUpdate checks before it changes anything.
+      if (!(err instanceof UpdateError)) throw err;
+      refused.push({ eventId: ctx.eventId, belt, reason: `update refused: ${err.message}` });
+      continue;
+    }
     // A write that lost still goes to the history of a path kept with history.
     history.push(...effects.history.map((h) => ({ ...h, profileId: id })));
     if (!won) continue;
