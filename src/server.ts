@@ -122,7 +122,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES, trustedProxies });
       const eventTypes = new EventTypeCache(pool);
       registerCollectorRoutes(app, cfg, producer, eventTypes);
-      registerProfileRoutes(app, pool);
+      registerProfileRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerActionRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);

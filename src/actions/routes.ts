@@ -79,7 +79,7 @@ export function registerActionRoutes(app: FastifyInstance, pool: Pool, adminKey:
           type: 'object',
           properties: { state: { type: 'string', enum: ['pending', 'sent', 'failed'] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
         },
-        response: { 200: { type: 'array', items: runSchema }, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        response: { 200: { type: 'array', items: runSchema }, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
       },
     },
     async (req) => {

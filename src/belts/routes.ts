@@ -35,7 +35,7 @@ const headSchema = {
 };
 
 const nameParams = { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } };
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
+const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
 
 export interface BeltRouteDeps {
   pool: Pool;

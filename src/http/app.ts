@@ -31,12 +31,20 @@ export class HttpError extends Error {
 function codeFor(status: number): string {
   if (status === 400) return 'bad_request';
   if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
   if (status === 404) return 'not_found';
   if (status === 413) return 'payload_too_large';
   if (status === 415) return 'unsupported_media_type';
   if (status === 503) return 'unavailable';
   return status >= 500 ? 'internal_error' : 'error';
 }
+
+/**
+ * The collector's routes, which browser trackers call cross-origin. Only these answer CORS: the
+ * profile, admin and micro routes hold personal data and are called by servers, so a browser on
+ * another origin gets no CORS headers from them (and no preflight).
+ */
+const CROSS_ORIGIN_PATH = /^\/(?:com\.snowplowanalytics\.snowplow\/tp2|i|api\/v1\/events\/[^/?]+)\/?(?:\?|$)/;
 
 export async function createApp(opts: { bodyLimit: number; trustedProxies?: string[] }): Promise<FastifyInstance> {
   const app = fastify({
@@ -56,8 +64,12 @@ export async function createApp(opts: { bodyLimit: number; trustedProxies?: stri
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   });
   app.addSchema(errorSchema);
-  // Browser trackers post cross-origin with credentials (the `sp` cookie): reflect the origin.
-  await app.register(cors, { origin: true, credentials: true, maxAge: 86400 });
+  // Browser trackers post cross-origin with credentials (the `sp` cookie): reflect the origin, on
+  // the collector's routes alone. Decided by path, not by route, so that preflights (answered by
+  // the plugin's OPTIONS route) get the same decision as the request they announce.
+  await app.register(cors, {
+    delegator: (req, cb) => cb(null, CROSS_ORIGIN_PATH.test(req.url ?? '') ? { origin: true, credentials: true, maxAge: 86400 } : { origin: false }),
+  });
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {
