@@ -145,7 +145,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       });
       registerMetricsRoute(app, cfg.BELTLINE_ADMIN_KEY as string);
       registerSegmentRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool);
+      if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
       stops.push(async () => {

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config';
 import { migrate } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
 import { createApp } from '../../src/http/app';
+import { registerMicroRoutes } from '../../src/micro/routes';
 import { registerProfileRoutes } from '../../src/profiles/routes';
 
 // `cookie` is ESM only and jest's module sandbox cannot load it (see schemas.test.ts); these
@@ -88,5 +89,50 @@ describe('profile reads', () => {
       expect(pre.headers['access-control-allow-origin']).toBe(ORIGIN);
       expect(pre.headers['access-control-allow-credentials']).toBe('true');
     }
+  });
+});
+
+/** /micro shows whole events and its reset hides them: every route takes the admin key. */
+describe('micro routes', () => {
+  let pool: Pool;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    pool = createPool(loadConfig().databaseUrl, 2);
+    await migrate(pool);
+    app = await createApp({ bodyLimit: 1_000_000 });
+    registerMicroRoutes(app, pool, ADMIN_KEY);
+    await app.ready();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await pool?.end();
+  });
+
+  const resetAt = async (): Promise<string> => (await pool.query<{ t: string }>('SELECT reset_at::text AS t FROM micro_state')).rows[0].t;
+
+  it.each([
+    ['GET', '/micro/all'],
+    ['GET', '/micro/good'],
+    ['GET', '/micro/bad'],
+    ['POST', '/micro/reset'],
+  ] as const)('%s %s answers 401 without a key, 403 with a wrong one, and changes nothing', async (method, url) => {
+    const before = await resetAt();
+    const none = await app.inject({ method, url });
+    expect(none.statusCode).toBe(401);
+    expect(none.json()).toMatchObject({ error: 'unauthorized' });
+    const wrong = await app.inject({ method, url, headers: { authorization: 'Bearer not-the-key' } });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json()).toMatchObject({ error: 'forbidden' });
+    expect(await resetAt()).toBe(before);
+    const pre = await app.inject({ method: 'OPTIONS', url, headers: { origin: ORIGIN, 'access-control-request-method': method } });
+    expect(pre.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('answers with the key', async () => {
+    const all = await app.inject({ method: 'GET', url: '/micro/all', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(all.statusCode).toBe(200);
+    expect(all.json()).toEqual({ total: expect.any(Number), good: expect.any(Number), bad: expect.any(Number) });
   });
 });
