@@ -29,6 +29,11 @@ const schema = z.object({
   BELTLINE_BELTS_DIR: z.string().default(path.join(REPO_ROOT, 'examples', 'belts')),
   /** Development: Snowplow Micro-style inspection routes under /micro. */
   BELTLINE_MICRO: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  /**
+   * Hosts, addresses or CIDRs (comma-separated) actions may target although they are loopback,
+   * link-local or private; none by default.
+   */
+  BELTLINE_ACTION_ALLOWED_HOSTS: z.string().default(''),
   BELTLINE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),

@@ -12,6 +12,7 @@ import { registerEventTypeRoutes } from './eventtypes/routes';
 import { EventTypeCache } from './eventtypes/store';
 import { registerHarvesterRoutes } from './harvesters/routes';
 import { registerActionRoutes } from './actions/routes';
+import { parseAllowedHosts } from './actions/targets';
 import { listHarvesters } from './harvesters/store';
 import { DEFAULT_PROJECT } from './http/projects';
 import { createApp } from './http/app';
@@ -125,7 +126,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       registerProfileRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      registerActionRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
+      registerActionRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string, parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS));
       let temporal: Promise<Client> | undefined;
       const temporalClient = (): Promise<Client> => (temporal ??= connectClient(cfg));
       // Python belts are compiled at definition time too, in the same sandboxed pool type.
