@@ -34,6 +34,8 @@ const schema = z.object({
    * link-local or private; none by default.
    */
   BELTLINE_ACTION_ALLOWED_HOSTS: z.string().default(''),
+  /** Python belts run only where Landlock and seccomp apply, unless this is true (read by PythonBeltPool). */
+  BELTLINE_PYTHON_UNCONFINED: z.enum(['true', 'false']).default('false'),
   BELTLINE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
