@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fastify, {
   LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -78,12 +79,19 @@ export async function createApp(opts: { bodyLimit: number; trustedProxies?: stri
     },
   });
 
-  app.setErrorHandler((err: FastifyError | HttpError, _req, reply) => {
+  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
+    // Raised on purpose (a 503 while Kafka is away, a 400 naming a field): the message is for the caller.
     if (err instanceof HttpError) {
       return reply.status(err.statusCode).send({ error: err.code, message: err.message, details: err.details });
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    if (status >= 500) app.log.error({ err }, 'request failed');
+    if (status >= 500) {
+      // An unexpected failure's message can carry internals (SQL, hosts, paths, parts of the
+      // data): the caller gets an id to quote, the log gets the error under that id.
+      const errorId = crypto.randomUUID();
+      app.log.error({ err, errorId, method: req.method, url: req.url }, 'request failed');
+      return reply.status(status).send({ error: codeFor(status), message: `internal error; the server's log has the details under errorId ${errorId}`, details: { errorId } });
+    }
     const details = err.validation ? err.validation.map((v) => ({ path: v.instancePath, message: v.message })) : undefined;
     return reply.status(status).send({ error: codeFor(status), message: err.message, details });
   });
