@@ -175,9 +175,24 @@ class EndToEnd {
     return env;
   }
 
+  /** Something else answering on the phase's port would be measured instead of the collector. */
+  private async portFree(p: Phase): Promise<void> {
+    const answered = await fetch(`http://127.0.0.1:${p.port}/`, { signal: AbortSignal.timeout(1000) }).then(
+      async (res) => {
+        await res.body?.cancel();
+        return true;
+      },
+      () => false,
+    );
+    if (answered) throw new Error(`${p.name}: port ${p.port} is already in use; set BENCH_PORT to a free range (the bench takes 6 ports from it)`);
+  }
+
   private spawnRole(p: Phase, role: string, extra: NodeJS.ProcessEnv = {}): Child {
     const log = path.join(this.logDir, `bench-${p.name}-${role}.log`);
-    return spawnLogged(role, ['--no-node-snapshot', CLI, 'start', '--role', role], this.env(p, extra), log, REPO_ROOT);
+    // BENCH_ROLE_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): node flags for the role
+    // processes alone, for profiling what users run; node refuses --cpu-prof in NODE_OPTIONS.
+    const flags = (process.env.BENCH_ROLE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+    return spawnLogged(role, ['--no-node-snapshot', ...flags, CLI, 'start', '--role', role], this.env(p, extra), log, REPO_ROOT);
   }
 
   /** Waits until the collector answers HTTP; a role that exits meanwhile fails the phase. */
@@ -187,8 +202,9 @@ class EndToEnd {
       assertRunning(roles);
       try {
         const res = await fetch(`http://127.0.0.1:${p.port}/openapi.json`, { signal: AbortSignal.timeout(1000) });
-        await res.body?.cancel();
-        return;
+        const doc = (await res.json()) as { paths?: Record<string, unknown> };
+        if (res.status === 200 && doc.paths?.[TP2]) return;
+        throw new Error(`not beltline's collector: ${res.status}`);
       } catch {
         if (Date.now() > deadline) throw new Error(`${p.name}: the collector did not answer on port ${p.port} within 90 s`);
         await sleep(250);
@@ -281,6 +297,7 @@ class EndToEnd {
 
   /** Starts the three roles, warms them up (JIT, connections, consumer group joined) end to end. */
   private async pipeline(p: Phase, extra: NodeJS.ProcessEnv = {}, warmup = { events: this.s.warmupEvents, perRequest: 10 }): Promise<Child[]> {
+    await this.portFree(p);
     await this.createTopic(p);
     const roles = ['collector', 'bridge', 'worker'].map((r) => this.spawnRole(p, r, extra));
     await this.collectorUp(p, roles);
@@ -334,8 +351,9 @@ class EndToEnd {
   }
 
   /** The same requests and collector; a plain kafkajs consumer upserting one row per event. */
-  async baseline(): Promise<Record<string, unknown>> {
-    const p = this.phase('baseline', 1);
+  async baseline(name: string, portOffset: number): Promise<{ eventsPerSec: number; seconds: number; cpuUsPerEvent: Record<string, number> }> {
+    const p = this.phase(name, portOffset);
+    await this.portFree(p);
     await this.createTopic(p);
     const table = `bench_baseline_${this.run}`;
     const collector = this.spawnRole(p, 'collector');
@@ -420,10 +438,18 @@ export async function benchEndToEnd(): Promise<Record<string, unknown>> {
   let phase = 'setting up';
   try {
     await bench.setUp();
+    // The baseline runs before and after the full-speed run and counts with their mean, so a
+    // drift in background load during the run falls on both sides alike.
+    phase = 'baseline (before)';
+    const before = await bench.baseline('baseline-a', 1);
     phase = 'full speed';
     const full = await bench.fullSpeed();
-    phase = 'baseline';
-    const baseline = await bench.baseline();
+    phase = 'baseline (after)';
+    const after = await bench.baseline('baseline-b', 5);
+    const baseline = {
+      eventsPerSec: round((before.eventsPerSec + after.eventsPerSec) / 2),
+      runs: [before, after],
+    };
     phase = 'offered 1,000 events/s';
     const at1k = await bench.offered(1000, s.rateSeconds, 2);
     phase = 'offered 5,000 events/s';
@@ -439,7 +465,7 @@ export async function benchEndToEnd(): Promise<Record<string, unknown>> {
       p99Ms: at1k.p99Ms,
       p99MsAt5k: at5k.p99Ms,
       baselineHttpEventsPerSec: baseline.eventsPerSec,
-      ratioToHttpBaseline: round(eventsPerSec / (baseline.eventsPerSec as number), 3),
+      ratioToHttpBaseline: round(eventsPerSec / baseline.eventsPerSec, 3),
       historyBytesPerEvent: full.historyBytesPerEvent,
       perEventWorkflowEventsPerSec: perEvent.eventsPerSec,
       ratioToPerEventWorkflows: round(eventsPerSec / perEvent.eventsPerSec, 2),

@@ -23,6 +23,11 @@ const schema = z.object({
   BELTLINE_HTTP_PORT: port.default(8080),
   BELTLINE_ADMIN_KEY: z.string().min(16).optional(),
   BELTLINE_MAX_BODY_BYTES: positiveInt.default(1_000_000),
+  /**
+   * How long an accepted request's record waits for others to share its Kafka produce request
+   * (the answer still waits for Kafka's acknowledgement of that request); a few ms at most.
+   */
+  BELTLINE_PRODUCE_LINGER_MS: z.coerce.number().int().min(0).max(20).default(2),
   /** Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs); none by default. */
   BELTLINE_TRUSTED_PROXIES: z.string().default(''),
   /** Domain of the `sp` network-user-id cookie; the collector's host when unset. */

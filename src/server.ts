@@ -118,7 +118,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       });
     }
     if (roles.includes('collector')) {
-      const producer = new ResilientProducer(createKafka(cfg, 'beltline-collector'));
+      const producer = new ResilientProducer(createKafka(cfg, 'beltline-collector'), { lingerMs: cfg.BELTLINE_PRODUCE_LINGER_MS });
       const trustedProxies = cfg.BELTLINE_TRUSTED_PROXIES.split(',').map((s) => s.trim()).filter(Boolean);
       const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES, trustedProxies });
       const eventTypes = new EventTypeCache(pool);

@@ -2,6 +2,7 @@ import { withTransaction } from '../db/pool';
 import { batchId, loadStagedBatch, markBatchDone } from '../batches/staging';
 import { applyOutputs, faultPoint } from '../batches/apply';
 import { insertBadRows } from '../badrows/store';
+import { oversizedBadRow } from '../badrows/format';
 import { beltTaskQueue, type BeltRef } from '../belts/definition';
 import { insertBeltOutputs, type BeltOutcome, type OutputRow } from '../belts/outputs-store';
 import { beltsForEventTypes } from '../belts/registry';
@@ -95,7 +96,7 @@ export function createProcessBatch(deps: ActivityDeps) {
         const freshBad = await insertBadRows(client, badRows, id);
         // Published before the commit: if Kafka fails, the rows roll back and the retry publishes
         // them again (at least once; the key lets consumers drop repeats).
-        if (freshBad.length > 0) await deps.producer().send(cfg.BELTLINE_BAD_TOPIC, freshBad.map((b) => ({ key: b.key, value: JSON.stringify(b.row) })));
+        if (freshBad.length > 0) await deps.producer().send(cfg.BELTLINE_BAD_TOPIC, freshBad.map((b) => ({ key: b.key, value: JSON.stringify(b.row) })), { oversized: oversizedBadRow });
         const kept = ran.map((r) => ({ belt: r.belt, outcomes: r.outcomes.filter((o) => fresh.has(o.eventId)) }));
         const rows: OutputRow[] = kept.flatMap((r) =>
           r.outcomes.filter((o) => o.error === null).map((o) => ({ eventId: o.eventId, belt: r.belt.name, updates: o.updates, direct: o.direct, created: created.get(o.eventId) ?? 0 })),

@@ -44,27 +44,32 @@ export async function insertBeltOutputs(
   const refused = opts.refused?.get(belt.name);
   const errors = outcomes.map((o) => {
     const refusal = refused?.get(o.eventId);
-    if (refusal) return JSON.stringify({ kind: 'refused', message: refusal });
-    return o.error ? JSON.stringify(o.error) : null;
+    if (refusal) return { kind: 'refused', message: refusal };
+    return o.error;
   });
+  // One JSON parameter for all rows (see insertEvents); a result with an error is not applied.
   await q.query(
     `INSERT INTO belt_outputs (event_id, belt, belt_version, outputs, direct, actions, error, applied)
-     SELECT e, $2, $3, o, d, a, err, ap FROM unnest($1::text[], $4::jsonb[], $5::jsonb[], $7::jsonb[], $8::jsonb[], $9::bool[]) AS t(e, o, err, d, a, ap)
+     SELECT t.event_id, $2, $3, t.outputs, t.direct, t.actions, t.error, t.applied
+       FROM jsonb_to_recordset($1::jsonb) AS t(event_id text, outputs jsonb, direct jsonb, actions jsonb, error jsonb, applied boolean)
      ON CONFLICT (event_id, belt) DO UPDATE
        SET belt_version = excluded.belt_version, outputs = excluded.outputs, direct = excluded.direct, actions = excluded.actions,
            error = excluded.error, applied = excluded.applied, created_at = now()
-       WHERE belt_outputs.error IS NOT NULL AND $6`,
+       WHERE belt_outputs.error IS NOT NULL AND $4`,
     [
-      outcomes.map((o) => o.eventId),
+      JSON.stringify(
+        outcomes.map((o, i) => ({
+          event_id: o.eventId,
+          outputs: o.updates,
+          direct: o.direct,
+          actions: o.actions,
+          error: errors[i],
+          applied: opts.applied === true && errors[i] === null,
+        })),
+      ),
       belt.name,
       belt.version,
-      outcomes.map((o) => JSON.stringify(o.updates)),
-      errors,
       opts.retryFailed === true,
-      outcomes.map((o) => JSON.stringify(o.direct)),
-      outcomes.map((o) => JSON.stringify(o.actions)),
-      // Only a result without error counts as applied; a failed one waits for a retry.
-      errors.map((e) => opts.applied === true && e === null),
     ],
   );
 }

@@ -5,8 +5,13 @@ export const SCHEMA = 'beltline';
 
 export function createPool(databaseUrl: string, max = 10): Pool {
   const pool = new Pool({ connectionString: databaseUrl, max, options: `-c search_path=${SCHEMA},public` });
-  // An idle client's error (e.g. the server restarted) must not crash the process.
+  // A client's error (the server restarted, a connection cut) must not crash the process: an idle
+  // client's reaches the pool, a checked-out client's is emitted on the client itself, and an
+  // 'error' event without a listener kills the process. The query in flight fails on its own.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 

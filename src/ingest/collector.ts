@@ -5,14 +5,15 @@ import { HttpError } from '../http/app';
 import { parseGetQuery, parseTp2Body, Tp2FormatError, type TrackerParams } from '../snowplow/tp2';
 import type { EventTypeCache } from '../eventtypes/store';
 import { assertProject, DEFAULT_PROJECT } from '../http/projects';
-import type { ResilientProducer } from './kafka';
+import { MAX_RECORD_BYTES, type ResilientProducer } from './kafka';
+import { recordBytes } from './produce-chunks';
 import type { JsonRecord, RawRecord, SnowplowRecord } from './record';
 import { eventsAccepted } from '../metrics';
 
 export const COLLECTOR_NAME = 'beltline-0.1.0';
 
-/** Under Kafka's default message.max.bytes (1,048,588) with room for the record's framing. */
-export const MAX_RECORD_BYTES = 1_040_000;
+/** The most a stored request may take: what a Kafka record may. */
+export { MAX_RECORD_BYTES };
 
 // The 1x1 transparent GIF Snowplow's collector answers GET /i with.
 const PIXEL = Buffer.from('R0lGODlhAQABAPAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
@@ -66,24 +67,31 @@ function partitionKey(events: TrackerParams[]): string | undefined {
 }
 
 export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, producer: ResilientProducer, eventTypes: EventTypeCache): void {
+  // One line per failed produce, not per request: every request of a batch fails with its error.
+  const logged = new WeakSet<object>();
+
   async function store(record: RawRecord, key: string | undefined): Promise<void> {
-    let value: string;
+    let value: Buffer;
     try {
-      value = JSON.stringify(record);
+      // Encoded once: its length is the size check, and kafkajs sends a Buffer as it is.
+      value = Buffer.from(JSON.stringify(record));
     } catch {
       // JSON.parse accepts nesting that JSON.stringify then overflows the stack on.
       throw new HttpError(400, 'bad_request', 'the body is nested too deeply to store');
     }
     // Replacement characters and re-written numbers can make a record larger than its body;
     // Kafka refuses records over its message size, which must not look like an outage (503).
-    const bytes = Buffer.byteLength(value);
+    const bytes = recordBytes({ key, value });
     if (bytes > MAX_RECORD_BYTES) {
       throw new HttpError(413, 'payload_too_large', `the events take ${bytes} bytes once stored, over the ${MAX_RECORD_BYTES} a record may have`);
     }
     try {
-      await producer.send(cfg.BELTLINE_RAW_TOPIC, [{ key, value }]);
+      await producer.enqueue(cfg.BELTLINE_RAW_TOPIC, { key, value });
     } catch (err) {
-      app.log.warn({ err }, 'Kafka did not acknowledge the write');
+      if (typeof err !== 'object' || err === null || !logged.has(err)) {
+        if (typeof err === 'object' && err !== null) logged.add(err);
+        app.log.warn({ err }, 'Kafka did not acknowledge the write');
+      }
       throw new HttpError(503, 'unavailable', 'events could not be stored (Kafka unavailable); retry later');
     }
   }

@@ -1,6 +1,11 @@
 import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
 import type { Config } from '../config';
 import { logger } from '../log';
+import { kafkaProduceRequests } from '../metrics';
+import { Coalescer } from './coalesce';
+import { chunkByBytes, MAX_RECORD_BYTES, MAX_REQUEST_BYTES, recordBytes, type OutgoingMessage } from './produce-chunks';
+
+export { MAX_RECORD_BYTES, MAX_REQUEST_BYTES, type OutgoingMessage } from './produce-chunks';
 
 const log = logger('kafka');
 
@@ -11,14 +16,16 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+// Fail fast: the collector must answer 503 promptly when Kafka is away, not hang.
+const RETRY = { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 };
+
 export function createKafka(cfg: Config, clientId: string): Kafka {
   return new Kafka({
     clientId,
     brokers: cfg.kafkaBrokers,
-    // Fail fast: the collector must answer 503 promptly when Kafka is away, not hang.
     connectionTimeout: 2000,
     requestTimeout: 10000,
-    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
+    retry: RETRY,
     logLevel: logLevel.WARN,
     logCreator:
       () =>
@@ -30,23 +37,75 @@ export function createKafka(cfg: Config, clientId: string): Kafka {
 }
 
 /**
+ * A message Kafka would refuse whatever we do (over MAX_RECORD_BYTES): retrying cannot help, so
+ * callers catch this to park the message (bad row, dead letter) instead of failing forever.
+ * Thrown before anything of the send went out.
+ */
+export class RecordTooLargeError extends Error {
+  override name = 'RecordTooLargeError';
+  constructor(
+    readonly topic: string,
+    /** The message's position in the send. */
+    readonly index: number,
+    readonly bytes: number,
+    readonly limit: number = MAX_RECORD_BYTES,
+  ) {
+    super(`a message for ${topic} takes ${bytes} bytes, over the ${limit} a Kafka record may have`);
+  }
+}
+
+export interface SendOptions<M extends OutgoingMessage> {
+  /**
+   * What to send instead of a message too large for Kafka (null: nothing), e.g. a truncated
+   * stand-in. Without it, such a message fails the whole send with RecordTooLargeError.
+   */
+  oversized?: (message: M, error: RecordTooLargeError) => OutgoingMessage | null;
+}
+
+export interface ProducerOptions {
+  /** How long a coalesced message (enqueue) waits for others to share its produce request. */
+  lingerMs?: number;
+}
+
+/** The linger of enqueue when not configured: long enough for concurrent requests to meet. */
+export const DEFAULT_LINGER_MS = 2;
+
+/**
  * A producer that (re)connects on demand, so the collector can start, or keep serving, while
- * Kafka is down and answer 503 until it is back.
+ * Kafka is down and answer 503 until it is back. Idempotent: a produce kafkajs retries after a
+ * lost answer is not written twice.
  */
 export class ResilientProducer {
   private producer: Producer;
   private connecting: Promise<void> | null = null;
   private connected = false;
   private readonly knownTopics = new Set<string>();
+  private readonly coalescers = new Map<string, Coalescer<OutgoingMessage>>();
 
-  constructor(private readonly kafka: Kafka) {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly opts: ProducerOptions = {},
+  ) {
     this.producer = this.create();
   }
 
   private create(): Producer {
-    const p = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    const p = this.kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // kafkajs's documented conditions for exactly-once writes: acks = -1 (every send below)
+      // and one request in flight. Its default for idempotence is endless retries; the bounded
+      // ones keep "Kafka is down" a prompt 503 (kafkajs warns once per producer about that):
+      // a request given up on is failed to its callers, whose retry is at least once.
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: RETRY,
+    });
     p.on(p.events.DISCONNECT, () => {
       this.connected = false;
+    });
+    p.on(p.events.REQUEST, (e) => {
+      if (e.payload.apiName === 'Produce') kafkaProduceRequests.inc({ client: e.payload.clientId });
     });
     return p;
   }
@@ -64,8 +123,55 @@ export class ResilientProducer {
     await this.connecting;
   }
 
-  /** Resolves only once every replica in sync acknowledged the write (acks = all). */
-  async send(topic: string, messages: { key?: string; value: string }[]): Promise<void> {
+  /**
+   * Sends messages, in order, in produce requests of at most MAX_REQUEST_BYTES; resolves only once
+   * every replica in sync acknowledged each (acks = all). A message over MAX_RECORD_BYTES fails the
+   * send with RecordTooLargeError before anything is sent, unless `oversized` replaces it. If a
+   * later request fails, the earlier ones stay written: callers retry the whole send, at least once.
+   */
+  async send<M extends OutgoingMessage>(topic: string, messages: readonly M[], opts: SendOptions<M> = {}): Promise<void> {
+    const fitting: OutgoingMessage[] = [];
+    messages.forEach((m, i) => {
+      const bytes = recordBytes(m);
+      if (bytes <= MAX_RECORD_BYTES) {
+        fitting.push(m);
+        return;
+      }
+      const err = new RecordTooLargeError(topic, i, bytes);
+      if (!opts.oversized) throw err;
+      const instead = opts.oversized(m, err);
+      log.warn({ topic, index: i, bytes, limit: MAX_RECORD_BYTES, replaced: instead !== null }, 'a message too large for Kafka was parked');
+      if (instead === null) return;
+      const insteadBytes = recordBytes(instead);
+      if (insteadBytes > MAX_RECORD_BYTES) throw new RecordTooLargeError(topic, i, insteadBytes);
+      fitting.push(instead);
+    });
+    for (const chunk of chunkByBytes(fitting, MAX_REQUEST_BYTES)) await this.produce(topic, chunk);
+  }
+
+  /**
+   * Sends one message in a produce request shared with the other messages enqueued for the topic
+   * at about the same time; resolves once Kafka acknowledged that request, rejects with its error.
+   */
+  enqueue(topic: string, message: OutgoingMessage): Promise<void> {
+    const bytes = recordBytes(message);
+    if (bytes > MAX_RECORD_BYTES) return Promise.reject(new RecordTooLargeError(topic, 0, bytes));
+    let c = this.coalescers.get(topic);
+    if (!c) {
+      c = new Coalescer<OutgoingMessage>({
+        lingerMs: this.opts.lingerMs ?? DEFAULT_LINGER_MS,
+        // One batch is one produce request: its failure is its callers' alone.
+        maxBytes: MAX_REQUEST_BYTES,
+        sizeOf: recordBytes,
+        send: (batch) => this.produce(topic, batch),
+      });
+      this.coalescers.set(topic, c);
+    }
+    return c.add(message);
+  }
+
+  /** One produce request (the messages fit in one). */
+  private async produce(topic: string, messages: OutgoingMessage[]): Promise<void> {
     await this.ensureConnected();
     try {
       await this.producer.send({ topic, messages, acks: -1 });

@@ -25,6 +25,14 @@ export const eventsAccepted = new Counter({
   registers: [registry],
 });
 
+/** Produce requests on the wire (retries included): with the collector's requests sharing them, fewer than its requests. */
+export const kafkaProduceRequests = new Counter({
+  name: 'beltline_kafka_produce_requests_total',
+  help: 'Produce requests sent to Kafka brokers, retries included, by producer client id',
+  labelNames: ['client'] as const,
+  registers: [registry],
+});
+
 export const batchesStarted = new Counter({
   name: 'beltline_batches_started_total',
   help: 'ingestBatch workflows the bridge started, by source topic',

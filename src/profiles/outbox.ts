@@ -17,6 +17,9 @@ export async function publishOutbox(pool: Pool, producer: ResilientProducer, eve
   await producer.send(
     PROFILE_UPDATES_TOPIC,
     rows.map((r) => ({ key: r.message._id, value: JSON.stringify(r.message) })),
+    // A change too large for Kafka would hold up the outbox for ever: it goes out without its
+    // value (kept in profile_changes), so consumers know to read the profile instead.
+    { oversized: (m, err) => ({ key: m.key, value: JSON.stringify({ ...(JSON.parse(m.value) as object), _value: null, _tooLarge: { bytes: err.bytes, limit: err.limit } }) }) },
   );
   await pool.query('UPDATE profile_changes SET published = true WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
   return rows.length;

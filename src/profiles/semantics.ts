@@ -105,6 +105,22 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Keys that, used as a property name on a plain object, reach Object.prototype (or its
+ * constructor) instead of a key of the document: a belt's `_path` is user input.
+ */
+const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+const unsafeKey = (path: readonly string[]): string | undefined => path.find((k) => UNSAFE_KEYS.has(k));
+
+/** Refuses a path with a segment that would reach the object prototype. */
+function checkPath(path: readonly string[]): void {
+  const bad = unsafeKey(path);
+  if (bad !== undefined) {
+    throw new UpdateError('_path', `${JSON.stringify(bad)} cannot be a path segment (${[...UNSAFE_KEYS].map((k) => JSON.stringify(k)).join(', ')} are reserved)`);
+  }
+}
+
 /** Checks the shape of one update message and returns it typed; the error names the field. */
 export function parseUpdate(raw: unknown): ProfileUpdate {
   const problem = updateProblem(raw);
@@ -114,6 +130,7 @@ export function parseUpdate(raw: unknown): ProfileUpdate {
     if (u._value?._v === u._id) throw new UpdateError('_value._v', 'a profile cannot be linked to itself');
     return { ...u, _path: [] };
   }
+  checkPath(u._path);
   return u;
 }
 
@@ -141,6 +158,8 @@ export function compareStamps(a: Pick<Stamp, 'in' | 'eid'>, b: Pick<Stamp, 'in' 
 }
 
 function writeAt(doc: JsonObject, path: readonly string[], stamp: Stamp): void {
+  // The last line of defence: every caller filters such paths out before.
+  checkPath(path);
   let node: JsonObject = doc;
   for (const key of path.slice(0, -1)) {
     const next = node[key];
@@ -155,16 +174,23 @@ function writeAt(doc: JsonObject, path: readonly string[], stamp: Stamp): void {
 function readAt(doc: JsonObject, path: readonly string[]): Json | undefined {
   let node: Json | undefined = doc;
   for (const key of path) {
-    if (!isObject(node)) return undefined;
+    // Own keys only: an inherited one (`constructor`, `__proto__`) is not in the document.
+    if (!isObject(node) || !Object.hasOwn(node, key)) return undefined;
     node = node[key];
   }
   return node;
 }
 
+// Stamps of unsafe paths can only come from before they were refused; they never had a value in
+// the document, so they are left out rather than re-applied.
 function entries(state: ProfileState): { path: string[]; key: string; stamp: Stamp }[] {
-  return Object.entries(state.stamps)
-    .filter(([k]) => k.startsWith('['))
-    .map(([k, st]) => ({ path: JSON.parse(k) as string[], key: k, stamp: st }));
+  const out: { path: string[]; key: string; stamp: Stamp }[] = [];
+  for (const [k, st] of Object.entries(state.stamps)) {
+    if (!k.startsWith('[')) continue;
+    const path = JSON.parse(k) as string[];
+    if (unsafeKey(path) === undefined) out.push({ path, key: k, stamp: st });
+  }
+  return out;
 }
 
 /** The latest write that replaced `path` wholesale: of the path itself or of an ancestor. */
@@ -198,6 +224,7 @@ function recomputeSetsAround(state: ProfileState, path: readonly string[]): void
   const related = Object.keys(state.stamps)
     .filter((k) => k.startsWith('set:'))
     .map((k) => JSON.parse(k.slice(4)) as string[])
+    .filter((p) => unsafeKey(p) === undefined)
     .filter((p) => p.slice(0, Math.min(p.length, path.length)).every((x, i) => path[i] === x))
     // Innermost first, so an enclosing set has the last word.
     .sort((a, b) => b.length - a.length || keyOf(a).localeCompare(keyOf(b)));
@@ -219,6 +246,8 @@ function schedule(update: ProfileUpdate, stamp: Stamp, at: number, effects: Effe
 export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: EventContext, effects?: Effects): boolean {
   const op = update._operation ?? '_set';
   const path = update._path;
+  // Before anything changes, so a refused update leaves the state as it was.
+  checkPath(path);
   const at = update._value?._in !== undefined ? parseInstant(update._value._in) : ctx.created;
 
   if (op === '_increment') {
@@ -301,7 +330,7 @@ export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: Eve
  */
 export function expireValue(state: ProfileState, path: string[], expected: { in: number; eid: string }): { value: Json } | undefined {
   const st = state.stamps[keyOf(path)];
-  if (!st || st.del || st.in !== expected.in || st.eid !== expected.eid) return undefined;
+  if (unsafeKey(path) !== undefined || !st || st.del || st.in !== expected.in || st.eid !== expected.eid) return undefined;
   const value = readAt(state.document, path) ?? null;
   state.stamps[keyOf(path)] = { in: st.in, eid: st.eid, del: true };
   writeAt(state.document, path, { in: st.in, eid: st.eid, del: true });
@@ -324,7 +353,7 @@ export function mergeStates(into: ProfileState, from: ProfileState): void {
     applyUpdate(into, update, { eventId: e.stamp.eid, created: e.stamp.in });
   }
   for (const [k, elems] of Object.entries(from.stamps)) {
-    if (!k.startsWith('set:')) continue;
+    if (!k.startsWith('set:') || unsafeKey(JSON.parse(k.slice(4)) as string[]) !== undefined) continue;
     const mine = ((into.stamps[k] as unknown as ElementStamps | undefined) ?? {}) as ElementStamps;
     for (const [json, st] of Object.entries(elems as unknown as ElementStamps)) {
       if (!mine[json] || compareStamps(mine[json], st) < 0) mine[json] = st;
@@ -342,7 +371,7 @@ export function mergeStates(into: ProfileState, from: ProfileState): void {
 function unstampedNumbers(state: ProfileState): { path: string[]; value: number }[] {
   const out: { path: string[]; value: number }[] = [];
   const walk = (node: Json, path: string[]): void => {
-    if (state.stamps[keyOf(path)] || state.stamps[setKeyOf(path)]) return;
+    if (state.stamps[keyOf(path)] || state.stamps[setKeyOf(path)] || unsafeKey(path) !== undefined) return;
     if (typeof node === 'number' && path.length > 0) out.push({ path, value: node });
     else if (isObject(node)) for (const [k, v] of Object.entries(node)) walk(v, [...path, k]);
   };

@@ -13,6 +13,7 @@ import {
   type ProfileUpdate,
   type Scheduled,
   type Stamp,
+  UpdateError,
 } from './semantics';
 
 export interface PendingUpdate {
@@ -41,7 +42,7 @@ export interface Applied {
   changes: number;
   /** Buckets that now hold expirations: each needs its reaper. */
   buckets: number[];
-  /** Updates refused (a link between two authenticated profiles). */
+  /** Updates refused: a link between two authenticated profiles, or a malformed update (a path reaching the object prototype). */
   refused: Refusal[];
 }
 
@@ -60,91 +61,108 @@ export async function lockProfiles(client: PoolClient, ids: string[]): Promise<M
   return (await lockGraph(client, ids)).states;
 }
 
+interface LockedRow {
+  id: string;
+  document: JsonObject;
+  stamps: Record<string, Stamp>;
+  canonical_id: string | null;
+  known: boolean;
+}
+
+/**
+ * One round trip per round: locks the existing profiles with the ones they are linked to, then
+ * creates the missing ones (which locks them: they are new, hence empty). The linked ids go
+ * through an array rather than `OR id IN (subquery)`, which PostgreSQL answered with a sequential
+ * scan of the whole table; the array is an index lookup. Only ids not found are offered to the
+ * INSERT: ON CONFLICT on ids that exist cost as much as the locking itself.
+ */
+const LOCK_ROUND = `
+  WITH held AS (
+    SELECT id, document, stamps, canonical_id, known FROM profiles
+     WHERE id = ANY($1::text[])
+        OR id = ANY(ARRAY(SELECT canonical_id FROM profiles WHERE id = ANY($1::text[]) AND canonical_id IS NOT NULL))
+     ORDER BY id FOR UPDATE
+  ), created AS (
+    INSERT INTO profiles (id)
+    SELECT w.id FROM unnest($1::text[]) AS w(id) WHERE w.id NOT IN (SELECT id FROM held) ORDER BY 1
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+  )
+  SELECT id, document, stamps, canonical_id, known FROM held
+  UNION ALL
+  SELECT id, '{}'::jsonb, '{}'::jsonb, NULL, false FROM created`;
+
 /**
  * Locks the profiles and the ones they are linked to. A link committed by a concurrent batch
  * while this one waited for a lock can point to a profile not read yet: those are read and locked
- * in a further round, so no update is applied to (or dropped for) a profile not held.
+ * in a further round, so no update is applied to (or dropped for) a profile not held. A profile
+ * that another batch created after this statement's snapshot is neither held nor created by it;
+ * it is locked in the next round as well.
  */
 async function lockGraph(client: PoolClient, ids: string[]): Promise<Locked> {
-  const sorted = [...new Set(ids)].sort();
-  await client.query('INSERT INTO profiles (id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING', [sorted]);
   const locked: Locked = { states: new Map(), canonical: new Map(), known: new Set() };
-  let wanted = sorted;
+  let wanted = [...new Set(ids)].sort();
   for (let round = 0; wanted.length > 0 && round < 5; round++) {
-    const { rows } = await client.query<{ id: string; document: JsonObject; stamps: Record<string, Stamp>; canonical_id: string | null; known: boolean }>(
-      `SELECT id, document, stamps, canonical_id, known FROM profiles
-        WHERE id = ANY($1::text[]) OR id IN (SELECT canonical_id FROM profiles WHERE id = ANY($1::text[]))
-        ORDER BY id FOR UPDATE`,
-      [wanted],
-    );
+    const { rows } = await client.query<LockedRow>({ name: 'beltline-profiles-lock', text: LOCK_ROUND, values: [wanted] });
     for (const r of rows) {
       locked.states.set(r.id, { document: r.document, stamps: r.stamps });
       locked.canonical.set(r.id, r.canonical_id ?? r.id);
       if (r.known) locked.known.add(r.id);
     }
-    wanted = [...new Set(locked.canonical.values())].filter((id) => !locked.states.has(id)).sort();
+    const next = new Set<string>();
+    for (const id of wanted) if (!locked.states.has(id)) next.add(id);
+    for (const id of locked.canonical.values()) if (!locked.states.has(id)) next.add(id);
+    wanted = [...next].sort();
   }
   if (wanted.length > 0) throw new Error(`profile links did not settle while locking ${wanted.join(', ')}; retrying the batch`);
   return locked;
 }
 
+/** A profile's new document and stamps, as the write statement reads them. */
+interface ProfileWrite {
+  id: string;
+  d: JsonObject | undefined;
+  s: Record<string, Stamp> | undefined;
+}
+
+const profileWrites = (states: Map<string, ProfileState>, ids: string[]): ProfileWrite[] =>
+  ids.map((id) => ({ id, d: states.get(id)?.document, s: states.get(id)?.stamps }));
+
+const changeRows = (changes: { eventId: string; message: unknown }[]) => changes.map((c) => ({ e: c.eventId, m: c.message }));
+
+// Each kind of row travels as one JSON parameter: node-postgres escapes every element of a
+// jsonb[] parameter in JavaScript, which cost more than running the statements.
+// `updated_at` is when the row was written (clock_timestamp()), not when the transaction began.
+const WRITE_PROFILES = `UPDATE profiles p SET document = x.d, stamps = x.s, updated_at = clock_timestamp()
+    FROM jsonb_to_recordset($1::jsonb) AS x(id text, d jsonb, s jsonb) WHERE p.id = x.id`;
+const insertChanges = (param: string): string =>
+  `INSERT INTO profile_changes (event_id, message) SELECT x.e, x.m FROM jsonb_to_recordset(${param}::jsonb) AS x(e text, m jsonb)`;
+const INSERT_HISTORY = `INSERT INTO profile_history (profile_id, path, value, valid_from, event_id, replaced_by)
+    SELECT x.p, string_to_array(x.path, E'\\x1f'), x.v, to_timestamp(x.t / 1000.0), x.e, x.r
+      FROM jsonb_to_recordset($3::jsonb) AS x(p text, path text, v jsonb, t float8, e text, r text)
+    ON CONFLICT DO NOTHING`;
+const INSERT_EXPIRATIONS = `INSERT INTO expirations (profile_id, path, kind, due_at, bucket, stamp_in, stamp_eid)
+    SELECT x.p, string_to_array(x.path, E'\\x1f'), x.k, to_timestamp(x.d / 1000.0), x.b, x.si, x.se
+      FROM jsonb_to_recordset($4::jsonb) AS x(p text, path text, k text, d float8, b bigint, si float8, se text)
+    ON CONFLICT DO NOTHING`;
+
+/**
+ * All a batch writes, in one statement and one round trip: documents, the change-stream outbox,
+ * history and expirations, each a data-modifying CTE over its own parameter.
+ */
+const WRITE_BATCH = `WITH w AS (${WRITE_PROFILES}), c AS (${insertChanges('$2')}), h AS (${INSERT_HISTORY}), e AS (${INSERT_EXPIRATIONS}) SELECT 1`;
+
+const PATH_SEPARATOR = '\x1f';
+
 export async function writeProfiles(client: PoolClient, states: Map<string, ProfileState>, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await client.query(
-    `UPDATE profiles p SET document = v.document, stamps = v.stamps, updated_at = now()
-       FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS document, unnest($3::jsonb[]) AS stamps) v
-      WHERE p.id = v.id`,
-    [ids, ids.map((id) => JSON.stringify(states.get(id)?.document)), ids.map((id) => JSON.stringify(states.get(id)?.stamps))],
-  );
+  await client.query({ name: 'beltline-profiles-write', text: WRITE_PROFILES, values: [JSON.stringify(profileWrites(states, ids))] });
 }
 
 /** Queues change-stream messages in the outbox, inside the caller's transaction. */
 export async function queueChanges(client: PoolClient, changes: { eventId: string; message: unknown }[]): Promise<void> {
   if (changes.length === 0) return;
-  await client.query('INSERT INTO profile_changes (event_id, message) SELECT * FROM unnest($1::text[], $2::jsonb[])', [
-    changes.map((c) => c.eventId),
-    changes.map((c) => JSON.stringify(c.message)),
-  ]);
-}
-
-async function recordHistory(client: PoolClient, rows: (HistoryEntry & { profileId: string })[]): Promise<void> {
-  if (rows.length === 0) return;
-  await client.query(
-    `INSERT INTO profile_history (profile_id, path, value, valid_from, event_id, replaced_by)
-     SELECT p, string_to_array(path, E'\\x1f'), v, to_timestamp(t / 1000.0), e, r
-       FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::float8[], $5::text[], $6::text[]) AS h(p, path, v, t, e, r)
-     ON CONFLICT DO NOTHING`,
-    [
-      rows.map((h) => h.profileId),
-      rows.map((h) => h.path.join('\x1f')),
-      rows.map((h) => JSON.stringify(h.value ?? null)),
-      rows.map((h) => h.in),
-      rows.map((h) => h.eid),
-      rows.map((h) => h.replacedBy),
-    ],
-  );
-}
-
-async function scheduleExpirations(client: PoolClient, rows: (Scheduled & { profileId: string })[], bucketMs: number): Promise<number[]> {
-  if (rows.length === 0) return [];
-  const now = Date.now();
-  const buckets = rows.map((r) => registrationBucket(r.dueAt, now, bucketMs));
-  await client.query(
-    `INSERT INTO expirations (profile_id, path, kind, due_at, bucket, stamp_in, stamp_eid)
-     SELECT p, string_to_array(path, E'\\x1f'), k, to_timestamp(d / 1000.0), b, si, se
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::bigint[], $6::float8[], $7::text[]) AS x(p, path, k, d, b, si, se)
-     ON CONFLICT DO NOTHING`,
-    [
-      rows.map((r) => r.profileId),
-      rows.map((r) => r.path.join('\x1f')),
-      rows.map((r) => r.kind),
-      rows.map((r) => r.dueAt),
-      buckets,
-      rows.map((r) => r.stamp.in),
-      rows.map((r) => r.stamp.eid),
-    ],
-  );
-  return [...new Set(buckets)];
+  await client.query({ name: 'beltline-profiles-changes', text: insertChanges('$1'), values: [JSON.stringify(changeRows(changes))] });
 }
 
 /**
@@ -187,7 +205,16 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
     const effects = noEffects();
     // Never drop an update: a profile not held is a bug, and the batch is retried.
     if (!state) throw new Error(`profile ${id} was not locked for ${update._id}`);
-    const won = applyUpdate(state, update, ctx, effects);
+    let won: boolean;
+    try {
+      won = applyUpdate(state, update, ctx, effects);
+    } catch (err) {
+      // A malformed update (a path that would reach the object prototype, an unreadable _in) is
+      // refused for its event alone; applyUpdate checks before it changes anything.
+      if (!(err instanceof UpdateError)) throw err;
+      refused.push({ eventId: ctx.eventId, belt, reason: `update refused: ${err.message}` });
+      continue;
+    }
     // A write that lost still goes to the history of a path kept with history.
     history.push(...effects.history.map((h) => ({ ...h, profileId: id })));
     if (!won) continue;
@@ -195,7 +222,18 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
     changes.push({ eventId: ctx.eventId, message: { _schema: 'update_1', _operation: update._operation ?? '_set', ...update, _id: id } });
     schedule.push(...effects.schedule.map((s) => ({ ...s, profileId: id })));
   }
-  await writeProfiles(client, states, [...changed].sort());
+  const now = Date.now();
+  const buckets = schedule.map((r) => registrationBucket(r.dueAt, now, bucketMs));
+  await client.query({
+    name: 'beltline-profiles-apply',
+    text: WRITE_BATCH,
+    values: [
+      JSON.stringify(profileWrites(states, [...changed].sort())),
+      JSON.stringify(changeRows(changes)),
+      JSON.stringify(history.map((h) => ({ p: h.profileId, path: h.path.join(PATH_SEPARATOR), v: h.value ?? null, t: h.in, e: h.eid, r: h.replacedBy }))),
+      JSON.stringify(schedule.map((r, i) => ({ p: r.profileId, path: r.path.join(PATH_SEPARATOR), k: r.kind, d: r.dueAt, b: buckets[i], si: r.stamp.in, se: r.stamp.eid }))),
+    ],
+  });
   if (linked.size > 0) {
     await client.query(
       `UPDATE profiles p SET canonical_id = l.to_id FROM unnest($1::text[], $2::text[]) AS l(from_id, to_id)
@@ -204,10 +242,7 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
     );
     await client.query('UPDATE profiles SET known = true WHERE id = ANY($1::text[])', [[...new Set(linked.values())]]);
   }
-  await recordHistory(client, history);
-  await queueChanges(client, changes);
-  const buckets = await scheduleExpirations(client, schedule, bucketMs);
-  return { profiles: changed.size, changes: changes.length, buckets, refused };
+  return { profiles: changed.size, changes: changes.length, buckets: [...new Set(buckets)], refused };
 }
 
 export async function applyUpdates(pool: Pool, pending: PendingUpdate[], bucketMs: number): Promise<Applied> {

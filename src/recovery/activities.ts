@@ -2,7 +2,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { withTransaction } from '../db/pool';
-import { createKafka, type ResilientProducer } from '../ingest/kafka';
+import { createKafka, MAX_RECORD_BYTES, type ResilientProducer } from '../ingest/kafka';
+import { recordBytes } from '../ingest/produce-chunks';
+import { sizeViolation } from '../badrows/format';
 import { logger } from '../log';
 import { parseRecoveryConfig, RecoveryConfigError } from './config';
 import { recoverBadRow, type Change } from './flows';
@@ -134,9 +136,19 @@ export function createRecoveryActivities(pool: Pool, cfg: Config, producer: () =
         const reports: RowReport[] = [];
         for (const r of results) {
           counts[r.outcome.status]++;
-          if (r.outcome.status === 'recovered' && 'record' in r && r.record) {
+          const message = r.outcome.status === 'recovered' && 'record' in r && r.record ? { key: r.record.key, value: JSON.stringify(r.record.record) } : undefined;
+          const bytes = message ? recordBytes(message) : 0;
+          if (message && r.outcome.status === 'recovered' && bytes > MAX_RECORD_BYTES) {
+            // Kafka would refuse the repaired record for ever: a failure of this row, not of the page.
+            counts.recovered--;
+            counts.failed++;
+            const reason = `the repaired record takes ${bytes} bytes, over the ${MAX_RECORD_BYTES} a Kafka record may have`;
+            const outcome = { status: 'failed' as const, flow: r.outcome.flow, reason, changes: r.outcome.changes };
+            failures.push({ id: r.row.id, type: r.row.type, status: 'failed', flow: r.outcome.flow, reason, rowKey: r.row.rowKey, badRow: r.row.badRow });
+            reports.push(report(r.row, outcome));
+          } else if (message && r.outcome.status === 'recovered') {
             recovered.push({ id: r.row.id, flow: r.outcome.flow });
-            messages.push({ key: r.record.key, value: JSON.stringify(r.record.record) });
+            messages.push(message);
           } else if (r.outcome.status !== 'recovered') {
             failures.push({ id: r.row.id, type: r.row.type, status: r.outcome.status, flow: 'flow' in r.outcome ? r.outcome.flow : undefined, reason: r.outcome.reason, rowKey: r.row.rowKey, badRow: r.row.badRow });
             reports.push(report(r.row, r.outcome));
@@ -151,6 +163,13 @@ export function createRecoveryActivities(pool: Pool, cfg: Config, producer: () =
               key: f.rowKey,
               value: JSON.stringify({ badRowId: f.id, rowKey: f.rowKey, type: f.type, status: f.status, flow: f.flow ?? null, reason: f.reason, run: input.run, failedAt, badRow: f.badRow }),
             })),
+            // A failure too large for Kafka (its bad row is whole in the store) carries a size_violation instead.
+            {
+              oversized: (m, err) => {
+                const failure = JSON.parse(m.value) as { badRow: unknown };
+                return { key: m.key, value: JSON.stringify({ ...failure, badRow: sizeViolation(JSON.stringify(failure.badRow), err.bytes, err.limit) }) };
+              },
+            },
           );
           await recordFailures(client, input.run, failures);
         }

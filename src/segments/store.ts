@@ -61,6 +61,10 @@ function columnDdl(c: Column): string {
   return `${quoteIdent(c.name)} ${c.type}`;
 }
 
+// Rows are rewritten by id over and over; room left on each page lets PostgreSQL update a row in
+// place (a HOT update) instead of adding an index entry for every new version.
+const UPSERT_FILLFACTOR = 80;
+
 async function createTable(client: PoolClient, table: string, columns: Column[]): Promise<void> {
   const cols = columns.filter((c) => c.name !== 'id').map(columnDdl);
   await client.query(
@@ -69,7 +73,8 @@ async function createTable(client: PoolClient, table: string, columns: Column[])
        ${quoteIdent(META_COLUMNS.data)} jsonb NOT NULL,
        ${quoteIdent(META_COLUMNS.eventId)} text NOT NULL,
        ${quoteIdent(META_COLUMNS.eventAt)} timestamptz NOT NULL,
-       ${quoteIdent(META_COLUMNS.updatedAt)} timestamptz NOT NULL DEFAULT now())`,
+       ${quoteIdent(META_COLUMNS.updatedAt)} timestamptz NOT NULL DEFAULT now())
+     WITH (fillfactor = ${UPSERT_FILLFACTOR})`,
   );
 }
 
@@ -183,29 +188,30 @@ export function latestPerId(rows: PendingRow[]): PendingRow[] {
   return [...byId.values()];
 }
 
+/**
+ * One statement for all rows. Each row travels once, in one JSON parameter with its event: the
+ * typed columns are taken from it in SQL (jsonb_populate_record) and it is kept whole as `_data`.
+ * `updated_at` is when the row was written (clock_timestamp()), not when the transaction began.
+ */
 async function upsert(client: PoolClient, seg: Segment, rows: PendingRow[]): Promise<void> {
-  const cols = [...seg.columns.map((c) => c.name), META_COLUMNS.data, META_COLUMNS.eventId, META_COLUMNS.eventAt];
-  const list = cols.map(quoteIdent).join(', ');
   const table = qualified(seg.table);
-  const records = rows.map((r) => ({
-    ...r.row,
-    [META_COLUMNS.data]: r.row,
-    [META_COLUMNS.eventId]: r.eventId,
-    [META_COLUMNS.eventAt]: new Date(r.eventAt).toISOString(),
-  }));
-  const updates = cols
-    .filter((c) => c !== 'id')
-    .map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`)
-    .concat(`${quoteIdent(META_COLUMNS.updatedAt)} = now()`)
-    .join(', ');
+  const cols = seg.columns.map((c) => quoteIdent(c.name));
   const at = quoteIdent(META_COLUMNS.eventAt);
   const eid = quoteIdent(META_COLUMNS.eventId);
+  const data = quoteIdent(META_COLUMNS.data);
+  const updatedAt = quoteIdent(META_COLUMNS.updatedAt);
+  const updates = [...seg.columns.filter((c) => c.name !== 'id').map((c) => quoteIdent(c.name)), data, eid, at]
+    .map((c) => `${c} = excluded.${c}`)
+    .concat(`${updatedAt} = excluded.${updatedAt}`)
+    .join(', ');
   await client.query(
-    `INSERT INTO ${table} AS t (${list})
-     SELECT ${list} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)
+    `INSERT INTO ${table} AS t (${cols.join(', ')}, ${data}, ${eid}, ${at}, ${updatedAt})
+     SELECT ${cols.map((c) => `p.${c}`).join(', ')}, x.r, x.e, x.a::timestamptz, clock_timestamp()
+       FROM jsonb_to_recordset($1::jsonb) AS x(r jsonb, e text, a text)
+      CROSS JOIN LATERAL jsonb_populate_record(NULL::${table}, x.r) AS p
      ON CONFLICT ("id") DO UPDATE SET ${updates}
       WHERE (t.${at}, t.${eid}) <= (excluded.${at}, excluded.${eid})`,
-    [JSON.stringify(records)],
+    [JSON.stringify(rows.map((r) => ({ r: r.row, e: r.eventId, a: new Date(r.eventAt).toISOString() })))],
   );
 }
 
@@ -233,10 +239,10 @@ async function writeRows(client: PoolClient, seg: Segment, pending: PendingRow[]
   }
   const winners = latestPerId(valid);
   if (winners.length === 0) return { written: 0, dead };
+  // Left open when the upsert succeeds: COMMIT releases it, and a RELEASE would cost a round trip.
   await client.query('SAVEPOINT segment_rows');
   try {
     await upsert(client, seg, winners);
-    await client.query('RELEASE SAVEPOINT segment_rows');
     return { written: winners.length, dead };
   } catch {
     // One row PostgreSQL refuses must not hold back the others: find it row by row.
@@ -264,7 +270,11 @@ async function writeRows(client: PoolClient, seg: Segment, pending: PendingRow[]
  */
 export async function writeSegmentRows(client: PoolClient, project: string, rows: PendingRow[]): Promise<{ written: number; deadLetters: DeadLetter[] }> {
   const bySegment = new Map<string, PendingRow[]>();
-  for (const r of rows) bySegment.set(r.segment, [...(bySegment.get(r.segment) ?? []), r]);
+  for (const r of rows) {
+    const list = bySegment.get(r.segment);
+    if (list) list.push(r);
+    else bySegment.set(r.segment, [r]);
+  }
   const dead: DeadLetter[] = [];
   let written = 0;
   for (const [name, pending] of bySegment) {
@@ -311,7 +321,11 @@ export const deadLetterTopic = (segment: string): string => `dead-letter.${segme
 /** Sends dead letters to their segments' topics; keyed by row id so a consumer sees one row's history in order. */
 export async function publishDeadLetters(producer: ResilientProducer, dead: DeadLetter[]): Promise<void> {
   const bySegment = new Map<string, DeadLetter[]>();
-  for (const d of dead) bySegment.set(d.segment, [...(bySegment.get(d.segment) ?? []), d]);
+  for (const d of dead) {
+    const list = bySegment.get(d.segment);
+    if (list) list.push(d);
+    else bySegment.set(d.segment, [d]);
+  }
   for (const [segment, letters] of bySegment) {
     const topic = deadLetterTopic(segment);
     await producer.ensureTopic(topic);
@@ -321,6 +335,13 @@ export async function publishDeadLetters(producer: ResilientProducer, dead: Dead
         key: d.rowId,
         value: JSON.stringify({ segment: d.segment, version: d.version, reason: d.reason, row: d.row, eventId: d.eventId, belt: d.belt, eventAt: new Date(d.eventAt).toISOString() }),
       })),
+      // A row too large for Kafka (it is whole in segment_dead_letters) goes out as the start of its JSON.
+      {
+        oversized: (m, err) => {
+          const letter = JSON.parse(m.value) as Record<string, unknown>;
+          return { key: m.key, value: JSON.stringify({ ...letter, row: null, rowTruncated: JSON.stringify(letter.row).slice(0, 10_000), rowBytes: err.bytes }) };
+        },
+      },
     );
   }
 }

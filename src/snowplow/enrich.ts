@@ -262,9 +262,24 @@ function urlFields(prefix: 'page' | 'refr', raw: unknown): Record<string, unknow
   };
 }
 
+// A few user agents make most traffic, and every event of a request carries the same one: parsing
+// each (dozens of regexes) showed in the worker's CPU profile. Results are kept for the
+// most recent agents; the map is cleared when full, which bounds it whatever the traffic.
+const UA_CACHE_SIZE = 2000;
+const uaCache = new Map<string, Readonly<Record<string, unknown>>>();
+
 /** Browser, OS and device from the user agent, into Snowplow's legacy atomic fields. */
 export function userAgentFields(ua: string | undefined): Record<string, unknown> {
   if (!ua) return {};
+  const hit = uaCache.get(ua);
+  if (hit) return { ...hit };
+  const fields = parseUserAgent(ua);
+  if (uaCache.size >= UA_CACHE_SIZE) uaCache.clear();
+  uaCache.set(ua, fields);
+  return { ...fields };
+}
+
+function parseUserAgent(ua: string): Record<string, unknown> {
   const r = new UAParser(ua).getResult();
   const type = r.device.type;
   return {

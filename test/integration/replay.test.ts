@@ -39,7 +39,8 @@ describe('failed batches: replay after a PostgreSQL outage and past Kafka retent
     env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: queue };
     // A short retry policy: batches fail within the few seconds PostgreSQL is away.
     const retry = { BELTLINE_ACTIVITY_MAX_ATTEMPTS: '2', BELTLINE_ACTIVITY_MAX_INTERVAL: '1s' };
-    beltline = await startBeltline({ port: 18120, roles: ['collector', 'bridge'], env: { ...env, ...retry, BELTLINE_METRICS_PORT: '18121' } });
+    // The worker is held while batches are started: the bridge must not stop at its in-flight limit.
+    beltline = await startBeltline({ port: 18120, roles: ['collector', 'bridge'], env: { ...env, ...retry, BELTLINE_METRICS_PORT: '18121', BATCH_MAX_IN_FLIGHT: '100' } });
     worker = await startBeltline({ port: 18122, roles: ['worker'], env: { ...env, ...retry, BELTLINE_METRICS_PORT: '18123' } });
   }, 120_000);
 

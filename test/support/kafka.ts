@@ -44,3 +44,35 @@ export async function readAll(topic: string, expected: number, timeoutMs = 30_00
   }
   return values;
 }
+
+/** A topic's end offsets now: pass them to readFrom later to read only what was written since. */
+export async function endOffsets(topic: string): Promise<{ partition: number; offset: string }[]> {
+  const admin = createKafka(loadConfig(), 'beltline-test').admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, offset: o.high }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * The record values written to a (busy, shared) topic since `from`, read until `enough` says so
+ * or the timeout: a read from the beginning of such a topic would take longer the older it is.
+ */
+export async function readFrom(topic: string, from: { partition: number; offset: string }[], enough: (values: string[]) => boolean, timeoutMs = 30_000): Promise<string[]> {
+  const kafka = createKafka(loadConfig(), 'beltline-test');
+  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomBytes(4).toString('hex')}` });
+  const values: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: false });
+    await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value?.toString() ?? '') });
+    for (const p of from) consumer.seek({ topic, partition: p.partition, offset: p.offset });
+    const deadline = Date.now() + timeoutMs;
+    while (!enough(values) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}

@@ -1,0 +1,52 @@
+import type { Pool } from 'pg';
+import { withTransaction } from '../../src/db/pool';
+import { applyUpdates, applyUpdatesInTx } from '../../src/profiles/store';
+import { testPool } from '../support/beltline';
+
+/** The profile store against the real database: what one batch writes, and what it refuses. */
+describe('profile store', () => {
+  const s = `store-${Date.now().toString(36)}`;
+  let pool: Pool;
+  beforeAll(() => {
+    pool = testPool();
+  });
+  afterAll(async () => {
+    await pool.end();
+  });
+
+  const doc = async (id: string) => (await pool.query<{ document: Record<string, unknown> }>('SELECT document FROM profiles WHERE id = $1', [id])).rows[0]?.document;
+
+  it('refuses an update whose _path reaches the object prototype, for its event alone; the batch goes on', async () => {
+    const id = `${s}-proto`;
+    const applied = await applyUpdates(
+      pool,
+      [
+        { update: { _id: id, _path: ['before'], _value: { _v: 1 } }, ctx: { eventId: `${s}-e1`, created: 1 }, belt: 'b' },
+        { update: { _id: id, _path: ['__proto__', 'polluted'], _value: { _v: 'yes' } }, ctx: { eventId: `${s}-e2`, created: 2 }, belt: 'b' },
+        { update: { _id: id, _operation: '_add_to_set', _path: ['constructor', 'prototype'], _value: { _v: 'x' } }, ctx: { eventId: `${s}-e3`, created: 3 }, belt: 'c' },
+        { update: { _id: id, _path: ['after'], _value: { _v: 2 } }, ctx: { eventId: `${s}-e4`, created: 4 }, belt: 'b' },
+      ],
+      60_000,
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(applied.refused).toEqual([
+      { eventId: `${s}-e2`, belt: 'b', reason: expect.stringMatching(/_path: "__proto__" cannot be a path segment/) },
+      { eventId: `${s}-e3`, belt: 'c', reason: expect.stringMatching(/_path: "constructor" cannot be a path segment/) },
+    ]);
+    expect(await doc(id)).toEqual({ before: 1, after: 2 });
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM profile_changes WHERE event_id LIKE $1', [`${s}-e%`]);
+    expect(rows[0].n).toBe(2);
+  });
+
+  it("stamps updated_at with the time of the write, not the transaction's start", async () => {
+    const id = `${s}-clock`;
+    const later = await withTransaction(pool, async (client) => {
+      // Time passes inside the transaction before the write, as it does while a batch runs belts.
+      await client.query('SELECT pg_sleep(0.05)');
+      await applyUpdatesInTx(client, [{ update: { _id: id, _path: ['x'], _value: { _v: 1 } }, ctx: { eventId: `${s}-c1`, created: 1 } }], 60_000);
+      const { rows } = await client.query<{ later: boolean }>('SELECT updated_at > now() AS later FROM profiles WHERE id = $1', [id]);
+      return rows[0].later;
+    });
+    expect(later).toBe(true);
+  });
+});
