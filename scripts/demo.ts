@@ -31,10 +31,11 @@ interface Profile {
 /** Events the example belt has counted into the profile (it counts each event by name). */
 const counted = (p: Profile) => Object.values(p.document?.counts ?? {}).reduce((a, b) => a + b, 0);
 
-async function fetchProfile(base: string, user: string): Promise<{ profile?: Profile; status: string }> {
+async function fetchProfile(base: string, key: string, user: string): Promise<{ profile?: Profile; status: string }> {
   try {
-    const res = await fetch(`${base}/api/v1/profiles/${encodeURIComponent(user)}`);
+    const res = await fetch(`${base}/api/v1/profiles/${encodeURIComponent(user)}`, { headers: { authorization: `Bearer ${key}` } });
     if (res.ok) return { profile: (await res.json()) as Profile, status: '200' };
+    if (res.status === 401 || res.status === 403) fail(`The collector refused the admin key (${res.status}): set BELTLINE_ADMIN_KEY to the key \`npm start\` printed.`);
     return { status: String(res.status) };
   } catch (err) {
     return { status: err instanceof Error ? err.message : String(err) };
@@ -42,12 +43,12 @@ async function fetchProfile(base: string, user: string): Promise<{ profile?: Pro
 }
 
 /** Polls until the profile holds the whole visit; after the wait, whatever profile there is. */
-async function waitForProfile(base: string, user: string, events: number): Promise<Profile | undefined> {
+async function waitForProfile(base: string, key: string, user: string, events: number): Promise<Profile | undefined> {
   const deadline = Date.now() + WAIT_MS;
   let latest: Profile | undefined;
   let status = '';
   while (Date.now() < deadline) {
-    const answer = await fetchProfile(base, user);
+    const answer = await fetchProfile(base, key, user);
     status = answer.status;
     latest = answer.profile ?? latest;
     if (latest && counted(latest) >= events) return latest;
@@ -60,6 +61,9 @@ async function waitForProfile(base: string, user: string, events: number): Promi
 async function main(): Promise<void> {
   const port = Number(process.env.BELTLINE_HTTP_PORT ?? 8080);
   const base = `http://127.0.0.1:${port}`;
+  // Profiles are personal data: reading one takes the admin key, as any client's read does.
+  const key = process.env.BELTLINE_ADMIN_KEY;
+  if (!key) fail('Reading the profile needs the admin key: BELTLINE_ADMIN_KEY=<the key `npm start` printed> npm run demo');
   const health = await fetch(`${base}/health`).catch(() => undefined);
   if (!health?.ok) fail(`No beltline collector answers at ${base}. Start it first with \`npm start\` (in another terminal).`);
 
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
   );
   console.log(`Sent ${ids.length} events for ${user} with @snowplow/node-tracker to ${base}; waiting for the profile…`);
 
-  const profile = await waitForProfile(base, user, ids.length);
+  const profile = await waitForProfile(base, key, user, ids.length);
   if (!profile) fail(`The profile of ${user} did not appear within ${WAIT_MS / 1000} s: is the worker running? (see the npm start terminal)`);
   if (counted(profile) < ids.length) console.error(`Note: the profile shows ${counted(profile)} of ${ids.length} events after ${WAIT_MS / 1000} s.`);
   console.log(JSON.stringify(profile, null, 2));

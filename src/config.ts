@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -34,6 +35,13 @@ const schema = z.object({
   BELTLINE_BELTS_DIR: z.string().default(path.join(REPO_ROOT, 'examples', 'belts')),
   /** Development: Snowplow Micro-style inspection routes under /micro. */
   BELTLINE_MICRO: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  /**
+   * Hosts, addresses or CIDRs (comma-separated) actions may target although they are loopback,
+   * link-local or private; none by default.
+   */
+  BELTLINE_ACTION_ALLOWED_HOSTS: z.string().default(''),
+  /** Python belts run only where Landlock and seccomp apply, unless this is true (read by PythonBeltPool). */
+  BELTLINE_PYTHON_UNCONFINED: z.enum(['true', 'false']).default('false'),
   BELTLINE_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -93,8 +101,30 @@ export type Config = z.infer<typeof schema> & {
   kafkaBrokers: string[];
 };
 
-export function embeddedDatabaseUrl(pgPort: number): string {
-  return `postgres://postgres:beltline@127.0.0.1:${pgPort}/beltline`;
+/**
+ * The embedded server's password: random per data folder, written (mode 0600) in BELTLINE_HOME
+ * when `stack up` initialises the cluster. A data folder initialised before this file existed
+ * keeps the fixed password it was created with.
+ */
+export const LEGACY_EMBEDDED_PASSWORD = 'beltline';
+
+export function embeddedPasswordFile(home: string): string {
+  return path.join(home, 'postgres-password');
+}
+
+/** The embedded server's password from BELTLINE_HOME, or the legacy one when the file is absent. */
+export function readEmbeddedPassword(home: string): string {
+  try {
+    const pw = fs.readFileSync(embeddedPasswordFile(home), 'utf8').trim();
+    if (pw) return pw;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return LEGACY_EMBEDDED_PASSWORD;
+}
+
+export function embeddedDatabaseUrl(pgPort: number, password: string = LEGACY_EMBEDDED_PASSWORD): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/beltline`;
 }
 
 /** Reads the configuration from the environment; a bad value names the variable. */
@@ -107,7 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   return {
     ...c,
-    databaseUrl: c.DATABASE_URL ?? embeddedDatabaseUrl(c.PGPORT_EMBEDDED),
+    databaseUrl: c.DATABASE_URL ?? embeddedDatabaseUrl(c.PGPORT_EMBEDDED, readEmbeddedPassword(c.BELTLINE_HOME)),
     embeddedPostgres: c.DATABASE_URL === undefined,
     kafkaBrokers: c.KAFKA_BROKERS.split(',').map((s) => s.trim()).filter(Boolean),
   };

@@ -12,6 +12,7 @@ import { registerEventTypeRoutes } from './eventtypes/routes';
 import { EventTypeCache } from './eventtypes/store';
 import { registerHarvesterRoutes } from './harvesters/routes';
 import { registerActionRoutes } from './actions/routes';
+import { parseAllowedHosts } from './actions/targets';
 import { listHarvesters } from './harvesters/store';
 import { DEFAULT_PROJECT } from './http/projects';
 import { createApp } from './http/app';
@@ -122,10 +123,10 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES, trustedProxies });
       const eventTypes = new EventTypeCache(pool);
       registerCollectorRoutes(app, cfg, producer, eventTypes);
-      registerProfileRoutes(app, pool);
+      registerProfileRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      registerActionRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
+      registerActionRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string, parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS));
       let temporal: Promise<Client> | undefined;
       const temporalClient = (): Promise<Client> => (temporal ??= connectClient(cfg));
       // Python belts are compiled at definition time too, in the same sandboxed pool type.
@@ -145,7 +146,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       });
       registerMetricsRoute(app, cfg.BELTLINE_ADMIN_KEY as string);
       registerSegmentRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool);
+      if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
       stops.push(async () => {

@@ -36,6 +36,12 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 /** Set by beltline itself; a definition cannot override them. */
 const RESERVED_HEADERS = new Set(['idempotency-key', 'content-length', 'host', 'transfer-encoding', 'connection', 'x-beltline-action', 'x-beltline-event-id', 'x-beltline-belt']);
 const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/**
+ * The prefix of every variable `${env:NAME}` may read. The worker's environment also holds
+ * DATABASE_URL, the admin key and cloud credentials; without a prefix an action could send any of
+ * them to its URL.
+ */
+export const ACTION_ENV_PREFIX = 'BELTLINE_ACTION_';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -88,6 +94,9 @@ function parseHeaders(raw: unknown): Record<string, string> {
     if (/[\r\n\0]/.test(v)) throw new DefinitionError(field, 'must not contain line breaks');
     const rest = v.replace(ENV_REF, '');
     if (rest.includes('${')) throw new DefinitionError(field, 'may reference environment variables only as ${env:NAME}');
+    for (const [, name] of v.matchAll(ENV_REF)) {
+      if (!name.startsWith(ACTION_ENV_PREFIX)) throw new DefinitionError(field, `may reference only environment variables whose name starts with ${ACTION_ENV_PREFIX}; got ${name}`);
+    }
     out[k] = v;
   }
   return out;
@@ -129,6 +138,8 @@ export function resolveHeaders(headers: Record<string, string>, env: Record<stri
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
     out[k] = v.replace(ENV_REF, (_, name: string) => {
+      // Definitions stored before the prefix was required are checked again here.
+      if (!name.startsWith(ACTION_ENV_PREFIX)) throw new Error(`header ${k} references the environment variable ${name}; actions may read only variables starting with ${ACTION_ENV_PREFIX}`);
       const value = env[name];
       if (value === undefined) throw new Error(`header ${k} references the environment variable ${name}, which is not set on the worker`);
       return value;

@@ -5,6 +5,7 @@ import { projectParam } from '../http/projects';
 import { registerResourceRoutes } from '../http/resource';
 import { parseActionBody } from './definition';
 import { createAction, deleteAction, getAction, listActionRuns, listActions, updateAction } from './store';
+import { checkActionUrl, type AllowedHosts } from './targets';
 
 const actionSchema = {
   type: 'object',
@@ -13,9 +14,9 @@ const actionSchema = {
     name: { type: 'string', description: 'what belts pass to Action(name, payload)' },
     description: { type: 'string' },
     type: { type: 'string', enum: ['webhook'] },
-    url: { type: 'string', description: 'http(s) URL the payload is sent to as JSON' },
+    url: { type: 'string', description: 'http(s) URL the payload is sent to as JSON; not a loopback, link-local or private address unless BELTLINE_ACTION_ALLOWED_HOSTS allows it' },
     method: { type: 'string', enum: ['POST', 'PUT', 'PATCH'] },
-    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'values may reference ${env:NAME} of the worker' },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'values may reference ${env:BELTLINE_ACTION_…} of the worker' },
     timeoutMs: { type: 'integer' },
     retry: {
       type: 'object',
@@ -48,8 +49,11 @@ const runSchema = {
   },
 };
 
-/** CRUD of actions under the admin key, and the deliveries of one action (action_runs). */
-export function registerActionRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
+/**
+ * CRUD of actions under the admin key, and the deliveries of one action (action_runs). A URL
+ * that targets an internal address is refused here (400 on `url`) and again at delivery.
+ */
+export function registerActionRoutes(app: FastifyInstance, pool: Pool, adminKey: string, allowed: AllowedHosts): void {
   const find = registerResourceRoutes(
     app,
     {
@@ -60,8 +64,14 @@ export function registerActionRoutes(app: FastifyInstance, pool: Pool, adminKey:
       parse: parseActionBody,
       list: (project) => listActions(pool, project),
       get: (project, name) => getAction(pool, project, name),
-      create: (project, a) => createAction(pool, project, a),
-      update: (project, a) => updateAction(pool, project, a),
+      create: async (project, a) => {
+        await checkActionUrl(a.url, allowed);
+        return createAction(pool, project, a);
+      },
+      update: async (project, a) => {
+        await checkActionUrl(a.url, allowed);
+        return updateAction(pool, project, a);
+      },
       remove: (project, name) => deleteAction(pool, project, name),
     },
     adminKey,
@@ -79,7 +89,7 @@ export function registerActionRoutes(app: FastifyInstance, pool: Pool, adminKey:
           type: 'object',
           properties: { state: { type: 'string', enum: ['pending', 'sent', 'failed'] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
         },
-        response: { 200: { type: 'array', items: runSchema }, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        response: { 200: { type: 'array', items: runSchema }, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
       },
     },
     async (req) => {

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { Context } from '@temporalio/activity';
 import { selectorWhere } from '../belts/outputs-store';
 import type { EventSelector } from '../ingest/record';
@@ -8,6 +10,7 @@ import { DEFAULT_PROJECT } from '../http/projects';
 import { logger } from '../log';
 import { idempotencyKey, outcomeOf, resolveHeaders, type ActionDefinition, type ActionRetry } from './definition';
 import { getAction, listActions } from './store';
+import { checkLiteralHost, ForbiddenTargetError, guardedLookup, parseAllowedHosts, type AllowedHosts } from './targets';
 
 const log = logger('actions');
 
@@ -48,6 +51,8 @@ function clip(s: string): string {
  * marked sent.
  */
 export function createActionActivities(pool: Pool, env: Record<string, string | undefined> = process.env) {
+  // Read here, where the deliveries go out: the worker's setting is the one that counts.
+  const allowed = parseAllowedHosts(env.BELTLINE_ACTION_ALLOWED_HOSTS);
   return {
     async prepareActions(events: EventSelector | string[]): Promise<PreparedActions> {
       const sel: EventSelector = Array.isArray(events) ? { eventIds: events } : events;
@@ -154,10 +159,17 @@ export function createActionActivities(pool: Pool, env: Record<string, string | 
         let status: number;
         let body = '';
         try {
-          const res = await send(def, run, key, headers);
+          const res = await send(def, run, key, headers, allowed);
           status = res.status;
           body = res.body;
         } catch (err) {
+          if (err instanceof ForbiddenTargetError) {
+            // Checked when connecting: the name may resolve elsewhere than at definition.
+            const message = `${def.method} ${def.url}: ${err.message}`;
+            await record(client, key, 'failed', null, message);
+            log.warn({ action: run.action, key, err: message }, 'action target refused');
+            throw ApplicationFailure.nonRetryable(message, 'ActionTargetRefused');
+          }
           const message = `${def.method} ${def.url}: ${(err as Error).message}`;
           await record(client, key, last ? 'failed' : 'pending', null, message);
           log.warn({ action: run.action, key, attempt, err: message }, 'action delivery failed');
@@ -198,30 +210,53 @@ async function record(client: PoolClient, key: string, state: 'pending' | 'sent'
   );
 }
 
-/** The HTTP call: the belt's payload as JSON, the idempotency key and where it came from. */
-async function send(
+/**
+ * The HTTP call: the belt's payload as JSON, the idempotency key and where it came from. Made
+ * with node:http rather than fetch so that the connection goes to the addresses `guardedLookup`
+ * checked; redirects are not followed.
+ */
+function send(
   def: ActionDefinition,
   run: { action: string; event_id: string; belt: string; payload: unknown },
   key: string,
   headers: Record<string, string>,
+  allowed: AllowedHosts,
 ): Promise<{ status: number; body: string }> {
-  const res = await fetch(def.url, {
-    method: def.method,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(def.timeoutMs),
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'beltline-actions',
-      ...headers,
-      'Idempotency-Key': key,
-      'X-Beltline-Action': run.action,
-      'X-Beltline-Event-Id': run.event_id,
-      'X-Beltline-Belt': run.belt,
-    },
-    body: JSON.stringify(run.payload),
+  const url = new URL(def.url);
+  checkLiteralHost(url, allowed);
+  const payload = Buffer.from(JSON.stringify(run.payload));
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? https : http).request(
+      url,
+      {
+        method: def.method,
+        lookup: guardedLookup(allowed),
+        signal: AbortSignal.timeout(def.timeoutMs),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'beltline-actions',
+          ...headers,
+          'content-length': String(payload.length),
+          'Idempotency-Key': key,
+          'X-Beltline-Action': run.action,
+          'X-Beltline-Event-Id': run.event_id,
+          'X-Beltline-Belt': run.belt,
+        },
+      },
+      (res) => {
+        // Only the start of the answer is kept (for last_error); the rest is drained.
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (body.length < 300) body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.slice(0, 300) }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, body: body.slice(0, 300) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
   });
-  const body = await res.text().catch(() => '');
-  return { status: res.status, body: body.slice(0, 300) };
 }
 
 export type ActionActivities = ReturnType<typeof createActionActivities>;

@@ -19,12 +19,14 @@ import { BeltCompileError, type BeltError, type BeltInput, type BeltResult, type
  *   'memory'); and here a wall-time guard that SIGKILLs a worker whose event runs past
  *   3 × timeoutMs (blocking calls, long C loops, a belt that swallows the timeout), fails that event
  *   with kind 'timeout' and goes on with the batch on a fresh process.
- * - In the worker itself (python/worker.py), when the kernel has them: Landlock (the file system is
+ * - In the worker itself (python/worker.py): Landlock (the file system is
  *   read-only beneath the Python installation, the library folders and the shim, and closed
  *   elsewhere: /etc/passwd, the repository, /tmp, /proc cannot be opened; TCP bind/connect denied;
  *   signals and abstract unix sockets scoped), a seccomp filter (no sockets, fork/clone/exec,
- *   ptrace, mounts, namespaces, bpf, io_uring, uid or rlimit changes) and rlimits (no processes or
- *   threads, no file growth, no core dumps, 64 fds).
+ *   ptrace, signals to any process, mounts, namespaces, bpf, io_uring, uid or rlimit changes) and
+ *   rlimits (no processes or threads, no file growth, no core dumps, 64 fds). A worker that could
+ *   not apply Landlock or seccomp (an old kernel, a container that forbids them) runs no belt:
+ *   the pool throws PythonUnconfinedError unless BELTLINE_PYTHON_UNCONFINED=true allows it.
  * - When the pool runs as root: each worker starts in a fresh network namespace without interfaces
  *   (`unshare --net`) and as uid/gid 65534 with no supplementary groups and no_new_privs
  *   (`setpriv`). If the configured python cannot be run by that user (e.g. pyenv under /root), a
@@ -45,6 +47,36 @@ export interface PythonPoolOptions {
   limits?: SandboxLimits;
   /** Python interpreter, default 'python3'. */
   python?: string;
+  /**
+   * Run belts even where the worker could not apply Landlock or seccomp. Default: the
+   * BELTLINE_PYTHON_UNCONFINED setting (false), read here so that every pool — worker, admin API
+   * checks, CLI, bench — follows it.
+   */
+  allowUnconfined?: boolean;
+}
+
+/** Python belts cannot run here: the sandbox could not be applied and running unconfined is not allowed. */
+export class PythonUnconfinedError extends Error {
+  override name = 'PythonUnconfinedError';
+}
+
+/** The setting that lets Python belts run without their sandbox; documented in the README. */
+export const UNCONFINED_SETTING = 'BELTLINE_PYTHON_UNCONFINED';
+
+/**
+ * Why a worker that reported `ready` must not run belts, or null. Landlock and seccomp are what
+ * keep a belt from reading the host's files and from opening sockets, spawning processes or
+ * signalling others; without either, belts are refused unless explicitly allowed.
+ */
+export function unconfinedRefusal(ready: { landlock: number | null; seccomp: number | null; errors?: string[] }, allowUnconfined: boolean): string | null {
+  if (allowUnconfined) return null;
+  const missing = [!ready.landlock && 'Landlock', !ready.seccomp && 'seccomp'].filter((m): m is string => typeof m === 'string');
+  if (missing.length === 0) return null;
+  const why = (ready.errors ?? []).filter((e) => /^(landlock|seccomp):/.test(e));
+  return (
+    `python belts refuse to run unconfined: the worker could not apply ${missing.join(' and ')}` +
+    `${why.length ? ` (${why.join('; ')})` : ''}; set ${UNCONFINED_SETTING}=true to run them without it`
+  );
 }
 
 /** Which isolation measures the workers run under on this machine. */
@@ -225,7 +257,7 @@ class PyWorker {
     proc.on('exit', (code, signal) => this.onExit(code, signal));
   }
 
-  static async start(plan: LaunchPlan, runtime: string, limits: SandboxLimits): Promise<PyWorker> {
+  static async start(plan: LaunchPlan, runtime: string, limits: SandboxLimits, allowUnconfined: boolean): Promise<PyWorker> {
     const argv = [...plan.prefix, plan.python, '-I', '-S', '-B', path.join(runtime, 'worker.py'), path.join(runtime, 'shim'), String(limits.memoryMb), String(limits.timeoutMs)];
     const proc = spawn(argv[0], argv.slice(1), {
       cwd: path.join(runtime, 'cwd'),
@@ -238,6 +270,12 @@ class PyWorker {
       w.ready = await new Promise<ReadyReport>((resolve, reject) => {
         w.readyWaiter = { resolve, reject };
       });
+      // The worker has not run any belt code yet: refusing now means none runs unconfined.
+      const refusal = unconfinedRefusal(w.ready, allowUnconfined);
+      if (refusal) {
+        w.kill();
+        throw new PythonUnconfinedError(refusal);
+      }
       return w;
     } finally {
       clearTimeout(timer);
@@ -396,6 +434,7 @@ export class PythonBeltPool {
   private readonly processes: number;
   private readonly limits: SandboxLimits;
   private readonly python: string;
+  private readonly allowUnconfined: boolean;
   private readonly idle: PyWorker[] = [];
   private readonly all = new Set<PyWorker>();
   private readonly waiters: Array<() => void> = [];
@@ -409,6 +448,7 @@ export class PythonBeltPool {
     this.processes = Math.max(1, Math.floor(opts.processes ?? 2));
     this.limits = { ...DEFAULT_PYTHON_LIMITS, ...opts.limits };
     this.python = opts.python ?? 'python3';
+    this.allowUnconfined = opts.allowUnconfined ?? process.env[UNCONFINED_SETTING] === 'true';
   }
 
   /** Runs one belt's source over a batch; one result per input, in order; never throws for a belt's own failure. */
@@ -602,7 +642,7 @@ export class PythonBeltPool {
     const { plan, runtime } = await this.prepare();
     let worker = this.spare;
     this.spare = undefined;
-    if (!worker?.alive) worker = await PyWorker.start(plan, runtime, this.limits);
+    if (!worker?.alive) worker = await PyWorker.start(plan, runtime, this.limits, this.allowUnconfined);
     this.track(worker);
     return worker;
   }
@@ -684,7 +724,7 @@ export class PythonBeltPool {
       const failures: string[] = [];
       for (const plan of plans) {
         try {
-          const worker = await PyWorker.start(plan, runtime, this.limits);
+          const worker = await PyWorker.start(plan, runtime, this.limits, this.allowUnconfined);
           if (worker.ready.prefix !== plan.pythonPrefix) {
             // e.g. a pyenv python under /root (0700): setpriv may still exec it, but as uid 65534 it
             // can't read its own installation and falls back to whatever libpython and stdlib it finds.
@@ -695,6 +735,8 @@ export class PythonBeltPool {
           else this.spare = worker;
           return { plan, runtime, report: this.report(plan, worker.ready, root, failures, configured.executable, { unshare, setpriv }) };
         } catch (err) {
+          // The kernel, not the launch plan, lacks the sandbox: another plan would not help.
+          if (err instanceof PythonUnconfinedError) throw err;
           failures.push(`${[...plan.prefix.map((p) => path.basename(p)), plan.python].join(' ')}: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
@@ -732,7 +774,7 @@ export class PythonBeltPool {
           `${ready.landlock >= 4 ? '; TCP bind/connect denied' : ''}${ready.landlock >= 6 ? '; abstract unix sockets and signals scoped' : ''}`,
       );
     } else notEnforced.push('Landlock file-system confinement (kernel support missing): world-readable files such as /etc/passwd can be read');
-    if (ready.seccomp) enforced.push(`seccomp: ${ready.seccomp} syscalls denied (sockets, fork/clone/exec, ptrace, mount/namespaces, bpf, io_uring, uid/rlimit changes)`);
+    if (ready.seccomp) enforced.push(`seccomp: ${ready.seccomp} syscalls denied (sockets, fork/clone/exec, ptrace, signals: kill/tgkill/tkill/pidfd_*, mount/namespaces, bpf, io_uring, uid/rlimit changes)`);
     else notEnforced.push('seccomp syscall filter');
     for (const e of ready.errors ?? []) notEnforced.push(`worker: ${e}`);
     for (const f of failures) notEnforced.push(`launch attempt failed: ${f}`);

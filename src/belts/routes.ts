@@ -7,6 +7,7 @@ import { requireAdminKey } from '../http/auth';
 import { assertProject, projectParam } from '../http/projects';
 import { checkBelt, type PythonCheck } from './check';
 import { parseBeltBody, type BeltDefinition } from './definition';
+import { PythonUnconfinedError } from './python';
 import { listBeltErrors } from './errors';
 import { deleteBelt, getBelt, listBelts, listVersions, putBelt, setBeltRunning, type BeltHead } from './registry';
 import { startRerun } from './rerun';
@@ -35,7 +36,7 @@ const headSchema = {
 };
 
 const nameParams = { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } };
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
+const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
 
 export interface BeltRouteDeps {
   pool: Pool;
@@ -58,6 +59,8 @@ export function registerBeltRoutes(app: FastifyInstance, deps: BeltRouteDeps): v
       return def;
     } catch (err) {
       if (err instanceof DefinitionError) throw new HttpError(400, 'bad_request', err.message, { field: err.field });
+      // Python belts cannot be checked (or run) on this host: say why, not "internal error".
+      if (err instanceof PythonUnconfinedError) throw new HttpError(503, 'unavailable', err.message);
       throw err;
     }
   }

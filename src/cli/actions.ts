@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { parseActionBody } from '../actions/definition';
 import { createAction, deleteAction, getAction, listActionRuns, listActions, updateAction } from '../actions/store';
+import { checkActionUrl, parseAllowedHosts } from '../actions/targets';
+import { loadConfig } from '../config';
 import { DEFAULT_PROJECT } from '../http/projects';
 import { registerResourceCommands, withPool } from './resource';
 
@@ -12,8 +14,15 @@ export function registerActionCommands(program: Command): void {
     parse: parseActionBody,
     list: listActions,
     get: getAction,
-    create: createAction,
-    update: updateAction,
+    // The same check as the API's: the CLI writes definitions the workers will send.
+    create: async (pool, project, a) => {
+      await checkActionUrl(a.url, parseAllowedHosts(loadConfig().BELTLINE_ACTION_ALLOWED_HOSTS));
+      return createAction(pool, project, a);
+    },
+    update: async (pool, project, a) => {
+      await checkActionUrl(a.url, parseAllowedHosts(loadConfig().BELTLINE_ACTION_ALLOWED_HOSTS));
+      return updateAction(pool, project, a);
+    },
     remove: deleteAction,
     line: (a) => `${a.name.padEnd(24)} ${a.method.padEnd(6)} ${a.url}`,
   });

@@ -86,7 +86,7 @@ export function registerEventTypeRoutes(app: FastifyInstance, pool: Pool, adminK
             after: { type: 'string', description: 'the `next` cursor of the previous page' },
           },
         },
-        response: { 200: eventPageSchema, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        response: { 200: eventPageSchema, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
       },
     },
     async (req) => {

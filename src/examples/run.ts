@@ -59,7 +59,7 @@ async function upsert(opts: RunOptions, kind: string, noun: string, def: Definit
     res = await call(opts, 'PUT', `${base}/${encodeURIComponent(name)}`, body);
     verb = 'updated';
   }
-  if (res.status === 401) throw new ExampleError(`${def.file}: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
+  if (res.status === 401 || res.status === 403) throw new ExampleError(`${def.file}: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
   if (res.status >= 300) throw new ExampleError(`${def.file}: ${res.status} ${res.text}`);
   const extra = kind === 'actions' ? ` → ${String(body.url)}` : '';
   opts.print(`${verb} ${noun} ${name}${extra}`);
@@ -147,6 +147,7 @@ async function runStep(opts: RunOptions, step: Step, startedAt: number): Promise
   const deadline = Date.now() + step.timeoutMs;
   for (;;) {
     const res = await call(opts, 'GET', `/api/v1/profiles/${encodeURIComponent(profile)}`);
+    if (res.status === 401 || res.status === 403) throw new ExampleError(`GET /api/v1/profiles: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
     const v = res.status === 200 ? valueAt((res.json as { document?: unknown }).document, path) : undefined;
     if (v !== undefined) {
       opts.print(`profile ${profile} has ${path.join('.')} = ${JSON.stringify(v)}`);
@@ -160,7 +161,7 @@ async function runStep(opts: RunOptions, step: Step, startedAt: number): Promise
 /** Adds a self-describing schema to the registry; the same schema again is no change. */
 async function addSchema(opts: RunOptions, def: Definition): Promise<void> {
   const res = await call(opts, 'POST', '/projects/default/schemas', def.body);
-  if (res.status === 401) throw new ExampleError(`${def.file}: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
+  if (res.status === 401 || res.status === 403) throw new ExampleError(`${def.file}: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
   if (res.status >= 300) throw new ExampleError(`${def.file}: ${res.status} ${res.text}`);
   opts.print(`${res.status === 201 ? 'added' : 'kept'} schema ${String((res.json as { key?: string }).key)}`);
 }

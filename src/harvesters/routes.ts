@@ -49,7 +49,7 @@ export function registerHarvesterRoutes(app: FastifyInstance, pool: Pool, adminK
           tags: ['harvesters'],
           security: [{ adminKey: [] }],
           params: { type: 'object', required: ['project', 'name'], properties: { project: { type: 'string' }, name: { type: 'string' } } },
-          response: { 200: harvesterSchema, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+          response: { 200: harvesterSchema, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
         },
       },
       async (req) => {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fastify, {
   LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -31,12 +32,20 @@ export class HttpError extends Error {
 function codeFor(status: number): string {
   if (status === 400) return 'bad_request';
   if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
   if (status === 404) return 'not_found';
   if (status === 413) return 'payload_too_large';
   if (status === 415) return 'unsupported_media_type';
   if (status === 503) return 'unavailable';
   return status >= 500 ? 'internal_error' : 'error';
 }
+
+/**
+ * The collector's routes, which browser trackers call cross-origin. Only these answer CORS: the
+ * profile, admin and micro routes hold personal data and are called by servers, so a browser on
+ * another origin gets no CORS headers from them (and no preflight).
+ */
+const CROSS_ORIGIN_PATH = /^\/(?:com\.snowplowanalytics\.snowplow\/tp2|i|api\/v1\/events\/[^/?]+)\/?(?:\?|$)/;
 
 export async function createApp(opts: { bodyLimit: number; trustedProxies?: string[] }): Promise<FastifyInstance> {
   const app = fastify({
@@ -56,8 +65,12 @@ export async function createApp(opts: { bodyLimit: number; trustedProxies?: stri
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   });
   app.addSchema(errorSchema);
-  // Browser trackers post cross-origin with credentials (the `sp` cookie): reflect the origin.
-  await app.register(cors, { origin: true, credentials: true, maxAge: 86400 });
+  // Browser trackers post cross-origin with credentials (the `sp` cookie): reflect the origin, on
+  // the collector's routes alone. Decided by path, not by route, so that preflights (answered by
+  // the plugin's OPTIONS route) get the same decision as the request they announce.
+  await app.register(cors, {
+    delegator: (req, cb) => cb(null, CROSS_ORIGIN_PATH.test(req.url ?? '') ? { origin: true, credentials: true, maxAge: 86400 } : { origin: false }),
+  });
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {
@@ -66,12 +79,19 @@ export async function createApp(opts: { bodyLimit: number; trustedProxies?: stri
     },
   });
 
-  app.setErrorHandler((err: FastifyError | HttpError, _req, reply) => {
+  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
+    // Raised on purpose (a 503 while Kafka is away, a 400 naming a field): the message is for the caller.
     if (err instanceof HttpError) {
       return reply.status(err.statusCode).send({ error: err.code, message: err.message, details: err.details });
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    if (status >= 500) app.log.error({ err }, 'request failed');
+    if (status >= 500) {
+      // An unexpected failure's message can carry internals (SQL, hosts, paths, parts of the
+      // data): the caller gets an id to quote, the log gets the error under that id.
+      const errorId = crypto.randomUUID();
+      app.log.error({ err, errorId, method: req.method, url: req.url }, 'request failed');
+      return reply.status(status).send({ error: codeFor(status), message: `internal error; the server's log has the details under errorId ${errorId}`, details: { errorId } });
+    }
     const details = err.validation ? err.validation.map((v) => ({ path: v.instancePath, message: v.message })) : undefined;
     return reply.status(status).send({ error: codeFor(status), message: err.message, details });
   });

@@ -9,15 +9,16 @@ export function generateAdminKey(): string {
 
 /**
  * A preHandler for admin routes: `Authorization: Bearer <key>`, compared in constant time so the
- * answer's timing tells nothing about the key.
+ * answer's timing tells nothing about the key. No key is a 401 (authenticate), a wrong one a 403
+ * (a client that sent a key learns it is refused, not that it should try again without one).
  */
 export function requireAdminKey(key: string): (req: FastifyRequest) => Promise<void> {
   const expected = crypto.createHash('sha256').update(key).digest();
   return async (req) => {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header);
-    if (!m) throw new HttpError(401, 'unauthorized', 'admin routes need the header Authorization: Bearer <BELTLINE_ADMIN_KEY>');
+    if (!m) throw new HttpError(401, 'unauthorized', 'this route needs the header Authorization: Bearer <BELTLINE_ADMIN_KEY>');
     const given = crypto.createHash('sha256').update(m[1].trim()).digest();
-    if (!crypto.timingSafeEqual(given, expected)) throw new HttpError(401, 'unauthorized', 'the admin key is not valid');
+    if (!crypto.timingSafeEqual(given, expected)) throw new HttpError(403, 'forbidden', 'the admin key is not valid');
   };
 }

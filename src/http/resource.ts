@@ -53,7 +53,7 @@ async function store(fn: () => Promise<boolean>): Promise<boolean> {
 export function registerResourceRoutes<T extends { name: string }>(app: FastifyInstance, r: Resource<T>, adminKey: string, onChange: () => void = () => undefined): (project: string, name: string) => Promise<T> {
   const preHandler = requireAdminKey(adminKey);
   const base = { tags: [r.tag], security: [{ adminKey: [] }] };
-  const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
+  const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
   const body = { type: 'object', additionalProperties: true } as const;
   const nameParams = { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } };
   const item = r.itemSchema;

@@ -126,7 +126,7 @@ export function registerMetricsRoute(app: FastifyInstance, adminKey: string): vo
         summary: 'Prometheus metrics of this process (text exposition format)',
         tags: ['operations'],
         security: [{ adminKey: [] }],
-        response: { 401: { $ref: 'Error#' } },
+        response: { 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } },
       },
     },
     async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()),

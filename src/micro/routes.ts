@@ -1,22 +1,30 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import { requireAdminKey } from '../http/auth';
 import { SNOWPLOW_EVENT_TYPE } from '../ingest/events';
 
 /**
  * Snowplow Micro's inspection API, for checking a tracker integration in development: what
- * arrived since the last reset, good and bad. Only mounted when BELTLINE_MICRO is on.
+ * arrived since the last reset, good and bad. Only mounted when BELTLINE_MICRO is on. Every route
+ * takes the admin key: the reads show whole events (personal data), and a reset hides them from
+ * whoever is checking.
  */
-export function registerMicroRoutes(app: FastifyInstance, pool: Pool): void {
+export function registerMicroRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
   const tags = ['micro'];
+  const preHandler = requireAdminKey(adminKey);
+  const security = [{ adminKey: [] }];
+  const authErrors = { 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } };
   const since = 'SELECT reset_at FROM micro_state';
 
   app.get(
     '/micro/all',
     {
+      preHandler,
       schema: {
         summary: 'Counts of good and bad events since the last reset',
         tags,
-        response: { 200: { type: 'object', properties: { total: { type: 'integer' }, good: { type: 'integer' }, bad: { type: 'integer' } } } },
+        security,
+        response: { 200: { type: 'object', properties: { total: { type: 'integer' }, good: { type: 'integer' }, bad: { type: 'integer' } } }, ...authErrors },
       },
     },
     async () => {
@@ -32,9 +40,12 @@ export function registerMicroRoutes(app: FastifyInstance, pool: Pool): void {
   app.get(
     '/micro/good',
     {
+      preHandler,
       schema: {
         summary: 'Good events since the last reset, newest first',
         tags,
+        security,
+        response: authErrors,
         querystring: {
           type: 'object',
           properties: {
@@ -66,9 +77,12 @@ export function registerMicroRoutes(app: FastifyInstance, pool: Pool): void {
   app.get(
     '/micro/bad',
     {
+      preHandler,
       schema: {
         summary: 'Bad rows since the last reset, newest first',
         tags,
+        security,
+        response: authErrors,
         querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } } },
       },
     },
@@ -81,7 +95,15 @@ export function registerMicroRoutes(app: FastifyInstance, pool: Pool): void {
 
   app.post(
     '/micro/reset',
-    { schema: { summary: 'Forget what arrived so far (the stores keep it)', tags, response: { 200: { type: 'object', properties: { reset: { type: 'boolean' } } } } } },
+    {
+      preHandler,
+      schema: {
+        summary: 'Forget what arrived so far (the stores keep it)',
+        tags,
+        security,
+        response: { 200: { type: 'object', properties: { reset: { type: 'boolean' } } }, ...authErrors },
+      },
+    },
     async () => {
       await pool.query('UPDATE micro_state SET reset_at = clock_timestamp()');
       return { reset: true };

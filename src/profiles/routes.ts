@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { HttpError } from '../http/app';
+import { requireAdminKey } from '../http/auth';
 import { assertProject, DEFAULT_PROJECT } from '../http/projects';
 import type { Json } from './semantics';
 import { findByPath, getHistory, getProfile } from './store';
@@ -25,16 +26,26 @@ const profileSchema = {
 
 const projectQuery = { project: { type: 'string', default: DEFAULT_PROJECT } } as const;
 
-export function registerProfileRoutes(app: FastifyInstance, pool: Pool): void {
+const security = [{ adminKey: [] }];
+const authErrors = { 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } };
+
+/**
+ * Profiles are personal data, and through `_link` an anonymous id (which a tracker's cookie
+ * shows anyone) reads the authenticated profile: reading needs the admin key.
+ */
+export function registerProfileRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
+  const preHandler = requireAdminKey(adminKey);
   app.get(
     '/api/v1/profiles/:id',
     {
+      preHandler,
       schema: {
         summary: 'A profile document by id',
         tags: ['profiles'],
+        security,
         params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 512 } } },
         querystring: { type: 'object', properties: { ...projectQuery, history: { type: 'boolean', default: false } } },
-        response: { 200: profileSchema, 404: { $ref: 'Error#' } },
+        response: { 200: profileSchema, 404: { $ref: 'Error#' }, ...authErrors },
       },
     },
     async (req) => {
@@ -50,7 +61,9 @@ export function registerProfileRoutes(app: FastifyInstance, pool: Pool): void {
   app.get(
     '/api/v1/profiles',
     {
+      preHandler,
       schema: {
+        security,
         summary: 'Profiles whose value at a path equals a value (e.g. ?path=contact.email&value="a@b.c")',
         tags: ['profiles'],
         querystring: {
@@ -63,7 +76,7 @@ export function registerProfileRoutes(app: FastifyInstance, pool: Pool): void {
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
         },
-        response: { 200: { type: 'array', items: profileSchema }, 400: { $ref: 'Error#' } },
+        response: { 200: { type: 'array', items: profileSchema }, 400: { $ref: 'Error#' }, ...authErrors },
       },
     },
     async (req) => {

@@ -34,7 +34,7 @@ const outcomeSchema = {
   type: 'object',
   properties: { workflowId: { type: 'string' }, runId: { type: 'string' }, outcome: { type: 'string', enum: ['started', 'running', 'completed'] }, replayOf: { type: 'string' } },
 };
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
+const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
 
 function since(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;

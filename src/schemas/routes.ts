@@ -44,7 +44,7 @@ const keyParams = {
   },
 } as const;
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } } as const;
+const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } } as const;
 
 /**
  * The schema registry's admin API (Iglu schemas are immutable: create, list, read; no update or delete):

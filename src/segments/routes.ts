@@ -7,7 +7,7 @@ import { DEFAULT_PROJECT } from '../http/projects';
 import { assertProject, projectParam } from '../http/projects';
 import { getSegment, listDeadLetters, listSegments, readRows, redrive, type Segment } from './store';
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
+const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
 const security = [{ adminKey: [] }];
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
 const projectNameParams = {

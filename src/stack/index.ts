@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config';
+import { embeddedDatabaseUrl, loadConfig, readEmbeddedPassword, type Config } from '../config';
 import { logger } from '../log';
 import { GiveUp, isAlive, portAnswers, processCmdline, readPid, tail, terminate, waitUntil, withLock } from './procs';
 import { cmdlineIsService, maintenanceUrl, maskPassword, parseOnly, SERVICES, statusLine, type ServiceName } from './render';
@@ -27,6 +27,12 @@ export { ensureTopics } from './services';
 export * from './search-attributes';
 
 const log = logger('stack');
+
+/** The embedded server's URL with the password now on record in BELTLINE_HOME; set on `cfg`. */
+function refreshEmbeddedUrl(cfg: Config): string {
+  if (cfg.embeddedPostgres) cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, readEmbeddedPassword(cfg.BELTLINE_HOME));
+  return cfg.databaseUrl;
+}
 
 export interface ServiceStatus {
   name: ServiceName;
@@ -83,7 +89,8 @@ const DEFS: Record<ServiceName, ServiceDef> = {
     endpoint: (cfg) => maskPassword(cfg.databaseUrl),
     answers: (cfg) => portAnswers('127.0.0.1', cfg.PGPORT_EMBEDDED),
     // beltline's database may not exist yet; the server is ready when its maintenance db answers.
-    ready: (cfg) => postgresReady(maintenanceUrl(cfg.databaseUrl)),
+    // The password is read again: another process's `stack up` may have just initialised it.
+    ready: (cfg) => postgresReady(maintenanceUrl(refreshEmbeddedUrl(cfg))),
     // PostgreSQL writes its own pid file; its first line is the postmaster's pid.
     pidFile: (p) => pgLayout(p).pidFile,
     logFile: (p) => pgLayout(p).logFile,

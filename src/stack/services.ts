@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Config } from '../config';
+import { embeddedDatabaseUrl, embeddedPasswordFile, type Config } from '../config';
 import { logger } from '../log';
 import { cacheDir, hasCommand, httpAnswers, installAtomically, portAnswers, run, runOrThrow, spawnDetached } from './procs';
 import {
@@ -308,7 +308,20 @@ function makeTraversable(dir: string, top: string): void {
   }
 }
 
-/** Initialises the cluster once (into a side folder, then renamed) and starts it with pg_ctl. */
+/** Writes `file` readable by its owner alone, atomically (a reader never sees half of it). */
+function writePrivateFile(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Initialises the cluster once (into a side folder, then renamed) and starts it with pg_ctl. A
+ * new cluster gets a random password, stored in BELTLINE_HOME (see embeddedPasswordFile) and set
+ * on `cfg.databaseUrl` for the rest of this `stack up`.
+ */
 export async function startPostgres(cfg: Config, p: Paths): Promise<void> {
   const { initdb, pg_ctl } = pgBinaries();
   await ensurePostgresUser();
@@ -327,8 +340,14 @@ export async function startPostgres(cfg: Config, p: Paths): Promise<void> {
     const staging = `${l.dataDir}.init`;
     for (const d of [l.dataDir, staging]) fs.rmSync(d, { recursive: true, force: true });
     fs.mkdirSync(staging, { mode: 0o700 });
+    // A password of its own per data folder, kept where loadConfig() finds it (BELTLINE_HOME,
+    // owner-only). It is written before initdb: a cluster never exists without its password on
+    // record, and an initdb cut off half-way is redone with a fresh one.
+    const password = crypto.randomBytes(24).toString('base64url');
+    writePrivateFile(embeddedPasswordFile(p.home), `${password}\n`);
+    cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, password);
     const pwFile = path.join(l.socketDir, `.pw-${process.pid}`);
-    fs.writeFileSync(pwFile, 'beltline\n', { mode: 0o600 });
+    fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
     await chownToPg(staging, pwFile);
     log.info({ dataDir: l.dataDir }, 'initialising the embedded PostgreSQL cluster');
     try {

@@ -12,10 +12,12 @@ import { admin, ensureEventType, startBeltline, testPool, waitFor, type Beltline
 import { freshTopic } from '../support/kafka';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
+/** The test receiver listens on loopback, which actions may target only when allowed. */
+const ALLOWED = '127.0.0.1';
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, BELTLINE_LOG_LEVEL: 'warn' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, BELTLINE_LOG_LEVEL: 'warn', BELTLINE_ACTION_ALLOWED_HOSTS: ALLOWED } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -72,7 +74,7 @@ describe('actions: webhooks from belts, sent once', () => {
     const { topic, group } = await freshTopic('actions-test');
     beltline = await startBeltline({
       port: 18100,
-      env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: queue, ACTIONS_TEST_TOKEN: `tok-${s}` },
+      env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: queue, BELTLINE_ACTION_TEST_TOKEN: `tok-${s}`, BELTLINE_ACTION_ALLOWED_HOSTS: ALLOWED },
     });
     await ensureEventType(beltline.url, {
       name: eventType,
@@ -85,7 +87,7 @@ describe('actions: webhooks from belts, sent once', () => {
     });
     const base = 'http://127.0.0.1:18101';
     const actions = [
-      { name: hook('ok'), type: 'webhook', url: `${base}/ok`, headers: { Authorization: 'Bearer ${env:ACTIONS_TEST_TOKEN}' } },
+      { name: hook('ok'), type: 'webhook', url: `${base}/ok`, headers: { Authorization: 'Bearer ${env:BELTLINE_ACTION_TEST_TOKEN}' } },
       { name: hook('flaky'), type: 'webhook', url: `${base}/flaky`, retry: { maximumAttempts: 5, initialInterval: 'PT0.2S', maximumInterval: 'PT1S' } },
       { name: hook('gone'), type: 'webhook', url: `${base}/gone`, retry: { maximumAttempts: 5, initialIntervalMs: 200 } },
       { name: hook('down'), type: 'webhook', url: `${base}/down`, retry: { maximumAttempts: 2, initialIntervalMs: 200 } },
@@ -143,13 +145,18 @@ describe('actions: webhooks from belts, sent once', () => {
     await bad({ name: hook('x'), type: 'email', url: 'http://127.0.0.1:18101/x' }, 'type');
     await bad({ name: hook('x'), type: 'webhook', url: 'http://127.0.0.1:18101/x', timeout: 'soon' }, 'timeout');
     await bad({ name: hook('x'), type: 'webhook', url: 'http://127.0.0.1:18101/x', headers: { 'Idempotency-Key': 'mine' } }, 'headers.Idempotency-Key');
+    // Internal targets, unless allowed (this process allows 127.0.0.1 alone), and secrets.
+    for (const url of ['http://10.0.0.5/x', 'http://192.168.1.20:8080/x', 'http://127.0.0.2:18101/x', 'http://[::1]:18101/x', 'http://169.254.169.254/latest/meta-data/']) {
+      await bad({ name: hook('x'), type: 'webhook', url }, 'url');
+    }
+    await bad({ name: hook('x'), type: 'webhook', url: 'http://127.0.0.1:18101/x', headers: { 'X-Leak': '${env:DATABASE_URL}' } }, 'headers.X-Leak');
     expect((await admin(beltline.url, 'GET', `/projects/default/actions/${hook('x')}`)).status).toBe(404);
     // Without the key: 401.
     expect((await fetch(`${beltline.url}/projects/default/actions`)).status).toBe(401);
     // A duplicate: 409; a PUT replaces; the GET shows the normalised definition.
     expect((await admin(beltline.url, 'POST', '/projects/default/actions', { name: hook('ok'), url: 'http://127.0.0.1:18101/ok' })).status).toBe(409);
     const got = (await (await admin(beltline.url, 'GET', `/projects/default/actions/${hook('ok')}`)).json()) as Record<string, unknown>;
-    expect(got).toMatchObject({ name: hook('ok'), type: 'webhook', method: 'POST', timeoutMs: 10_000, headers: { Authorization: 'Bearer ${env:ACTIONS_TEST_TOKEN}' } });
+    expect(got).toMatchObject({ name: hook('ok'), type: 'webhook', method: 'POST', timeoutMs: 10_000, headers: { Authorization: 'Bearer ${env:BELTLINE_ACTION_TEST_TOKEN}' } });
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'actions-test-'));
     const file = (name: string, body: unknown): string => {
@@ -160,6 +167,9 @@ describe('actions: webhooks from belts, sent once', () => {
     const badCli = await cli('actions', 'create', '--file', file('bad.json', { name: hook('cli'), type: 'webhook', url: 'ftp://x.example/' }));
     expect(badCli.code).toBe(2);
     expect(badCli.stderr).toMatch(/invalid definition: url: must be http or https/);
+    const privateCli = await cli('actions', 'create', '--file', file('private.json', { name: hook('cli'), url: 'http://10.1.2.3/cli' }));
+    expect(privateCli.code).toBe(2);
+    expect(privateCli.stderr).toMatch(/invalid definition: url: must not target a private address/);
     const created = await cli('actions', 'create', '--file', file('ok.json', { name: hook('cli'), url: 'http://127.0.0.1:18101/cli', timeout: 'PT2S' }));
     expect(created.stdout).toContain(`created action ${hook('cli')}`);
     expect((await cli('actions', 'list')).stdout).toMatch(new RegExp(`${hook('cli')}\\s+POST\\s+http://127.0.0.1:18101/cli`));
@@ -167,6 +177,36 @@ describe('actions: webhooks from belts, sent once', () => {
     expect((await cli('actions', 'update', hook('cli'), '--file', file('bad2.json', { url: 'http://127.0.0.1:18101/cli', type: 'sms' }))).stderr).toMatch(/type: must be "webhook"/);
     expect((await cli('actions', 'delete', hook('cli'))).stdout).toContain(`deleted action ${hook('cli')}`);
     expect((await admin(beltline.url, 'GET', `/projects/default/actions/${hook('cli')}`)).status).toBe(404);
+  }, 60_000);
+
+  it('refuses at delivery a target or variable a stored definition names but may not reach', async () => {
+    // As if stored before these checks (or a name that resolved elsewhere at definition): the
+    // worker checks again when it sends.
+    const stored = [
+      { name: hook('rebound'), url: 'http://127.0.0.2:18101/rebound' },
+      { name: hook('leak'), url: 'http://127.0.0.1:18101/leak', headers: { 'X-Leak': '${env:BELTLINE_ADMIN_KEY}' } },
+    ];
+    for (const a of stored) {
+      const def = { description: '', type: 'webhook', method: 'POST', headers: {}, timeoutMs: 2000, retry: { maximumAttempts: 3, initialIntervalMs: 200, maximumIntervalMs: 200, backoffCoefficient: 1 }, ...a };
+      await pool.query('INSERT INTO actions (project, name, definition) VALUES ($1, $2, $3)', ['default', a.name, def]);
+    }
+    try {
+      const ev = `ev-${s}-refused`;
+      expect((await post({ eventId: ev, userId: `user-${s}-refused`, n: 1, actions: stored.map((a) => a.name) })).status).toBeLessThan(300);
+      const settled = await waitFor('both refused', async () => {
+        const r = await runs(ev);
+        return r.length === 2 && r.every((x) => x.state !== 'pending') ? r : undefined;
+      });
+      const by = new Map(settled.map((r) => [r.action, r]));
+      // Refused for good at the first attempt: no retries against an internal address.
+      expect(by.get(hook('rebound'))).toMatchObject({ state: 'failed', attempts: 1, response_status: null });
+      expect(by.get(hook('rebound'))?.last_error).toMatch(/url must not target a loopback address/);
+      expect(by.get(hook('leak'))).toMatchObject({ state: 'failed', attempts: 1, response_status: null });
+      expect(by.get(hook('leak'))?.last_error).toMatch(/BELTLINE_ADMIN_KEY; actions may read only variables starting with BELTLINE_ACTION_/);
+      expect(rx.hits.filter((h) => h.path === '/leak' || h.path === '/rebound')).toEqual([]);
+    } finally {
+      await pool.query('DELETE FROM actions WHERE project = $1 AND name = ANY($2)', ['default', stored.map((a) => a.name)]);
+    }
   }, 60_000);
 
   it('sends each action once with a stable Idempotency-Key; retries 5xx; records 4xx and unknown actions as failed; a replayed batch sends nothing again', async () => {

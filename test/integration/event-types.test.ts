@@ -21,8 +21,8 @@ describe('event types API', () => {
   it('needs the admin key', async () => {
     expect((await fetch(`${beltline.url}/projects/default/event-types`)).status).toBe(401);
     const wrong = await fetch(`${beltline.url}/projects/default/event-types`, { headers: { authorization: `Bearer ${ADMIN_KEY}x` } });
-    expect(wrong.status).toBe(401);
-    expect(await wrong.json()).toMatchObject({ error: 'unauthorized' });
+    expect(wrong.status).toBe(403);
+    expect(await wrong.json()).toMatchObject({ error: 'forbidden' });
   });
 
   it('creates, reads, updates and deletes, with errors naming the field', async () => {

@@ -41,7 +41,8 @@ describe('examples/cart-offers (seed 004): one offer per user', () => {
     });
     await new Promise<void>((r) => server.listen(18104, '127.0.0.1', () => r()));
     const { topic, group } = await freshTopic('example-offers');
-    beltline = await startBeltline({ port: 18103, env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: queue } });
+    // The receiver is on loopback, which actions may target only when allowed.
+    beltline = await startBeltline({ port: 18103, env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: queue, BELTLINE_ACTION_ALLOWED_HOSTS: '127.0.0.1' } });
   }, 120_000);
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { buildPageView, buildStructEvent } from '@snowplow/node-tracker';
-import { startBeltline, waitFor, type BeltlineProcess } from '../support/beltline';
+import { admin, startBeltline, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic, readAll } from '../support/kafka';
 import { snowplowTracker } from '../support/tracker';
 
@@ -20,10 +20,13 @@ describe('Snowplow Micro-style inspection', () => {
     await beltline?.stop();
   });
 
-  const get = async <T>(path: string): Promise<T> => (await (await fetch(`${beltline.url}${path}`)).json()) as T;
+  const get = async <T>(path: string): Promise<T> => (await (await admin(beltline.url, 'GET', path)).json()) as T;
 
   it('shows good and bad events since the last reset, with filters', async () => {
-    expect((await fetch(`${beltline.url}/micro/reset`, { method: 'POST' })).status).toBe(200);
+    // Every route takes the admin key: a reset without it is refused and resets nothing.
+    expect((await fetch(`${beltline.url}/micro/all`)).status).toBe(401);
+    expect((await fetch(`${beltline.url}/micro/reset`, { method: 'POST' })).status).toBe(401);
+    expect((await admin(beltline.url, 'POST', '/micro/reset')).status).toBe(200);
     expect(await get('/micro/all')).toEqual({ total: 0, good: 0, bad: 0 });
 
     const session = snowplowTracker(beltline.url, { appId: 'micro-test', bufferSize: 1 });
@@ -57,7 +60,9 @@ describe('Snowplow Micro-style inspection', () => {
     expect(published).toHaveLength(1);
     expect(JSON.parse(published[0])).toEqual(bad[0]);
 
-    await fetch(`${beltline.url}/micro/reset`, { method: 'POST' });
+    expect((await fetch(`${beltline.url}/micro/reset`, { method: 'POST', headers: { authorization: 'Bearer not-the-key' } })).status).toBe(403);
+    expect(await get('/micro/all')).toEqual({ total: 3, good: 2, bad: 1 });
+    await admin(beltline.url, 'POST', '/micro/reset');
     expect(await get('/micro/all')).toEqual({ total: 0, good: 0, bad: 0 });
   }, 60_000);
 });

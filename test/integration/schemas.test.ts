@@ -245,7 +245,8 @@ describe('schema routes', () => {
       expect(res.json()).toMatchObject({ error: 'unauthorized' });
     }
     const wrong = await app.inject({ method: 'GET', url: '/projects/default/schemas', headers: { authorization: `Bearer ${ADMIN_KEY}x` } });
-    expect(wrong.statusCode).toBe(401);
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json()).toMatchObject({ error: 'forbidden' });
   });
 
   it('creates (201), answers the same again with 200, refuses a change with 409', async () => {

@@ -62,10 +62,19 @@ describe('action definitions', () => {
   });
 
   it('resolves ${env:NAME} in header values at delivery, and names a variable that is unset', () => {
-    const def = parseActionBody({ ...ok, headers: { Authorization: 'Bearer ${env:OFFERS_TOKEN}', 'X-Static': 'v' } });
-    expect(def.headers.Authorization).toBe('Bearer ${env:OFFERS_TOKEN}');
-    expect(resolveHeaders(def.headers, { OFFERS_TOKEN: 's3cret' })).toEqual({ Authorization: 'Bearer s3cret', 'X-Static': 'v' });
-    expect(() => resolveHeaders(def.headers, {})).toThrow(/OFFERS_TOKEN/);
+    const def = parseActionBody({ ...ok, headers: { Authorization: 'Bearer ${env:BELTLINE_ACTION_OFFERS_TOKEN}', 'X-Static': 'v' } });
+    expect(def.headers.Authorization).toBe('Bearer ${env:BELTLINE_ACTION_OFFERS_TOKEN}');
+    expect(resolveHeaders(def.headers, { BELTLINE_ACTION_OFFERS_TOKEN: 's3cret' })).toEqual({ Authorization: 'Bearer s3cret', 'X-Static': 'v' });
+    expect(() => resolveHeaders(def.headers, {})).toThrow(/BELTLINE_ACTION_OFFERS_TOKEN/);
+  });
+
+  it('reads only variables named BELTLINE_ACTION_*: at definition (400 naming the header) and at delivery', () => {
+    expect(fieldOf({ ...ok, headers: { 'X-Leak': 'postgres=${env:DATABASE_URL}' } })).toBe('headers.X-Leak');
+    expect(() => parseActionBody({ ...ok, headers: { Authorization: 'Bearer ${env:BELTLINE_ACTION_T} ${env:BELTLINE_ADMIN_KEY}' } })).toThrow(
+      /headers\.Authorization: .*BELTLINE_ACTION_.*BELTLINE_ADMIN_KEY/,
+    );
+    // A definition stored before the rule (not parsed again) is refused when it is sent.
+    expect(() => resolveHeaders({ 'X-Leak': '${env:DATABASE_URL}' }, { DATABASE_URL: 'postgres://u:p@db/x' })).toThrow(/DATABASE_URL.*BELTLINE_ACTION_/);
   });
 
   it('retries 408, 429, 5xx; gives up on other 4xx', () => {

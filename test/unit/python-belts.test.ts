@@ -1,4 +1,4 @@
-import { PythonBeltPool, type PythonIsolation } from '../../src/belts/python';
+import { PythonBeltPool, unconfinedRefusal, type PythonIsolation } from '../../src/belts/python';
 import { BeltCompileError, type BeltInput } from '../../src/belts/sandbox';
 
 jest.setTimeout(20_000);
@@ -219,6 +219,32 @@ def execute(headers, payload, profile):
     expect(isolation.enforced).toEqual(expect.arrayContaining(['empty environment']));
   });
 
+  it('fails an event whose belt signals a process, itself included (kill, tgkill, pidfd_*), and goes on', async () => {
+    const SIGNALS = `import os, signal, threading
+
+def execute(headers, payload, profile=None):
+    how = payload['how']
+    if how == 'kill-init':
+        os.kill(1, 0)
+    if how == 'kill-self':
+        os.kill(os.getpid(), 0)
+    if how == 'tgkill-self':
+        signal.pthread_kill(threading.get_ident(), 0)
+    if how == 'pidfd-self':
+        os.pidfd_open(os.getpid())
+    return {'ok': headers['grnry-event-id']}
+`;
+    const hows = ['kill-init', 'kill-self', 'tgkill-self', 'pidfd-self'];
+    const batch = hows.flatMap((how) => [input({ how }), input({ how: 'none' })]);
+    const results = await pool.runBatch(SIGNALS, 'signals.py', batch);
+    hows.forEach((how, i) => {
+      const [r, next] = [results[2 * i], results[2 * i + 1]];
+      expect({ how, error: r.error }).toEqual({ how, error: expect.objectContaining({ kind: 'exception', message: '[Errno 1] Operation not permitted', stack: expect.stringMatching(/\nPermissionError: /) }) });
+      expect(next).toEqual({ eventId: next.eventId, outputs: [{ ok: next.eventId }], logs: [] });
+    });
+    expect(isolation.enforced.join('\n')).toMatch(/seccomp: \d+ syscalls denied \(.*signals: kill\/tgkill\/tkill\/pidfd_\*/);
+  });
+
   it('kills a worker stuck past the wall-time guard, fails that event as a timeout and finishes the batch', async () => {
     const batch = [input({ kind: 'ok' }), input({ kind: 'swallow' }), input({ kind: 'sleep' }), input({ kind: 'ok' }), input({ kind: 'exit' }), input({ kind: 'ok' })];
     const started = Date.now();
@@ -275,5 +301,23 @@ def execute(headers, payload, profile):
     expect(y.map((r) => r.eventId)).toEqual(big.slice(0, 10).map((b) => b.eventId));
     expect(z.map((r) => (r.outputs[0] as { row: { firstName: string } }).row.firstName)).toEqual(['f5', 'f6']);
     expect(pool.pids().length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('unconfinedRefusal', () => {
+  const ready = { landlock: 6, seccomp: 69, errors: [] };
+
+  it('lets a worker run belts only with Landlock and seccomp applied', () => {
+    expect(unconfinedRefusal(ready, false)).toBeNull();
+    expect(unconfinedRefusal({ ...ready, landlock: null, errors: ['landlock: [Errno 38] Landlock unavailable: Function not implemented'] }, false)).toBe(
+      'python belts refuse to run unconfined: the worker could not apply Landlock (landlock: [Errno 38] Landlock unavailable: Function not implemented); ' +
+        'set BELTLINE_PYTHON_UNCONFINED=true to run them without it',
+    );
+    expect(unconfinedRefusal({ ...ready, seccomp: null }, false)).toMatch(/could not apply seccomp;/);
+    expect(unconfinedRefusal({ landlock: null, seccomp: null }, false)).toMatch(/could not apply Landlock and seccomp/);
+  });
+
+  it('lets them run anyway when BELTLINE_PYTHON_UNCONFINED=true says so', () => {
+    expect(unconfinedRefusal({ landlock: null, seccomp: null }, true)).toBeNull();
   });
 });

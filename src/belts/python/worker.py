@@ -3,13 +3,14 @@
 Started by src/belts/python.ts as ``python -I -S -B worker.py SHIM_DIR MEMORY_MB TIMEOUT_MS`` with an
 empty environment, its cwd in an empty directory, and (when the pool runs as root) inside a network
 namespace without interfaces as uid/gid 65534. Before any belt code runs it confines itself further,
-each step best effort and reported in its ready message:
+each step reported in its ready message (the Node side refuses a worker that could not apply
+Landlock or seccomp, unless BELTLINE_PYTHON_UNCONFINED=true):
 
 * Landlock (Linux >= 5.13): the file system becomes read-only and only beneath the Python
   installation, the shared-library folders and the grnry_belt shim (plus /dev/null, /dev/urandom,
   /dev/zero, /etc/ld.so.cache, /etc/localtime); no file can be written, created or removed anywhere.
   ABI >= 4 also denies every TCP bind/connect, ABI >= 6 scopes abstract unix sockets and signals.
-* seccomp: socket/connect/bind/listen/accept, fork/clone/exec, ptrace, mounts, namespaces, bpf,
+* seccomp: socket/connect/bind/listen/accept, fork/clone/exec, ptrace, signals (kill, tgkill, pidfd_*), mounts, namespaces, bpf,
   io_uring, keyrings, modules, rlimit and uid changes fail with EPERM (x86_64 and aarch64 only).
 * rlimits: address space = MEMORY_MB (the whole process, interpreter included), no processes or
   threads (RLIMIT_NPROC 0, effective when not root), no file growth, no core dumps, 64 fds.
@@ -447,12 +448,17 @@ _DENIED_SYSCALLS = {
     # request_key keyctl | kexec_load kexec_file_load init_module finit_module delete_module reboot
     # swapon swapoff syslog acct quotactl | name_to_handle_at open_by_handle_at | setrlimit prlimit64
     # | setuid setgid setreuid setregid setresuid setresgid setgroups setfsuid setfsgid capset
+    # | kill tkill tgkill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_open pidfd_send_signal pidfd_getfd
+    # (signals to any process, this one included: a belt must not stop or probe the worker or others;
+    # SIGPROF for the CPU budget comes from the kernel's timer, not from a syscall)
     "x86_64": (0xC000003E, [41, 42, 43, 49, 50, 288, 56, 57, 58, 435, 59, 322, 101, 310, 311, 165, 166, 155, 161, 272, 308,
                             428, 429, 430, 431, 432, 433, 321, 323, 298, 425, 426, 427, 248, 249, 250, 246, 320, 175, 313, 176,
-                            169, 167, 168, 103, 163, 179, 303, 304, 160, 302, 105, 106, 113, 114, 117, 119, 116, 122, 123, 126]),
+                            169, 167, 168, 103, 163, 179, 303, 304, 160, 302, 105, 106, 113, 114, 117, 119, 116, 122, 123, 126,
+                            62, 200, 234, 129, 297, 434, 424, 438]),
     "aarch64": (0xC00000B7, [198, 203, 202, 200, 201, 242, 220, 435, 221, 281, 117, 270, 271, 40, 39, 41, 51, 97, 268,
                              428, 429, 430, 431, 432, 433, 280, 282, 241, 425, 426, 427, 217, 218, 219, 104, 294, 105, 273, 106,
-                             142, 224, 225, 116, 89, 60, 264, 265, 164, 261, 146, 144, 145, 143, 147, 149, 159, 151, 152, 91]),
+                             142, 224, 225, 116, 89, 60, 264, 265, 164, 261, 146, 144, 145, 143, 147, 149, 159, 151, 152, 91,
+                             129, 130, 131, 138, 240, 434, 424, 438]),
 }
 
 
