@@ -70,38 +70,33 @@ interface LockedRow {
 }
 
 /**
- * One round trip per round: locks the existing profiles with the ones they are linked to, then
- * creates the missing ones (which locks them: they are new, hence empty). The linked ids go
- * through an array rather than `OR id IN (subquery)`, which PostgreSQL answered with a sequential
- * scan of the whole table; the array is an index lookup. Only ids not found are offered to the
- * INSERT: ON CONFLICT on ids that exist cost as much as the locking itself.
+ * Missing profiles are created first, all in id order: a concurrent batch creating the same ids
+ * waits for this one instead of taking them in another order. (Locking the existing ones and
+ * creating the missing ones in one statement deadlocked under concurrent batches: a statement's
+ * CTEs run in no fixed order, so new and existing ids were taken out of id order.)
+ */
+const INSERT_MISSING = `INSERT INTO profiles (id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING`;
+
+/**
+ * Locks the profiles with the ones they are linked to, in id order. The linked ids go through an
+ * array rather than `OR id IN (subquery)`, which PostgreSQL answered with a sequential scan of the
+ * whole table; the array is an index lookup.
  */
 const LOCK_ROUND = `
-  WITH held AS (
-    SELECT id, document, stamps, canonical_id, known FROM profiles
-     WHERE id = ANY($1::text[])
-        OR id = ANY(ARRAY(SELECT canonical_id FROM profiles WHERE id = ANY($1::text[]) AND canonical_id IS NOT NULL))
-     ORDER BY id FOR UPDATE
-  ), created AS (
-    INSERT INTO profiles (id)
-    SELECT w.id FROM unnest($1::text[]) AS w(id) WHERE w.id NOT IN (SELECT id FROM held) ORDER BY 1
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id
-  )
-  SELECT id, document, stamps, canonical_id, known FROM held
-  UNION ALL
-  SELECT id, '{}'::jsonb, '{}'::jsonb, NULL, false FROM created`;
+  SELECT id, document, stamps, canonical_id, known FROM profiles
+   WHERE id = ANY($1::text[])
+      OR id = ANY(ARRAY(SELECT canonical_id FROM profiles WHERE id = ANY($1::text[]) AND canonical_id IS NOT NULL))
+   ORDER BY id FOR UPDATE`;
 
 /**
  * Locks the profiles and the ones they are linked to. A link committed by a concurrent batch
  * while this one waited for a lock can point to a profile not read yet: those are read and locked
- * in a further round, so no update is applied to (or dropped for) a profile not held. A profile
- * that another batch created after this statement's snapshot is neither held nor created by it;
- * it is locked in the next round as well.
+ * in a further round, so no update is applied to (or dropped for) a profile not held.
  */
 async function lockGraph(client: PoolClient, ids: string[]): Promise<Locked> {
   const locked: Locked = { states: new Map(), canonical: new Map(), known: new Set() };
   let wanted = [...new Set(ids)].sort();
+  if (wanted.length > 0) await client.query({ name: 'beltline-profiles-insert', text: INSERT_MISSING, values: [wanted] });
   for (let round = 0; wanted.length > 0 && round < 5; round++) {
     const { rows } = await client.query<LockedRow>({ name: 'beltline-profiles-lock', text: LOCK_ROUND, values: [wanted] });
     for (const r of rows) {
