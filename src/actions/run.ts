@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Context } from '@temporalio/activity';
 import { selectorWhere } from '../belts/outputs-store';
-import type { EventSelector } from '../ingest/record';
+import { toSelector, type EventSelector } from '../ingest/record';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { ActionOutput } from '../belts/outputs';
@@ -55,7 +55,7 @@ export function createActionActivities(pool: Pool, env: Record<string, string | 
   const allowed = parseAllowedHosts(env.BELTLINE_ACTION_ALLOWED_HOSTS);
   return {
     async prepareActions(events: EventSelector | string[]): Promise<PreparedActions> {
-      const sel: EventSelector = Array.isArray(events) ? { eventIds: events } : events;
+      const sel = toSelector(events);
       if ('eventIds' in sel && sel.eventIds.length === 0) return { deliveries: [], failed: 0 };
       const { where, value } = selectorWhere(sel, 1);
       // Only outputs whose profile updates were applied; in event order, so of two decisions

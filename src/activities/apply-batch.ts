@@ -1,12 +1,11 @@
 import { withTransaction } from '../db/pool';
 import { applyOutputs, faultPoint } from '../batches/apply';
 import { lockPendingOutputs, markOutputsApplied } from '../belts/outputs-store';
-import type { EventSelector } from '../ingest/record';
+import { toSelector, type EventSelector } from '../ingest/record';
 import { logger } from '../log';
 import { applyLatency, beltErrors, updatesApplied } from '../metrics';
 import { publishOutbox } from '../profiles/outbox';
 import { workflowId, type ActivityDeps } from './deps';
-import { toSelector } from './run-belt';
 
 const log = logger('activities');
 

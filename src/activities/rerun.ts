@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { beltTaskQueue, type BeltRef } from '../belts/definition';
+import { beltTaskQueue } from '../belts/definition';
+import type { BeltTask } from './process-batch';
 import { getBelt } from '../belts/registry';
 import type { ActivityDeps } from './deps';
 
-export interface RerunBelt extends BeltRef {
-  taskQueue: string;
+export interface RerunBelt extends BeltTask {
   /** The expiry bucket width in force, for the reapers the run may need. */
   bucketMs: number;
 }

@@ -2,7 +2,7 @@ import type { EventHeaders } from '../ingest/events';
 import { insertBeltOutputs, selectorWhere } from '../belts/outputs-store';
 import { loadBelt } from '../belts/registry';
 import type { BeltRef } from '../belts/definition';
-import type { EventSelector } from '../ingest/record';
+import { toSelector, type EventSelector } from '../ingest/record';
 import { beltErrors } from '../metrics';
 import { getDocuments } from '../profiles/store';
 import { liveSegmentLookup, workflowId, type ActivityDeps } from './deps';
@@ -10,11 +10,6 @@ import { liveSegmentLookup, workflowId, type ActivityDeps } from './deps';
 export interface BeltRun {
   ran: number;
   errors: number;
-}
-
-/** Event ids as older workflow histories pass them, or a selector. */
-export function toSelector(sel: EventSelector | string[]): EventSelector {
-  return Array.isArray(sel) ? { eventIds: sel } : sel;
 }
 
 export function createRunBelt(deps: ActivityDeps) {

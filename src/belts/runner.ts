@@ -81,9 +81,4 @@ export class BeltRunner {
       return { eventId: r.eventId, ...kept, error };
     });
   }
-
-  async close(): Promise<void> {
-    await this.pythonPool?.close();
-    for (const sb of this.sandboxes.values()) await sb.then((s) => s.dispose()).catch(() => undefined);
-  }
 }

@@ -63,6 +63,11 @@ export interface IngestBatchInput extends BatchRef {
 /** Which events a step works on: those a batch stored, or listed ids (belt retries and backfills). */
 export type EventSelector = { batchId: string } | { eventIds: string[] };
 
+/** A selector, from event ids as workflow histories of older versions pass them, or a selector. */
+export function toSelector(sel: EventSelector | string[]): EventSelector {
+  return Array.isArray(sel) ? { eventIds: sel } : sel;
+}
+
 export interface BatchRetry {
   maximumAttempts: number;
   maximumIntervalMs: number;

@@ -29,20 +29,8 @@ export async function recordCount(topic: string): Promise<number> {
 }
 
 /** Every record value of a (small) topic, read from the beginning by a throw-away group. */
-export async function readAll(topic: string, expected: number, timeoutMs = 30_000): Promise<string[]> {
-  const kafka = createKafka(loadConfig(), 'beltline-test');
-  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomBytes(4).toString('hex')}` });
-  const values: string[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value?.toString() ?? '') });
-    const deadline = Date.now() + timeoutMs;
-    while (values.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  } finally {
-    await consumer.disconnect();
-  }
-  return values;
+export function readAll(topic: string, expected: number, timeoutMs = 30_000): Promise<string[]> {
+  return consume(topic, undefined, (values) => values.length >= expected, timeoutMs);
 }
 
 /** A topic's end offsets now: pass them to readFrom later to read only what was written since. */
@@ -60,15 +48,20 @@ export async function endOffsets(topic: string): Promise<{ partition: number; of
  * The record values written to a (busy, shared) topic since `from`, read until `enough` says so
  * or the timeout: a read from the beginning of such a topic would take longer the older it is.
  */
-export async function readFrom(topic: string, from: { partition: number; offset: string }[], enough: (values: string[]) => boolean, timeoutMs = 30_000): Promise<string[]> {
+export function readFrom(topic: string, from: { partition: number; offset: string }[], enough: (values: string[]) => boolean, timeoutMs = 30_000): Promise<string[]> {
+  return consume(topic, from, enough, timeoutMs);
+}
+
+/** Reads a topic with a throw-away group, from the beginning or from offsets, until `enough` or the timeout. */
+async function consume(topic: string, from: { partition: number; offset: string }[] | undefined, enough: (values: string[]) => boolean, timeoutMs: number): Promise<string[]> {
   const kafka = createKafka(loadConfig(), 'beltline-test');
   const consumer = kafka.consumer({ groupId: `reader-${crypto.randomBytes(4).toString('hex')}` });
   const values: string[] = [];
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: false });
+    await consumer.subscribe({ topic, fromBeginning: from === undefined });
     await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value?.toString() ?? '') });
-    for (const p of from) consumer.seek({ topic, partition: p.partition, offset: p.offset });
+    for (const p of from ?? []) consumer.seek({ topic, partition: p.partition, offset: p.offset });
     const deadline = Date.now() + timeoutMs;
     while (!enough(values) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   } finally {
