@@ -1,5 +1,9 @@
 const transform = { '^.+\\.ts$': 'ts-jest' };
 
+// Tests (and the beltline processes they start, which inherit this) use a database of their own
+// on the embedded server, never the one `npm start` uses. An explicit DATABASE_URL still wins.
+process.env.BELTLINE_DATABASE ??= 'beltline_test';
+
 /**
  * Unit tests need nothing; integration tests share one local stack, which their project's
  * globalSetup starts (jest runs a project's globalSetup only when one of its tests runs).

@@ -60,6 +60,8 @@ const schema = z.object({
 
   DATABASE_URL: z.string().url().optional(),
   PGPORT_EMBEDDED: port.default(54320),
+  /** The embedded server's database (created by `stack up`); the tests use their own. Ignored with DATABASE_URL. */
+  BELTLINE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').default('beltline'),
 
   /** How often a worker deletes events past their type's eventstoreTTL. */
   BELTLINE_RETENTION_INTERVAL_MS: positiveInt.default(60_000),
@@ -123,8 +125,8 @@ export function readEmbeddedPassword(home: string): string {
   return LEGACY_EMBEDDED_PASSWORD;
 }
 
-export function embeddedDatabaseUrl(pgPort: number, password: string = LEGACY_EMBEDDED_PASSWORD): string {
-  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/beltline`;
+export function embeddedDatabaseUrl(pgPort: number, password: string = LEGACY_EMBEDDED_PASSWORD, database = 'beltline'): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/${database}`;
 }
 
 /** Reads the configuration from the environment; a bad value names the variable. */
@@ -137,7 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   return {
     ...c,
-    databaseUrl: c.DATABASE_URL ?? embeddedDatabaseUrl(c.PGPORT_EMBEDDED, readEmbeddedPassword(c.BELTLINE_HOME)),
+    databaseUrl: c.DATABASE_URL ?? embeddedDatabaseUrl(c.PGPORT_EMBEDDED, readEmbeddedPassword(c.BELTLINE_HOME), c.BELTLINE_DATABASE),
     embeddedPostgres: c.DATABASE_URL === undefined,
     kafkaBrokers: c.KAFKA_BROKERS.split(',').map((s) => s.trim()).filter(Boolean),
   };

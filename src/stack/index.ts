@@ -30,7 +30,7 @@ const log = logger('stack');
 
 /** The embedded server's URL with the password now on record in BELTLINE_HOME; set on `cfg`. */
 function refreshEmbeddedUrl(cfg: Config): string {
-  if (cfg.embeddedPostgres) cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, readEmbeddedPassword(cfg.BELTLINE_HOME));
+  if (cfg.embeddedPostgres) cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, readEmbeddedPassword(cfg.BELTLINE_HOME), cfg.BELTLINE_DATABASE);
   return cfg.databaseUrl;
 }
 

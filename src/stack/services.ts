@@ -345,7 +345,7 @@ export async function startPostgres(cfg: Config, p: Paths): Promise<void> {
     // record, and an initdb cut off half-way is redone with a fresh one.
     const password = crypto.randomBytes(24).toString('base64url');
     writePrivateFile(embeddedPasswordFile(p.home), `${password}\n`);
-    cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, password);
+    cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, password, cfg.BELTLINE_DATABASE);
     const pwFile = path.join(l.socketDir, `.pw-${process.pid}`);
     fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
     await chownToPg(staging, pwFile);

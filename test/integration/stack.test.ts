@@ -23,6 +23,7 @@ describe('beltline stack up / down', () => {
     KAFKA_BROKERS: '127.0.0.1:19092',
     KAFKA_CONTROLLER_PORT: '19093',
     PGPORT_EMBEDDED: '15432',
+    BELTLINE_DATABASE: 'beltline',
     BELTLINE_RAW_PARTITIONS: '3',
   });
   const ports = [17233, 18233, 19092, 19093, 15432];
