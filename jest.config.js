@@ -14,6 +14,9 @@ module.exports = {
   // Temporal's native runtime (the time-skipping test environment) keeps threads alive after
   // teardown; without this jest would wait on them forever once every test has finished.
   forceExit: true,
+  // Hooks stop beltline processes, which drain before they exit (SIGKILL after 20 s: see
+  // test/support/beltline.ts); jest's 5 s default failed those hooks on a busy 2-core machine.
+  testTimeout: 30_000,
   projects: [
     { displayName: 'unit', testEnvironment: 'node', transform, testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
@@ -22,6 +25,7 @@ module.exports = {
       transform,
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
       slowTestThreshold: 60,
     },
   ],
