@@ -1,8 +1,17 @@
 const transform = { '^.+\\.ts$': 'ts-jest' };
 
-// Tests (and the beltline processes they start, which inherit this) use a database of their own
-// on the embedded server, never the one `npm start` uses. An explicit DATABASE_URL still wins.
+// Tests (and the beltline processes they start, which inherit these) share the local stack with
+// `npm start` but none of its state: a database of their own on the embedded server (an explicit
+// DATABASE_URL still wins), their own task queue (a running `npm start` worker must not take a
+// test's batches, nor a test's worker its batches), topics and consumer group. Tests that need
+// more isolation set their own on top.
 process.env.BELTLINE_DATABASE ??= 'beltline_test';
+process.env.BELTLINE_TASK_QUEUE ??= 'beltline-test';
+process.env.BELTLINE_RAW_TOPIC ??= 'test-raw';
+process.env.BELTLINE_BAD_TOPIC ??= 'test-bad';
+process.env.BELTLINE_PROFILE_UPDATES_TOPIC ??= 'test-profile-updates';
+process.env.BELTLINE_RECOVERY_FAILED_TOPIC ??= 'test-bad-recovery-failed';
+process.env.BELTLINE_CONSUMER_GROUP ??= 'beltline-test-bridge';
 
 /**
  * Unit tests need nothing; integration tests share one local stack, which their project's

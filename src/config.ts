@@ -53,6 +53,8 @@ const schema = z.object({
   KAFKA_CONTROLLER_PORT: port.default(9093),
   BELTLINE_RAW_TOPIC: z.string().default('raw'),
   BELTLINE_BAD_TOPIC: z.string().default('bad'),
+  /** The change stream: every applied profile change (seed 002's profile update messages). */
+  BELTLINE_PROFILE_UPDATES_TOPIC: z.string().default('profile-updates'),
   /** Bad rows a recovery run could not repair, with the reason (`beltline recover`). */
   BELTLINE_RECOVERY_FAILED_TOPIC: z.string().default('bad-recovery-failed'),
   BELTLINE_RAW_PARTITIONS: positiveInt.default(4),

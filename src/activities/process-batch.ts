@@ -122,7 +122,7 @@ export function createProcessBatch(deps: ActivityDeps) {
       log.debug({ batchId: id, workflowId: workflowId(), events: events.length, duplicates, applied: done.applied.applied, queued: queuedBelts.map((b) => b.name) }, 'batch processed');
       if (done.applied.applied > 0) {
         // After the commit; what fails to go out now, the worker's outbox flusher sends later.
-        await publishOutbox(pool, deps.producer(), [...done.fresh]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+        await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, [...done.fresh]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
       }
       return {
         batchId: id,

@@ -28,7 +28,13 @@ function installRuntime(): void {
   runtimeInstalled = true;
   const temporalLog = logger('temporal');
   const level: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
-  Runtime.install({ logger: new DefaultLogger('WARN', (e) => temporalLog[level[e.level]](e.meta ?? {}, e.message)) });
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (e) => {
+      // A belt's worker polls activities only, by design: that is no warning (one per belt queue).
+      const lvl = e.message.startsWith('No workflows registered') ? 'debug' : level[e.level];
+      temporalLog[lvl](e.meta ?? {}, e.message);
+    }),
+  });
 }
 
 export interface RunningWorker {

@@ -136,7 +136,7 @@ describe('stack: Kafka', () => {
   });
 
   it('plans topics: creates the missing, grows raw, never shrinks', () => {
-    const wanted = beltlineTopics({ BELTLINE_RAW_TOPIC: 'raw', BELTLINE_RAW_PARTITIONS: 4, BELTLINE_BAD_TOPIC: 'bad' });
+    const wanted = beltlineTopics({ BELTLINE_RAW_TOPIC: 'raw', BELTLINE_RAW_PARTITIONS: 4, BELTLINE_BAD_TOPIC: 'bad', BELTLINE_PROFILE_UPDATES_TOPIC: 'profile-updates' });
     expect(topicPlan(new Map(), wanted).create.map((t) => [t.topic, t.numPartitions])).toEqual([
       ['raw', 4],
       ['bad', 1],
