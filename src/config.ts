@@ -97,6 +97,9 @@ const schema = z.object({
   BELTLINE_STAGED_RETENTION: durationMs.default(3_600_000),
 });
 
+/** Every environment variable the configuration reads (the docs' configuration table lists each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export type Config = z.infer<typeof schema> & {
   /** The PostgreSQL URL in force: DATABASE_URL, or the embedded server's. */
   databaseUrl: string;
