@@ -27,7 +27,7 @@ import {
   topicPlan,
   type HostPort,
 } from './render';
-import { BELTLINE_SEARCH_ATTRIBUTES } from './search-attributes';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const log = logger('stack');
 
@@ -108,7 +108,7 @@ export async function startTemporal(cfg: Config, p: Paths, logFile: string): Pro
     uiPort: cfg.TEMPORAL_UI_PORT,
     dbFile: path.join(dataDir, 'temporal.db'),
     namespace: cfg.TEMPORAL_NAMESPACE,
-    searchAttributes: BELTLINE_SEARCH_ATTRIBUTES,
+    searchAttributes: SEARCH_ATTRIBUTES,
   });
   return spawnDetached(bin, args, { logFile, cwd: dataDir });
 }

@@ -20,8 +20,7 @@ import {
   temporalArgs,
   topicPlan,
 } from '../../src/stack/render';
-import { BELTLINE_SEARCH_ATTRIBUTES } from '../../src/stack/search-attributes';
-import { BELTS, EVENT_COUNT, EVENT_TYPES, SOURCE } from '../../src/workflows/search-attributes';
+import { BELTS, EVENT_COUNT, EVENT_TYPES, SEARCH_ATTRIBUTES, SOURCE } from '../../src/workflows/search-attributes';
 
 const props = (text: string): Record<string, string> =>
   Object.fromEntries(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -73,7 +72,7 @@ describe('stack: pid files and processes', () => {
 });
 
 describe('stack: Temporal', () => {
-  const base = { address: '127.0.0.1:17233', uiPort: 18233, dbFile: '/h/data/temporal/temporal.db', namespace: 'default', searchAttributes: BELTLINE_SEARCH_ATTRIBUTES };
+  const base = { address: '127.0.0.1:17233', uiPort: 18233, dbFile: '/h/data/temporal/temporal.db', namespace: 'default', searchAttributes: SEARCH_ATTRIBUTES };
 
   it('builds the start-dev command line with the ports, the SQLite file and its pragmas', () => {
     const args = temporalArgs(base);
@@ -86,7 +85,7 @@ describe('stack: Temporal', () => {
   it('registers beltline\'s search attributes, with the names the workflows use', () => {
     const registered = temporalArgs(base).flatMap((a, i, all) => (all[i - 1] === '--search-attribute' ? [a] : []));
     expect(registered.sort()).toEqual(['BeltlineBelts=KeywordList', 'BeltlineEventCount=Int', 'BeltlineEventTypes=KeywordList', 'BeltlineSource=Keyword']);
-    expect([EVENT_TYPES.name, EVENT_COUNT.name, BELTS.name, SOURCE.name].sort()).toEqual(Object.keys(BELTLINE_SEARCH_ATTRIBUTES).sort());
+    expect([EVENT_TYPES.name, EVENT_COUNT.name, BELTS.name, SOURCE.name].sort()).toEqual(Object.keys(SEARCH_ATTRIBUTES).sort());
   });
 });
 
