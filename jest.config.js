@@ -28,6 +28,8 @@ module.exports = {
   testTimeout: 30_000,
   projects: [
     { displayName: 'unit', testEnvironment: 'node', transform, testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    // Workflows on Temporal's time-skipping test server with stub activities: no stack needed.
+    { displayName: 'workflows', testEnvironment: 'node', transform, testMatch: ['<rootDir>/test/workflows/**/*.test.ts'] },
     {
       displayName: 'integration',
       testEnvironment: 'node',
