@@ -84,7 +84,7 @@ const schema = z.object({
   BELTLINE_METRICS_PORT: port.optional(),
 
   /**
-   * Batches (see README, "Batches"): at most this many Kafka records (a collector request is one
+   * Batches (see docs/operating.md, "Batches"): at most this many Kafka records (a collector request is one
    * record) and bytes. They are caps: under light load a batch leaves after the linger with what
    * came; under backlog it fills up. Records are staged in PostgreSQL, not carried through Temporal.
    */

@@ -60,7 +60,7 @@ export class PythonUnconfinedError extends Error {
   override name = 'PythonUnconfinedError';
 }
 
-/** The setting that lets Python belts run without their sandbox; documented in the README. */
+/** The setting that lets Python belts run without their sandbox; documented in docs/configuration.md. */
 export const UNCONFINED_SETTING = 'BELTLINE_PYTHON_UNCONFINED';
 
 /**

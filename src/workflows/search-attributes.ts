@@ -4,7 +4,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
  * beltline's custom search attributes: what makes batches findable in the Temporal Web UI and
  * CLI (e.g. `BeltlineEventTypes = 'snowplow'`). A Temporal server must know them before a
  * workflow sets them: the local stack registers this list when it starts the dev server
- * (`--search-attribute`); a cluster's operator registers the same (see the README). Workflow code
+ * (`--search-attribute`); a cluster's operator registers the same (docs/operating.md). Workflow code
  * bundles this file, so it imports nothing but Temporal's common types.
  */
 export const SEARCH_ATTRIBUTE_EVENT_TYPES = 'BeltlineEventTypes';
