@@ -1,20 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { settingDurationMs } from './shared/durations';
 
 /** Repository root: everything beltline installs or writes at run time goes below `.beltline/` here. */
 export const REPO_ROOT = path.resolve(__dirname, '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '');
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-/** A duration in ms: `500ms`, `1s`, `30s`, `2m`, `1h`, or a plain number of ms. */
+/** A duration in ms: `500ms`, `1s`, `30s`, `2m`, `1h`, a plain number of ms, or ISO-8601 (`PT30S`). */
 const durationMs = z
   .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)?$/, 'a duration such as 500ms, 1s, 30s, 2m')
-  .transform((v) => {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v) as RegExpExecArray;
-    return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']);
-  })
+  .refine((v) => settingDurationMs(v) !== null, 'a duration such as 500ms, 1s, 30s, 2m or PT30S')
+  .transform((v) => settingDurationMs(v) as number)
   .pipe(z.number().int().positive());
 
 const schema = z.object({

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { BeltCompileError, type BeltError, type BeltInput, type BeltResult, type SandboxLimits } from './sandbox';
+import { isObject as isRecord } from '../shared/json';
 
 /**
  * `python-callback` belts: a pool of python3 worker processes running seed-style callbacks
@@ -211,7 +212,6 @@ function toBeltError(e: WireError, filename: string): BeltError {
   return { kind: e.kind, message: e.message ?? 'unknown error', ...(e.stack ? { stack: e.stack } : {}) };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const KINDS = new Set(['exception', 'timeout', 'memory']);
 
 function isWireError(v: unknown): v is WireError {

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { DefinitionError } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
 import { HttpError } from '../http/app';
 import { requireAdminKey } from '../http/auth';
 import { assertProject, projectParam } from '../http/projects';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { DefinitionError } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
 import { HttpError } from './app';
 import { requireAdminKey } from './auth';
 import { assertProject, projectParam } from './projects';

@@ -1,5 +1,6 @@
 import { badRow, type BadRow } from '../badrows/format';
-import { DefinitionError, evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
+import { evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
 import { enrich, EnrichmentError, selfDescribingJsons } from '../snowplow/enrich';
 import type { BatchRecord, RawRecord } from './record';
 

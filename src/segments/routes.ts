@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { DefinitionError } from '../definition-error';
+import { DefinitionError } from '../shared/errors';
 import { HttpError } from '../http/app';
 import { requireAdminKey } from '../http/auth';
 import { DEFAULT_PROJECT } from '../http/projects';

@@ -44,9 +44,6 @@ export function databaseName(databaseUrl: string): string {
   return name;
 }
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 /**
  * The pid a pid file names (its first line, which is also how PostgreSQL's postmaster.pid

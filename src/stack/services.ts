@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { quoteIdent } from '../db/sql';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,6 @@ import {
   pgCtlStartArgs,
   pgCtlStopArgs,
   postgresServerOptions,
-  quoteIdent,
   temporalArgs,
   topicPlan,
   type HostPort,

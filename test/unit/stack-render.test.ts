@@ -15,7 +15,6 @@ import {
   parsePidFile,
   pgCtlStartArgs,
   postgresServerOptions,
-  quoteIdent,
   statusLine,
   temporalArgs,
   topicPlan,
@@ -44,7 +43,6 @@ describe('stack: addresses and URLs', () => {
     expect(maintenanceUrl('postgres://p:x@h:1/beltline?sslmode=disable')).toBe('postgres://p:x@h:1/postgres?sslmode=disable');
     expect(databaseName('postgres://p:x@h:1/my%20db')).toBe('my db');
     expect(() => databaseName('postgres://p:x@h:1/')).toThrow(/names no database/);
-    expect(quoteIdent('a"b')).toBe('"a""b"');
   });
 });
 
