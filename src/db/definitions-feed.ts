@@ -83,7 +83,7 @@ export class DefinitionsFeed implements DefinitionEvents {
 
   constructor(
     private readonly databaseUrl: string,
-    private readonly opts: { minDelayMs?: number; maxDelayMs?: number } = {},
+    private readonly opts: { minDelayMs?: number; maxDelayMs?: number; applicationName?: string } = {},
   ) {}
 
   subscribe(listener: FeedListener): () => void {
@@ -116,7 +116,8 @@ export class DefinitionsFeed implements DefinitionEvents {
   private async connect(): Promise<void> {
     this.timer = undefined;
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.databaseUrl, keepAlive: true });
+    // Named, so that pg_stat_activity tells the listeners from the pools' connections.
+    const client = new Client({ connectionString: this.databaseUrl, keepAlive: true, application_name: this.opts.applicationName ?? 'beltline-definitions' });
     // Without a listener an 'error' event kills the process; a lost connection is retried.
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client));
