@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import { HttpError } from '../http/app';
 import { parseGetQuery, parseTp2Body, Tp2FormatError, type TrackerParams } from '../snowplow/tp2';
 import { DefinitionsUnavailableError } from '../db/definitions-feed';
+import type { EventType } from '../eventtypes/definition';
 import type { EventTypeCache } from '../eventtypes/store';
 import { assertProject, DEFAULT_PROJECT } from '../http/projects';
 import { MAX_RECORD_BYTES, type ResilientProducer } from './kafka';
@@ -168,7 +169,7 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
       const { eventType } = req.params as { eventType: string };
       const project = (req.query as { project?: string }).project ?? DEFAULT_PROJECT;
       assertProject(project);
-      let type;
+      let type: EventType | undefined;
       try {
         // Known types come from memory (PostgreSQL down or not); a refusal is checked against
         // PostgreSQL first, so a type created or changed a moment ago is taken.
