@@ -167,8 +167,8 @@ export class DefinitionsFeed implements DefinitionEvents {
 
   /**
    * Reads the stored version; when it is past the last one heard of, some change was not heard
-   * (yet): listeners reset. After it returns, caches reflect every change committed before it was
-   * called. Throws when PostgreSQL cannot be read.
+   * (yet): listeners reset. After it returns, a cache's next read reflects every change committed
+   * before it was called. Throws when PostgreSQL cannot be read.
    */
   async catchUp(pool: Pool): Promise<void> {
     const { rows } = await pool.query<{ version: string }>('SELECT version FROM definitions_version');
