@@ -9,7 +9,8 @@ import type { Client } from '@temporalio/client';
 import { PythonBeltPool } from './belts/python';
 import { registerBeltRoutes } from './belts/routes';
 import { registerEventTypeRoutes } from './eventtypes/routes';
-import { EventTypeCache } from './eventtypes/store';
+import { EventTypeCache, listEventTypes } from './eventtypes/store';
+import { DefinitionsFeed } from './db/definitions-feed';
 import { registerHarvesterRoutes } from './harvesters/routes';
 import { registerActionRoutes } from './actions/routes';
 import { parseAllowedHosts } from './actions/targets';
@@ -37,14 +38,12 @@ const log = logger('beltline');
 
 /** Deletes events past their type's eventstoreTTL, every BELTLINE_RETENTION_INTERVAL_MS. */
 function startRetention(cfg: Config, pool: Pool): { stop(): void } {
-  const types = new EventTypeCache(pool);
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    types
-      .all(DEFAULT_PROJECT)
-      .then((all) => applyRetention(pool, all.values()))
+    listEventTypes(pool, DEFAULT_PROJECT)
+      .then((all) => applyRetention(pool, all))
       .then(async (n) => {
         if (n > 0) log.info({ deleted: n }, 'event store retention');
         const purged = await purgeDoneBatches(pool, cfg.BELTLINE_STAGED_RETENTION);
@@ -83,14 +82,20 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
   await schemaRegistry.seedFromDir(SCHEMAS_DIR);
   const stops: (() => Promise<void>)[] = [() => pool.end()];
   let url: string | undefined;
+  // One LISTEN connection per process keeps the definitions its roles cache current.
+  const definitions = new DefinitionsFeed(cfg.databaseUrl);
   try {
+    if (roles.includes('worker') || roles.includes('collector')) {
+      await definitions.start();
+      stops.push(() => definitions.stop());
+    }
     if (cfg.BELTLINE_METRICS_PORT !== undefined) {
       // Every role's process can expose its metrics, HTTP server or not.
       const metrics = await startMetricsServer(cfg.BELTLINE_METRICS_HOST, cfg.BELTLINE_METRICS_PORT);
       stops.push(() => metrics.close());
     }
     if (roles.includes('worker')) {
-      const worker = await startWorker(cfg, pool, opts);
+      const worker = await startWorker(cfg, pool, { ...opts, definitions });
       stops.push(() => worker.shutdown());
       const retention = startRetention(cfg, pool);
       stops.push(async () => retention.stop());
@@ -121,7 +126,10 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const producer = new ResilientProducer(createKafka(cfg, 'beltline-collector'), { lingerMs: cfg.BELTLINE_PRODUCE_LINGER_MS });
       const trustedProxies = cfg.BELTLINE_TRUSTED_PROXIES.split(',').map((s) => s.trim()).filter(Boolean);
       const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES, trustedProxies });
-      const eventTypes = new EventTypeCache(pool);
+      // Served from memory, so the collector keeps taking events of known types while
+      // PostgreSQL is down; loaded before the first request for that reason.
+      const eventTypes = new EventTypeCache(pool, definitions, { serveStale: true });
+      await eventTypes.all(DEFAULT_PROJECT);
       registerCollectorRoutes(app, cfg, producer, eventTypes);
       registerProfileRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
       registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
