@@ -7,30 +7,30 @@ import { startSweeper } from './expiry/sweeper';
 import { migrate } from './db/migrate';
 import type { Client } from '@temporalio/client';
 import { PythonBeltPool } from './belts/python';
-import { registerBeltRoutes } from './belts/routes';
-import { registerEventTypeRoutes } from './eventtypes/routes';
+import { beltRoutes } from './belts/routes';
+import { eventTypeRoutes } from './eventtypes/routes';
 import { EventTypeCache, listEventTypes } from './eventtypes/store';
 import { DefinitionsFeed } from './db/definitions-feed';
-import { registerHarvesterRoutes } from './harvesters/routes';
-import { registerActionRoutes } from './actions/routes';
+import { harvesterRoutes } from './harvesters/routes';
+import { actionRoutes } from './actions/routes';
 import { parseAllowedHosts } from './actions/targets';
 import { listHarvesters } from './harvesters/store';
 import { DEFAULT_PROJECT } from './http/projects';
 import { createApp } from './http/app';
-import { registerMicroRoutes } from './micro/routes';
+import { microRoutes } from './micro/routes';
 import { SCHEMAS_DIR } from './schemas/dir';
 import { SchemaRegistry } from './schemas/registry';
-import { registerSchemaRoutes } from './schemas/routes';
-import { registerSegmentRoutes } from './segments/routes';
+import { schemaRoutes } from './schemas/routes';
+import { segmentRoutes } from './segments/routes';
 import { generateAdminKey } from './http/auth';
 import { startBridge } from './ingest/bridge';
-import { batchRetry } from './ingest/record';
 import { registerCollectorRoutes } from './ingest/collector';
 import { createKafka, ResilientProducer } from './ingest/kafka';
 import { logger } from './log';
-import { registerMetricsRoute, startMetricsServer } from './metrics';
-import { registerReplayRoutes } from './replay/routes';
-import { registerProfileRoutes } from './profiles/routes';
+import { metricsRoutes, startMetricsServer } from './metrics';
+import { replayRoutes } from './replay/routes';
+import { profileRoutes } from './profiles/routes';
+import { registerAdminApi } from './http/api';
 import { connectClient } from './temporal/client';
 import { startWorker } from './workers/worker';
 
@@ -131,30 +131,26 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const eventTypes = new EventTypeCache(pool, definitions, { serveStale: true });
       await eventTypes.all(DEFAULT_PROJECT);
       registerCollectorRoutes(app, cfg, producer, eventTypes);
-      registerProfileRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      registerActionRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string, parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS));
       let temporal: Promise<Client> | undefined;
-      const temporalClient = (): Promise<Client> => (temporal ??= connectClient(cfg));
-      // Python belts are compiled at definition time too, in the same sandboxed pool type.
-      let checker: PythonBeltPool | undefined;
-      const pythonCheck = (source: string, filename: string): Promise<void> => (checker ??= new PythonBeltPool({ processes: 1 })).check(source, filename);
-      stops.push(async () => checker?.close());
-      registerBeltRoutes(app, { pool, adminKey: cfg.BELTLINE_ADMIN_KEY as string, temporal: temporalClient, taskQueue: cfg.BELTLINE_TASK_QUEUE, pythonCheck });
       stops.push(async () => {
         if (temporal) await (await temporal).connection.close();
       });
-      registerSchemaRoutes(app, schemaRegistry, cfg.BELTLINE_ADMIN_KEY as string);
-      registerReplayRoutes(app, {
-        adminKey: cfg.BELTLINE_ADMIN_KEY as string,
-        temporal: temporalClient,
-        taskQueue: cfg.BELTLINE_TASK_QUEUE,
-        retry: batchRetry(cfg),
-      });
-      registerMetricsRoute(app, cfg.BELTLINE_ADMIN_KEY as string);
-      registerSegmentRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
+      // Python belts are compiled at definition time too, in the same sandboxed pool type.
+      let checker: PythonBeltPool | undefined;
+      stops.push(async () => checker?.close());
+      await registerAdminApi(
+        app,
+        {
+          pool,
+          cfg,
+          adminKey: cfg.BELTLINE_ADMIN_KEY as string,
+          schemas: schemaRegistry,
+          temporal: () => (temporal ??= connectClient(cfg)),
+          pythonCheck: (source, filename) => (checker ??= new PythonBeltPool({ processes: 1 })).check(source, filename),
+          actionHosts: parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS),
+        },
+        [profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, metricsRoutes, segmentRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
+      );
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
       stops.push(async () => {

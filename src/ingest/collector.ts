@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { errorReplies } from '../http/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { HttpError } from '../http/app';
@@ -32,7 +33,7 @@ const accepted = {
   properties: { accepted: { type: 'integer', description: 'events stored in Kafka' } },
 } as const;
 
-const errorRefs = { 400: { $ref: 'Error#' }, 413: { $ref: 'Error#' }, 503: { $ref: 'Error#' } } as const;
+const errorRefs = errorReplies(400, 413, 503);
 
 const NETWORK_COOKIE = 'sp';
 const YEAR_S = 365 * 24 * 3600;
