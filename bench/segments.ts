@@ -3,7 +3,8 @@ import { Pool } from 'pg';
 import { loadConfig } from '../src/config';
 import { withTransaction } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
-import { ensureSegment, qualified, writeSegmentRows, type PendingRow } from '../src/segments/store';
+import { ensureSegment, qualified } from '../src/segments/catalog';
+import { writeSegmentRows, type PendingRow } from '../src/segments/writes';
 
 const BATCH = 500;
 

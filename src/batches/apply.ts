@@ -3,7 +3,7 @@ import type { OutputRow, Refusals } from '../belts/outputs-store';
 import type { ResilientProducer } from '../ingest/kafka';
 import { logger } from '../log';
 import { applyUpdatesInTx, type PendingUpdate } from '../profiles/store';
-import { publishDeadLetters, writeSegmentRows } from '../segments/store';
+import { publishDeadLetters, writeSegmentRows } from '../segments/writes';
 
 const log = logger('apply');
 

@@ -2,7 +2,9 @@ import { Option, type Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { DEFAULT_PROJECT } from '../http/projects';
 import { parseFilters } from '../segments/routes';
-import { getSegment, listDeadLetters, listSegments, readRows, redrive, type Segment } from '../segments/store';
+import { getSegment, listSegments, type Segment } from '../segments/catalog';
+import { listDeadLetters, redrive } from '../segments/dead-letters';
+import { readRows } from '../segments/rows';
 import { fail, withPool } from './resource';
 
 /** Fixed-width columns for a terminal; values that are not strings are shown as JSON. */

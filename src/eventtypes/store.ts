@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { DefinitionCache, type DefinitionsFeed } from '../db/definitions-feed';
 import { withTransaction } from '../db/pool';
-import { ensureSegment } from '../segments/store';
+import { ensureSegment } from '../segments/catalog';
 import type { EventType } from './definition';
 
 interface Row {

@@ -3,7 +3,9 @@ import { DefinitionError } from '../shared/errors';
 import { HttpError } from '../http/app';
 import { DEFAULT_PROJECT } from '../http/projects';
 import { assertProject, projectParam } from '../http/projects';
-import { getSegment, listDeadLetters, listSegments, readRows, redrive, type Segment } from './store';
+import { getSegment, listSegments, type Segment } from './catalog';
+import { listDeadLetters, redrive } from './dead-letters';
+import { readRows } from './rows';
 
 const errors = errorReplies(400, 404);
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;

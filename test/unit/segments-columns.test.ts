@@ -4,7 +4,7 @@ import { DefinitionError } from '../../src/shared/errors';
 import { parseEventTypeBody } from '../../src/eventtypes/definition';
 import { quoteIdent } from '../../src/db/sql';
 import { columnType, compileRowValidator, evolve, idProblem, segmentColumns, tableName, validationMessages } from '../../src/segments/columns';
-import { latestPerId, type PendingRow } from '../../src/segments/store';
+import { latestPerId, type PendingRow } from '../../src/segments/writes';
 
 describe('live-segment columns', () => {
   it('maps JSON Schema types to column types', () => {
