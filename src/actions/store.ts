@@ -1,30 +1,14 @@
 import type { Pool } from 'pg';
+import { definitionTable } from '../db/definition-table';
 import type { ActionDefinition } from './definition';
 
-export async function listActions(pool: Pool, project: string): Promise<ActionDefinition[]> {
-  const { rows } = await pool.query<{ definition: ActionDefinition }>('SELECT definition FROM actions WHERE project = $1 ORDER BY name', [project]);
-  return rows.map((r) => r.definition);
-}
+const table = definitionTable<ActionDefinition>('actions');
 
-export async function getAction(pool: Pool, project: string, name: string): Promise<ActionDefinition | undefined> {
-  const { rows } = await pool.query<{ definition: ActionDefinition }>('SELECT definition FROM actions WHERE project = $1 AND name = $2', [project, name]);
-  return rows[0]?.definition;
-}
-
-export async function createAction(pool: Pool, project: string, a: ActionDefinition): Promise<boolean> {
-  const { rowCount } = await pool.query('INSERT INTO actions (project, name, definition) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [project, a.name, a]);
-  return rowCount === 1;
-}
-
-export async function updateAction(pool: Pool, project: string, a: ActionDefinition): Promise<boolean> {
-  const { rowCount } = await pool.query('UPDATE actions SET definition = $3, updated_at = now() WHERE project = $1 AND name = $2', [project, a.name, a]);
-  return rowCount === 1;
-}
-
-export async function deleteAction(pool: Pool, project: string, name: string): Promise<boolean> {
-  const { rowCount } = await pool.query('DELETE FROM actions WHERE project = $1 AND name = $2', [project, name]);
-  return rowCount === 1;
-}
+export const listActions = table.list;
+export const getAction = table.get;
+export const createAction = table.create;
+export const updateAction = table.update;
+export const deleteAction = table.remove;
 
 /** One delivery as recorded in action_runs. */
 export interface ActionRun {
