@@ -8,6 +8,7 @@ import { beltTaskQueue, loadBeltsFromDir } from '../belts/definition';
 import { listBelts, registerBelts } from '../belts/registry';
 import { logger } from '../log';
 import { batchSinks } from '../metrics';
+import { heartbeatOptions } from './heartbeat';
 
 const log = logger('worker');
 
@@ -60,6 +61,7 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
       sinks: batchSinks(),
       // Every activity, belts with no queue of their own included (their retries and backfills run here).
       activities,
+      ...heartbeatOptions,
     });
     runs.push(main.run());
   }
@@ -87,6 +89,7 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
         namespace: cfg.TEMPORAL_NAMESPACE,
         taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, name),
         activities: { runBelt: activities.runBelt },
+        ...heartbeatOptions,
         maxConcurrentActivityTaskExecutions: scale,
       });
       beltWorkers.set(name, { scale, worker, run: worker.run() });

@@ -1,4 +1,5 @@
 import { allApplied, caughtUpAt, tally, type AppliedEvent } from '../../bench/chaos-tally';
+import { heartbeatEveryMs } from '../../src/workers/heartbeat';
 
 /** The fault campaign's counting: lost, doubled and recovery from acknowledgements and counters. */
 describe('chaos tally', () => {
@@ -36,5 +37,10 @@ describe('chaos tally', () => {
     expect(caughtUpAt(accepted, rows, 2, 1000)).toBe(1500);
     expect(allApplied(accepted, rows, 2)).toBe(false);
     expect(caughtUpAt(accepted, new Map([['a', row([1, 1], 1500)]]), 2, 1000)).toBeNull();
+  });
+
+  it('heartbeats several times per heartbeat timeout', () => {
+    expect(heartbeatEveryMs(15_000)).toBe(3000);
+    expect(heartbeatEveryMs(100)).toBe(250);
   });
 });
