@@ -112,7 +112,7 @@ class Load {
   private running = true;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly loop: Promise<void>;
-  private readonly lastErrors: string[] = [];
+  private errorsNoted = 0;
 
   constructor(
     private readonly base: string,
@@ -177,9 +177,9 @@ class Load {
     this.lastRefusedAt = at;
   }
 
+  /** The first few refusals of a scenario go to the log: they say what the collector answered. */
   private remember(error: string): void {
-    if (this.lastErrors.length < 5) note('request not accepted', { prefix: this.prefix, error });
-    this.lastErrors.push(error);
+    if (this.errorsNoted++ < 5) note('request not accepted', { prefix: this.prefix, error });
   }
 
   /** Stops sending and waits for the answers of what was sent. */
