@@ -1,4 +1,6 @@
 import { UAParser } from 'ua-parser-js';
+import { parseSchemaUri, parseSchemaVer } from '../schemas/iglu';
+import { isObject } from '../shared/json';
 import type { TrackerParams } from './tp2';
 
 /** What the collector knew of the request an event came in. */
@@ -65,12 +67,11 @@ export interface IgluUri {
   model: number;
 }
 
-// iglu-core's SchemaKey: SchemaVer MODEL-REVISION-ADDITION, no leading zeros, MODEL from 1.
-const IGLU = /^iglu:([a-zA-Z0-9_.-]+)\/([a-zA-Z0-9_-]+)\/([a-zA-Z0-9_-]+)\/(([1-9][0-9]*)-(?:0|[1-9][0-9]*)-(?:0|[1-9][0-9]*))$/;
-
+/** The key of an Iglu URI (the registry's grammar: src/schemas/iglu.ts) with its model, or undefined. */
 function parseIglu(uri: string): IgluUri | undefined {
-  const m = IGLU.exec(uri);
-  return m ? { vendor: m[1], name: m[2], format: m[3], version: m[4], model: Number(m[5]) } : undefined;
+  const key = parseSchemaUri(uri);
+  const ver = key && parseSchemaVer(key.version);
+  return key && ver ? { ...key, model: ver.model } : undefined;
 }
 
 /** Parses an Iglu schema URI such as `iglu:com.acme/add_to_cart/jsonschema/1-0-2`. */
@@ -304,7 +305,7 @@ interface SelfDescribingJson {
 }
 
 function isSelfDescribing(v: unknown): v is SelfDescribingJson {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { schema?: unknown }).schema === 'string' && Object.hasOwn(v, 'data');
+  return isObject(v) && typeof v.schema === 'string' && Object.hasOwn(v, 'data');
 }
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
