@@ -34,9 +34,9 @@ function track(name: string, proc: ChildProcess, logFile?: string): Child {
   return child;
 }
 
-/** A child whose stdout and stderr go to `logFile` (truncated first). */
-export function spawnLogged(name: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, cwd: string): Child {
-  const fd = fs.openSync(logFile, 'w');
+/** A child whose stdout and stderr go to `logFile` (truncated first, unless `append`). */
+export function spawnLogged(name: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, cwd: string, append = false): Child {
+  const fd = fs.openSync(logFile, append ? 'a' : 'w');
   try {
     return track(name, spawn(process.execPath, args, { cwd, env, stdio: ['ignore', fd, fd] }), logFile);
   } finally {

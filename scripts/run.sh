@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one entry point behind `npm start`, `npm test`, `npm run demo` and `npm run bench`:
+# The one entry point behind `npm start`, `npm test`, `npm run demo`, `npm run bench` and
+# `npm run chaos`:
 # installs what is missing, builds, and runs. npm runs this even before `npm install`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -58,6 +59,8 @@ case "$cmd" in
     exec node dist/scripts/demo.js "$@" ;;
   bench)
     exec node --no-node-snapshot dist/bench/index.js "$@" ;;
+  chaos)
+    exec node --no-node-snapshot dist/bench/chaos.js "$@" ;;
   *)
-    echo "usage: scripts/run.sh start|test|demo|bench" >&2; exit 2 ;;
+    echo "usage: scripts/run.sh start|test|demo|bench|chaos" >&2; exit 2 ;;
 esac

@@ -7,6 +7,9 @@ import { beltErrors } from '../metrics';
 import { getDocuments } from '../profiles/store';
 import { liveSegmentLookup, workflowId, type ActivityDeps } from './deps';
 
+// A test kills the belt's worker (-9) in the middle of a run: the belt ran, its outputs are not stored.
+const crashInRun = process.env.BELTLINE_FAULT === 'belt-worker-crash-in-run';
+
 export interface BeltRun {
   ran: number;
   errors: number;
@@ -33,6 +36,7 @@ export function createRunBelt(deps: ActivityDeps) {
         await liveSegmentLookup(deps),
         { workflowId: workflowId() },
       );
+      if (crashInRun) process.kill(process.pid, 'SIGKILL');
       await insertBeltOutputs(pool, belt, outcomes, { retryFailed: opts.retryFailed });
       const failed = outcomes.filter((o) => o.error !== null).length;
       if (failed > 0) beltErrors.inc({ belt: belt.name }, failed);

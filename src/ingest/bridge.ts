@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Consumer, ConsumerConfig, EachBatchPayload } from 'kafkajs';
 import type { Pool } from 'pg';
 import { stageBatch, type BatchRef } from '../batches/staging';
 import type { Config } from '../config';
@@ -24,6 +24,12 @@ const crashAfterStart = process.env.BELTLINE_FAULT === 'bridge-crash-after-start
 
 /** How often a bridge waiting (for a slot, or for Temporal) tells the group coordinator it lives. */
 const HEARTBEAT_MS = 2000;
+
+/**
+ * A bridge that died (kill -9) holds its partitions until its session times out: kept short. A
+ * live bridge waiting on PostgreSQL or Temporal for longer than this heartbeats meanwhile.
+ */
+export const CONSUMER_SESSION_TIMEOUT_MS = 10_000;
 
 /**
  * The event types a batch's records declare (a JSON record's type, `snowplow` for tracker
@@ -74,7 +80,7 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, harve
   const extra = [...new Set(harvestedTopics)].filter((t) => t !== cfg.BELTLINE_RAW_TOPIC);
   for (const t of extra.filter((t) => !existing.has(t))) log.warn({ topic: t }, 'a harvester reads a topic that does not exist; not consuming it');
   const topics = [cfg.BELTLINE_RAW_TOPIC, ...extra.filter((t) => existing.has(t))];
-  const consumer: Consumer = kafka.consumer({
+  const consumerConfig: ConsumerConfig = {
     groupId: cfg.BELTLINE_CONSUMER_GROUP,
     // Linger: the broker holds a fetch until it has half a batch of bytes or the linger passed.
     // Under backlog a fetch comes back at once and full; under light load after the linger.
@@ -82,14 +88,15 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, harve
     minBytes: Math.floor(cfg.BATCH_MAX_BYTES / 2),
     maxBytesPerPartition: cfg.BATCH_MAX_BYTES,
     maxBytes: cfg.BATCH_MAX_BYTES * cfg.BELTLINE_RAW_PARTITIONS,
-    // A bridge that died (kill -9) holds its partitions until the session times out: keep it short.
-    sessionTimeout: 10000,
+    sessionTimeout: CONSUMER_SESSION_TIMEOUT_MS,
     heartbeatInterval: HEARTBEAT_MS,
-    // Whatever broke a run (a rebalance, a coordinator that forgot us), consume again.
+    // After a retriable error kafkajs restarts the consumer itself; after any other, see consume().
     retry: { restartOnFailure: async () => true },
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
+  };
+  let consumer: Consumer = kafka.consumer(consumerConfig);
+  let stopping = false;
+  let crashes = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
   const inFlight = new InFlight(cfg.BATCH_MAX_IN_FLIGHT);
   const retry = batchRetry(cfg);
 
@@ -149,6 +156,7 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, harve
       if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
       resolveOffset(ref.lastOffset);
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(ref.lastOffset) + 1n).toString() }]);
+      crashes = 0;
       await heartbeat();
     }
   }
@@ -174,7 +182,42 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, harve
     }
   }
 
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: cfg.BELTLINE_RAW_PARTITIONS, eachBatch });
+  /**
+   * kafkajs restarts a crashed consumer by itself only after a retriable error. After any other
+   * (a commit refused because the coordinator forgot this member, its session having expired
+   * while the process was frozen, say) the consumer stays stopped for good while the process
+   * lives on and its partitions go unread. Such a crash gets a new consumer, after a backoff.
+   */
+  async function consume(c: Consumer): Promise<void> {
+    c.on(c.events.CRASH, ({ payload }) => {
+      if (payload.restart || stopping || c !== consumer) return;
+      log.error({ err: payload.error.message }, 'the Kafka consumer stopped for good; starting a new one');
+      restartLater();
+    });
+    await c.connect();
+    await c.subscribe({ topics, fromBeginning: true });
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: cfg.BELTLINE_RAW_PARTITIONS, eachBatch });
+  }
+
+  function restartLater(): void {
+    const delayMs = Math.min(30_000, 1000 * 2 ** Math.min(crashes++, 5));
+    restartTimer = setTimeout(() => {
+      void (async () => {
+        if (stopping) return;
+        await consumer.disconnect().catch(() => undefined);
+        consumer = kafka.consumer(consumerConfig);
+        try {
+          await consume(consumer);
+          log.info({ topics, group: cfg.BELTLINE_CONSUMER_GROUP }, 'bridge consuming again');
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'could not start a new Kafka consumer; trying again');
+          restartLater();
+        }
+      })();
+    }, delayMs);
+  }
+
+  await consume(consumer);
   log.info({ topics, group: cfg.BELTLINE_CONSUMER_GROUP, inFlight: inFlight.limit }, 'bridge consuming');
 
   // Consumer lag for the metrics, read at scrape time through an admin client of its own.
@@ -190,6 +233,8 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, harve
   });
   return {
     stop: async () => {
+      stopping = true;
+      clearTimeout(restartTimer);
       removeLag();
       await consumer.disconnect();
       if (lagConnected) await lagAdmin.disconnect();

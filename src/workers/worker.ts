@@ -9,6 +9,7 @@ import { listBelts, registerBelts } from '../belts/registry';
 import type { DefinitionsFeed } from '../db/definitions-feed';
 import { logger } from '../log';
 import { batchSinks } from '../metrics';
+import { heartbeatOptions } from './heartbeat';
 
 const log = logger('worker');
 
@@ -75,6 +76,7 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
       sinks: batchSinks(),
       // Every activity, belts with no queue of their own included (their retries and backfills run here).
       activities,
+      ...heartbeatOptions,
     });
     runs.push(main.run());
   }
@@ -102,6 +104,7 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
         namespace: cfg.TEMPORAL_NAMESPACE,
         taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, name),
         activities: { runBelt: activities.runBelt },
+        ...heartbeatOptions,
         maxConcurrentActivityTaskExecutions: scale,
       });
       beltWorkers.set(name, { scale, worker, run: worker.run() });

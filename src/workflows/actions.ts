@@ -1,6 +1,7 @@
 import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { EventSelector } from '../ingest/record';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from './liveness';
 
 // Listing what to send is a short query: a local activity, so a batch without actions pays no
 // extra task-queue round trip.
@@ -26,6 +27,8 @@ export async function runActions(events: EventSelector): Promise<ActionsResult> 
       const { deliverAction } = proxyActivities<Activities>({
         // The HTTP timeout, plus room for the bookkeeping around it.
         startToCloseTimeout: d.timeoutMs + 15_000,
+        // A worker that dies mid-delivery: the next attempt goes out in seconds (same idempotency key).
+        heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
         retry: {
           initialInterval: d.retry.initialIntervalMs,
           backoffCoefficient: d.retry.backoffCoefficient,

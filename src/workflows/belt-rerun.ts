@@ -1,11 +1,12 @@
 import { continueAsNew, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { runActions } from './actions';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from './liveness';
 import { ensureReapers } from './reaper';
 import { EVENT_COUNT } from './search-attributes';
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40 };
-const { beltHead, rerunCount, rerunPage, applyBatch } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
+const { beltHead, rerunCount, rerunPage, applyBatch } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT, retry });
 
 export interface BeltRerunInput {
   belt: string;
@@ -41,7 +42,7 @@ export async function beltRerun(input: BeltRerunInput): Promise<RerunProgress> {
     finished: false,
   };
   setHandler(progressQuery, () => progress);
-  const { runBelt } = proxyActivities<Activities>({ taskQueue: head.taskQueue, startToCloseTimeout: '5 minutes', retry });
+  const { runBelt } = proxyActivities<Activities>({ taskQueue: head.taskQueue, startToCloseTimeout: '5 minutes', heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT, retry });
 
   let after = input.after;
   for (let page = 0; page < PAGES_PER_RUN; page++) {

@@ -2,6 +2,7 @@ import { isCancellation, proxyActivities, proxyLocalActivities, proxySinks, upse
 import type { Activities } from '../activities';
 import type { BatchRetry, IngestBatchInput } from '../ingest/record';
 import { runActions, type ActionsResult } from './actions';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from './liveness';
 import { ensureReapers } from './reaper';
 import { BELTS, EVENT_COUNT, EVENT_TYPES } from './search-attributes';
 import type { BatchSinks } from './sinks';
@@ -64,11 +65,17 @@ async function runIngestBatch(input: IngestBatchInput): Promise<IngestBatchResul
   const beltRuns = [...done.beltRuns];
   let { applied, profiles, buckets } = done;
 
-  // A belt with a scale of its own runs on its own task queue: its workers are its scale.
+  // A belt with a scale of its own runs on its own task queue: its workers are its scale. A run
+  // whose worker died is retried elsewhere once its heartbeats stop, not after start-to-close.
   if (done.queuedBelts.length > 0) {
     const runs = await Promise.all(
       done.queuedBelts.map(async (b) => {
-        const { runBelt } = proxyActivities<Activities>({ taskQueue: b.taskQueue, startToCloseTimeout: input.retry?.timeoutMs ?? '5 minutes', retry });
+        const { runBelt } = proxyActivities<Activities>({
+          taskQueue: b.taskQueue,
+          startToCloseTimeout: input.retry?.timeoutMs ?? '5 minutes',
+          heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
+          retry,
+        });
         return { belt: b.name, version: b.version, ...(await runBelt({ name: b.name, version: b.version }, batch)) };
       }),
     );

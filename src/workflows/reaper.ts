@@ -2,9 +2,10 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { continueAsNew, ParentClosePolicy, patched, proxyActivities, sleep, startChild, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { bucketEnd, reaperId } from '../expiry/buckets';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from './liveness';
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' };
-const { reapBucketPage } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
+const { reapBucketPage } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT, retry });
 
 export interface ReapBucketInput {
   bucket: number;

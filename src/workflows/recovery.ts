@@ -2,9 +2,10 @@ import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo, 
 import type { Activities } from '../activities';
 import type { RowReport, RowStatus } from '../recovery/activities';
 import type { RecoveryFilter } from '../recovery/store';
+import { ACTIVITY_HEARTBEAT_TIMEOUT } from './liveness';
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes: ['RecoveryConfigError'] };
-const { recoveryBounds, recoverBadRowPage } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
+const { recoveryBounds, recoverBadRowPage } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT, retry });
 
 export interface RecoverBadRowsInput {
   /** The recovery configuration as written (seed 002's shape); the CLI checked it already. */

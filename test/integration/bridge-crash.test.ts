@@ -20,11 +20,13 @@ describe('bridge killed between workflow start and offset commit', () => {
     pool = testPool();
   });
 
+  // Stopping two processes may take longer than jest's default hook timeout of 5 s on a loaded
+  // host (each is given up to 20 s): the suite failed after its test had passed.
   afterAll(async () => {
     await bridge?.stop();
     await workers?.stop();
     await pool.end();
-  });
+  }, 60_000);
 
   it('loses no event and applies none twice', async () => {
     const { topic, group } = await freshTopic('crash-test');

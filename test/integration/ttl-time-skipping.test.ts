@@ -6,6 +6,7 @@ import { createActivities } from '../../src/activities';
 import { loadConfig } from '../../src/config';
 import { bucketOf } from '../../src/expiry/buckets';
 import { applyUpdates } from '../../src/profiles/store';
+import { heartbeatOptions } from '../../src/workers/heartbeat';
 import { reapBucket } from '../../src/workflows';
 import { testPool } from '../support/beltline';
 import { freshTopic, readAll } from '../support/kafka';
@@ -51,6 +52,7 @@ describe('time-to-live of months under the time-skipping test server', () => {
       taskQueue: 'ttl-skip',
       workflowsPath: require.resolve('../../src/workflows'),
       activities: { reapBucketPage: activities.reapBucketPage },
+      ...heartbeatOptions,
     });
     const result = await worker.runUntil(
       env.client.workflow.execute(reapBucket, { taskQueue: 'ttl-skip', workflowId: `reaper-test-${id}`, args: [{ bucket: applied.buckets[0], bucketMs }] }),

@@ -68,12 +68,15 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts `beltline start` with the given roles and waits until it says it is running. */
-export async function startBeltline(opts: { roles?: string[]; env?: Record<string, string>; port?: number } = {}): Promise<BeltlineProcess> {
+/**
+ * Starts `beltline start` with the given roles (with `belt`: `--belt NAME`, a worker of that belt's
+ * task queue alone) and waits until it says it is running.
+ */
+export async function startBeltline(opts: { roles?: string[]; belt?: string; env?: Record<string, string>; port?: number } = {}): Promise<BeltlineProcess> {
   assertBuilt();
   const port = opts.port ?? 18080;
   const roles = opts.roles ?? ['all'];
-  const child = spawn(process.execPath, ['--no-node-snapshot', CLI, 'start', '--role', ...roles], {
+  const child = spawn(process.execPath, ['--no-node-snapshot', CLI, 'start', '--role', ...roles, ...(opts.belt ? ['--belt', opts.belt] : [])], {
     env: { ...process.env, BELTLINE_HTTP_PORT: String(port), BELTLINE_BELTS_DIR: FIXTURE_BELTS, BELTLINE_ADMIN_KEY: ADMIN_KEY, BELTLINE_LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
