@@ -85,7 +85,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
   // One LISTEN connection per process keeps the definitions its roles cache current.
   const definitions = new DefinitionsFeed(cfg.databaseUrl);
   try {
-    if (roles.includes('worker') || roles.includes('collector')) {
+    if (roles.includes('worker') || roles.includes('collector') || roles.includes('bridge')) {
       await definitions.start();
       stops.push(() => definitions.stop());
     }
@@ -115,8 +115,10 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
     }
     if (roles.includes('bridge')) {
       const client = await connectClient(cfg);
-      const topics = (await listHarvesters(pool, DEFAULT_PROJECT)).flatMap((h) => (h.source.kind === 'kafka' ? [h.source.topic] : []));
-      const bridge = await startBridge(cfg, client, pool, topics);
+      const bridge = await startBridge(cfg, client, pool, {
+        harvestedTopics: async () => (await listHarvesters(pool, DEFAULT_PROJECT)).flatMap((h) => (h.source.kind === 'kafka' ? [h.source.topic] : [])),
+        definitions,
+      });
       stops.push(async () => {
         await bridge.stop();
         await client.connection.close();

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { DefinitionEvents } from '../db/definitions-feed';
 import type { Consumer, ConsumerConfig, EachBatchPayload } from 'kafkajs';
 import type { Pool } from 'pg';
 import { stageBatch, type BatchRef } from '../batches/staging';
@@ -64,22 +65,40 @@ export function declaredEventTypes(topic: string, records: readonly BatchRecord[
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** How often the bridge looks for harvested topics that did not exist when last asked. */
+const TOPIC_POLL_MS = 30_000;
+
+export interface BridgeTopics {
+  /** The Kafka topics harvesters read, besides the raw topic; asked again when harvesters change. */
+  harvestedTopics?: () => Promise<string[]>;
+  /** Harvester changes, to consume a new harvester's topic at once. */
+  definitions?: DefinitionEvents;
+}
+
 /**
  * Starts one `ingestBatch` workflow per cut batch. Each batch's records are staged in PostgreSQL
  * first and the workflow gets only their coordinates (a claim check). Offsets are committed only
  * after Temporal acknowledged the start, and the workflow id is derived from the offsets, so a
  * restart that re-reads uncommitted records finds the workflow already started instead of doubling it.
  */
-export async function startBridge(cfg: Config, client: Client, pool: Pool, harvestedTopics: string[] = []): Promise<Bridge> {
+export async function startBridge(cfg: Config, client: Client, pool: Pool, opts: BridgeTopics = {}): Promise<Bridge> {
   const kafka = createKafka(cfg, 'beltline-bridge');
-  // Harvesters may read other topics; one that does not exist (yet) is skipped, not fatal.
   const admin = kafka.admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  await admin.disconnect();
-  const extra = [...new Set(harvestedTopics)].filter((t) => t !== cfg.BELTLINE_RAW_TOPIC);
-  for (const t of extra.filter((t) => !existing.has(t))) log.warn({ topic: t }, 'a harvester reads a topic that does not exist; not consuming it');
-  const topics = [cfg.BELTLINE_RAW_TOPIC, ...extra.filter((t) => existing.has(t))];
+  const harvested = opts.harvestedTopics ?? (async () => []);
+  /** The raw topic, and the topics harvesters read that exist (one that does not yet is skipped, not fatal). */
+  async function wantedTopics(): Promise<string[]> {
+    const extra = [...new Set(await harvested())].filter((t) => t !== cfg.BELTLINE_RAW_TOPIC).sort();
+    if (extra.length === 0) return [cfg.BELTLINE_RAW_TOPIC];
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      for (const t of extra.filter((t) => !existing.has(t))) log.warn({ topic: t }, 'a harvester reads a topic that does not exist (yet); not consuming it');
+      return [cfg.BELTLINE_RAW_TOPIC, ...extra.filter((t) => existing.has(t))];
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  let topics = await wantedTopics();
   const consumerConfig: ConsumerConfig = {
     groupId: cfg.BELTLINE_CONSUMER_GROUP,
     // Linger: the broker holds a fetch until it has half a batch of bytes or the linger passed.
@@ -220,6 +239,32 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, harve
   await consume(consumer);
   log.info({ topics, group: cfg.BELTLINE_CONSUMER_GROUP, inFlight: inFlight.limit }, 'bridge consuming');
 
+  // A harvester created, changed or deleted through the API may read another topic: a consumer
+  // cannot change its subscription, so it is replaced (a rebalance; uncommitted records are read
+  // again and find their workflows started). Topics that appear later are noticed by a slow poll.
+  let refreshing = Promise.resolve();
+  const refreshTopics = (): void => {
+    refreshing = refreshing
+      .then(async () => {
+        if (stopping) return;
+        const next = await wantedTopics();
+        if (next.join('\n') === topics.join('\n')) return;
+        topics = next;
+        log.info({ topics }, 'harvested topics changed; consuming them');
+        const old = consumer;
+        consumer = kafka.consumer(consumerConfig);
+        await old.disconnect().catch(() => undefined);
+        await consume(consumer);
+      })
+      .catch((err: unknown) => {
+        log.warn({ err: (err as Error).message }, 'could not refresh the harvested topics; trying again later');
+      });
+  };
+  const unsubscribe = opts.definitions?.subscribe((e) => {
+    if (e === 'reset' || e.kind === 'harvester') refreshTopics();
+  });
+  const topicPoll = setInterval(refreshTopics, TOPIC_POLL_MS);
+
   // Consumer lag for the metrics, read at scrape time through an admin client of its own.
   const lagAdmin = kafka.admin();
   let lagConnected: Promise<void> | undefined;
@@ -235,6 +280,9 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, harve
     stop: async () => {
       stopping = true;
       clearTimeout(restartTimer);
+      clearInterval(topicPoll);
+      unsubscribe?.();
+      await refreshing;
       removeLag();
       await consumer.disconnect();
       if (lagConnected) await lagAdmin.disconnect();

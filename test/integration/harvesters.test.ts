@@ -76,7 +76,7 @@ describe('harvesters', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ details: { field: 'sourceType.name' } });
 
-    // The bridge subscribes to harvested topics when it starts.
+    // The bridge subscribes to the harvested topics there are when it starts.
     pipeline = await startBeltline({ roles: ['bridge', 'worker'], env });
 
     const session = snowplowTracker(api.url, { appId: 'liveSegmenttest', bufferSize: 1 });
@@ -112,5 +112,29 @@ describe('harvesters', () => {
     // The dropped page view is still a good Snowplow event; only the harvested type skips it.
     const { rows } = await pool.query("SELECT count(*)::int AS n FROM events WHERE event_type = 'snowplow' AND correlation_id = $1", [`ls-user-${s}`]);
     expect(rows[0].n).toBe(3);
-  }, 120_000);
+
+    // A harvester of a topic the running bridge did not consume yet: taken at once, no restart.
+    const { topic: refunds } = await freshTopic('harvest-refunds', 1);
+    expect(
+      (
+        await admin(api.url, 'POST', '/projects/default/harvesters', {
+          name: `refunds-${s}`,
+          displayName: 'Refunds from Kafka',
+          sourceType: { name: 'kafka', topic: refunds },
+          transform: { script: 'function transform(r) { return { id: r.refundId, at: r.ts, customer: r.who, total: -r.amount }; }' },
+          eventType: { name: ordersType },
+        })
+      ).status,
+    ).toBe(201);
+    const late = createKafka(loadConfig(), 'harvest-test-late').producer();
+    await late.connect();
+    await late.send({ topic: refunds, messages: [{ value: JSON.stringify({ refundId: `r1-${s}`, ts: '2024-01-02T00:00:00Z', who: `c-${s}`, amount: 5 }) }] });
+    await late.disconnect();
+    const refund = await waitFor('the harvested refund', async () => {
+      const { rows: r } = await pool.query('SELECT payload FROM events WHERE event_type = $1 AND event_id = $2', [ordersType, `r1-${s}`]);
+      return r.length > 0 ? r : undefined;
+    });
+    expect(refund).toEqual([{ payload: { id: `r1-${s}`, at: '2024-01-02T00:00:00Z', customer: `c-${s}`, total: -5 } }]);
+    expect(pipeline.output()).toContain('harvested topics changed');
+  }, 180_000);
 });
