@@ -2,12 +2,13 @@ import { withTransaction } from '../db/pool';
 import { batchId, loadStagedBatch, markBatchDone } from '../batches/staging';
 import { applyOutputs, faultPoint } from '../batches/apply';
 import { insertBadRows } from '../badrows/store';
-import { oversizedBadRow } from '../badrows/format';
+import { oversizedBadRow, type BadRow } from '../badrows/format';
 import { beltTaskQueue, type BeltRef } from '../belts/definition';
 import { insertBeltOutputs, type BeltOutcome, type OutputRow } from '../belts/outputs-store';
 import { beltsForEventTypes } from '../belts/registry';
 import { insertEvents } from '../events/store';
 import { expandRecords } from '../ingest/events';
+import { separateUnstorable, storable } from '../ingest/storable';
 import type { IngestBatchInput } from '../ingest/record';
 import { logger } from '../log';
 import { applyLatency, badRows as badRowsMetric, beltErrors, updatesApplied } from '../metrics';
@@ -62,12 +63,19 @@ export function createProcessBatch(deps: ActivityDeps) {
       const id = batchId(input);
       const records = input.records ?? (await loadStagedBatch(pool, input));
       const types = await deps.types.all(deps.project);
-      const expanded = expandRecords({ topic: input.topic, partition: input.partition, records }, types, cfg.BELTLINE_RAW_TOPIC);
+      const parsed = expandRecords({ topic: input.topic, partition: input.partition, records }, types, cfg.BELTLINE_RAW_TOPIC);
+      // An event PostgreSQL would refuse (a NUL, a lone surrogate, nesting too deep) would fail the
+      // statement that stores the whole batch, and deep nesting overflows the stack of whatever
+      // copies it (schemas, harvesters, belts): it is a bad row of its own, before any of them.
+      const storableParsed = separateUnstorable(parsed.events);
+      const expanded = { ...parsed, events: storableParsed.events, badRows: [...parsed.badRows, ...storableParsed.badRows] };
       await validateBatchSchemas(deps.schemas, expanded);
       const harvested = await deps.harvesting.harvest(deps.project, input, expanded.events, expanded.topicPayloads, types);
       const seen = new Set(expanded.events.map((e) => e.eventId));
-      const events = [...expanded.events, ...harvested.events.filter((e) => !seen.has(e.eventId) && seen.add(e.eventId))];
-      const badRows = [...expanded.badRows, ...harvested.badRows];
+      const storableHarvested = separateUnstorable(harvested.events.filter((e) => !seen.has(e.eventId) && seen.add(e.eventId)));
+      const events = [...expanded.events, ...storableHarvested.events];
+      // Bad rows keep their input whatever it holds, in a copy that can be stored and serialised.
+      const badRows = [...expanded.badRows, ...harvested.badRows, ...storableHarvested.badRows].map((b) => ({ key: b.key, row: storable(b.row) as BadRow }));
       await deps.partitions.ensure(events.map((e) => e.created));
 
       const eventTypes = [...new Set(events.map((e) => e.eventType))].sort();
