@@ -42,7 +42,7 @@ describe('records that must not hold up a batch', () => {
     await beltline?.stop();
     await connection?.close();
     await pool?.end();
-  });
+  }, 30_000);
 
   const tp2 = (events: Record<string, string>[]): Promise<Response> =>
     fetch(`${beltline.url}/com.snowplowanalytics.snowplow/tp2`, {
