@@ -150,6 +150,17 @@ describe('records that must not hold up a batch', () => {
     expect(await batches('Failed')).toBe(0);
   }, 150_000);
 
+  it('an event at the last millisecond of year 9999 is stored (its month partition ends at 10000-01-01)', async () => {
+    const eid = crypto.randomUUID();
+    const now = Date.now();
+    expect((await tp2([{ ...event(eid, `zed-${s}`, now, now), ttm: '253402300799999' }])).status).toBe(200);
+    await waitFor("zed's event applied", async () => ((await count(`zed-${s}`)) === 1 ? true : undefined), 90_000);
+    const { rows } = await pool.query<{ created: string }>("SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') AS created FROM events WHERE event_id = $1", [eid]);
+    expect(rows).toEqual([{ created: '9999-12-31 23:59:59.999' }]);
+    await waitFor('no batch left running', async () => ((await batches('Running')) === 0 ? true : undefined));
+    expect(await batches('Failed')).toBe(0);
+  }, 120_000);
+
   it('one request of 3,000 empty events makes a batch that completes: 3,000 events stored, or 3,000 bad rows', async () => {
     const before = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE event_type = $1", [anyType.name]);
     const badBefore = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM bad_rows WHERE type = 'adapter_failures'");
