@@ -216,7 +216,11 @@ function makeCase(index: number): Case {
         if (g.chance(0.2)) {
           ev.updates = Array.from({ length: g.between(1, 3) }, () => ({
             _path: g.pick<unknown>([['fuzz', g.alnum(4)], ['__proto__', 'x'], ['constructor', 'prototype'], [hostileText(g, 10)], [], 'x']),
-            _value: { _v: hostileJson(g, 2) },
+            _value: {
+              _v: hostileJson(g, 2),
+              ...(g.chance(0.5) ? { _in: g.pick<unknown>([Date.now(), 1e300, -1e300, -62198755200000, 253402300799999, '0000-01-01T00:00:00Z', '+275760-09-13T00:00:00Z', 'soon']) } : {}),
+              ...(g.chance(0.3) ? { _ttl: g.pick(['PT1S', 'P1D', 'P9999Y', 'P300000Y', 'x']) } : {}),
+            },
           }));
         }
         return ev;
