@@ -1,20 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { settingDurationMs } from './shared/durations';
 
 /** Repository root: everything beltline installs or writes at run time goes below `.beltline/` here. */
 export const REPO_ROOT = path.resolve(__dirname, '..', __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '');
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-/** A duration in ms: `500ms`, `1s`, `30s`, `2m`, `1h`, or a plain number of ms. */
+/** A duration in ms: `500ms`, `1s`, `30s`, `2m`, `1h`, a plain number of ms, or ISO-8601 (`PT30S`). */
 const durationMs = z
   .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)?$/, 'a duration such as 500ms, 1s, 30s, 2m')
-  .transform((v) => {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v) as RegExpExecArray;
-    return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']);
-  })
+  .refine((v) => settingDurationMs(v) !== null, 'a duration such as 500ms, 1s, 30s, 2m or PT30S')
+  .transform((v) => settingDurationMs(v) as number)
   .pipe(z.number().int().positive());
 
 const schema = z.object({
@@ -64,6 +62,8 @@ const schema = z.object({
   KAFKA_CONTROLLER_PORT: port.default(9093),
   BELTLINE_RAW_TOPIC: z.string().default('raw'),
   BELTLINE_BAD_TOPIC: z.string().default('bad'),
+  /** The change stream: every applied profile change (seed 002's profile update messages). */
+  BELTLINE_PROFILE_UPDATES_TOPIC: z.string().default('profile-updates'),
   /** Bad rows a recovery run could not repair, with the reason (`beltline recover`). */
   BELTLINE_RECOVERY_FAILED_TOPIC: z.string().default('bad-recovery-failed'),
   BELTLINE_RAW_PARTITIONS: positiveInt.default(4),
@@ -71,6 +71,8 @@ const schema = z.object({
 
   DATABASE_URL: z.string().url().optional(),
   PGPORT_EMBEDDED: port.default(54320),
+  /** The embedded server's database (created by `stack up`); the tests use their own. Ignored with DATABASE_URL. */
+  BELTLINE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').default('beltline'),
 
   /** How often a worker deletes events past their type's eventstoreTTL. */
   BELTLINE_RETENTION_INTERVAL_MS: positiveInt.default(60_000),
@@ -91,7 +93,7 @@ const schema = z.object({
   BELTLINE_METRICS_PORT: port.optional(),
 
   /**
-   * Batches (see README, "Batches"): at most this many Kafka records (a collector request is one
+   * Batches (see docs/operating.md, "Batches"): at most this many Kafka records (a collector request is one
    * record) and bytes. They are caps: under light load a batch leaves after the linger with what
    * came; under backlog it fills up. Records are staged in PostgreSQL, not carried through Temporal.
    */
@@ -103,6 +105,9 @@ const schema = z.object({
   /** How long a finished batch's staged records are kept (a failed batch's are kept until replayed). */
   BELTLINE_STAGED_RETENTION: durationMs.default(3_600_000),
 });
+
+/** Every environment variable the configuration reads (the docs' configuration table lists each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 export type Config = z.infer<typeof schema> & {
   /** The PostgreSQL URL in force: DATABASE_URL, or the embedded server's. */
@@ -134,8 +139,8 @@ export function readEmbeddedPassword(home: string): string {
   return LEGACY_EMBEDDED_PASSWORD;
 }
 
-export function embeddedDatabaseUrl(pgPort: number, password: string = LEGACY_EMBEDDED_PASSWORD): string {
-  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/beltline`;
+export function embeddedDatabaseUrl(pgPort: number, password: string = LEGACY_EMBEDDED_PASSWORD, database = 'beltline'): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/${database}`;
 }
 
 /** Reads the configuration from the environment; a bad value names the variable. */
@@ -148,7 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   return {
     ...c,
-    databaseUrl: c.DATABASE_URL ?? embeddedDatabaseUrl(c.PGPORT_EMBEDDED, readEmbeddedPassword(c.BELTLINE_HOME)),
+    databaseUrl: c.DATABASE_URL ?? embeddedDatabaseUrl(c.PGPORT_EMBEDDED, readEmbeddedPassword(c.BELTLINE_HOME), c.BELTLINE_DATABASE),
     embeddedPostgres: c.DATABASE_URL === undefined,
     kafkaBrokers: c.KAFKA_BROKERS.split(',').map((s) => s.trim()).filter(Boolean),
   };

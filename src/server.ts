@@ -7,29 +7,30 @@ import { startSweeper } from './expiry/sweeper';
 import { migrate } from './db/migrate';
 import type { Client } from '@temporalio/client';
 import { PythonBeltPool } from './belts/python';
-import { registerBeltRoutes } from './belts/routes';
-import { registerEventTypeRoutes } from './eventtypes/routes';
-import { EventTypeCache } from './eventtypes/store';
-import { registerHarvesterRoutes } from './harvesters/routes';
-import { registerActionRoutes } from './actions/routes';
+import { beltRoutes } from './belts/routes';
+import { eventTypeRoutes } from './eventtypes/routes';
+import { EventTypeCache, listEventTypes } from './eventtypes/store';
+import { DefinitionsFeed } from './db/definitions-feed';
+import { harvesterRoutes } from './harvesters/routes';
+import { actionRoutes } from './actions/routes';
 import { parseAllowedHosts } from './actions/targets';
 import { listHarvesters } from './harvesters/store';
 import { DEFAULT_PROJECT } from './http/projects';
 import { createApp } from './http/app';
-import { registerMicroRoutes } from './micro/routes';
+import { microRoutes } from './micro/routes';
 import { SCHEMAS_DIR } from './schemas/dir';
 import { SchemaRegistry } from './schemas/registry';
-import { registerSchemaRoutes } from './schemas/routes';
-import { registerSegmentRoutes } from './segments/routes';
+import { schemaRoutes } from './schemas/routes';
+import { segmentRoutes } from './segments/routes';
 import { generateAdminKey } from './http/auth';
 import { startBridge } from './ingest/bridge';
-import { batchRetry } from './ingest/record';
 import { registerCollectorRoutes } from './ingest/collector';
 import { createKafka, ResilientProducer } from './ingest/kafka';
 import { logger } from './log';
-import { registerMetricsRoute, startMetricsServer } from './metrics';
-import { registerReplayRoutes } from './replay/routes';
-import { registerProfileRoutes } from './profiles/routes';
+import { metricsRoutes, startMetricsServer } from './metrics';
+import { replayRoutes } from './replay/routes';
+import { profileRoutes } from './profiles/routes';
+import { registerAdminApi } from './http/api';
 import { connectClient } from './temporal/client';
 import { startWorker } from './workers/worker';
 
@@ -37,14 +38,12 @@ const log = logger('beltline');
 
 /** Deletes events past their type's eventstoreTTL, every BELTLINE_RETENTION_INTERVAL_MS. */
 function startRetention(cfg: Config, pool: Pool): { stop(): void } {
-  const types = new EventTypeCache(pool);
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    types
-      .all(DEFAULT_PROJECT)
-      .then((all) => applyRetention(pool, all.values()))
+    listEventTypes(pool, DEFAULT_PROJECT)
+      .then((all) => applyRetention(pool, all))
       .then(async (n) => {
         if (n > 0) log.info({ deleted: n }, 'event store retention');
         const purged = await purgeDoneBatches(pool, cfg.BELTLINE_STAGED_RETENTION);
@@ -83,14 +82,20 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
   await schemaRegistry.seedFromDir(SCHEMAS_DIR);
   const stops: (() => Promise<void>)[] = [() => pool.end()];
   let url: string | undefined;
+  // One LISTEN connection per process keeps the definitions its roles cache current.
+  const definitions = new DefinitionsFeed(cfg.databaseUrl);
   try {
+    if (roles.includes('worker') || roles.includes('collector')) {
+      await definitions.start();
+      stops.push(() => definitions.stop());
+    }
     if (cfg.BELTLINE_METRICS_PORT !== undefined) {
       // Every role's process can expose its metrics, HTTP server or not.
       const metrics = await startMetricsServer(cfg.BELTLINE_METRICS_HOST, cfg.BELTLINE_METRICS_PORT);
       stops.push(() => metrics.close());
     }
     if (roles.includes('worker')) {
-      const worker = await startWorker(cfg, pool, opts);
+      const worker = await startWorker(cfg, pool, { ...opts, definitions });
       stops.push(() => worker.shutdown());
       const retention = startRetention(cfg, pool);
       stops.push(async () => retention.stop());
@@ -121,32 +126,31 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const producer = new ResilientProducer(createKafka(cfg, 'beltline-collector'), { lingerMs: cfg.BELTLINE_PRODUCE_LINGER_MS });
       const trustedProxies = cfg.BELTLINE_TRUSTED_PROXIES.split(',').map((s) => s.trim()).filter(Boolean);
       const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES, trustedProxies });
-      const eventTypes = new EventTypeCache(pool);
+      // Served from memory, so the collector keeps taking events of known types while
+      // PostgreSQL is down; loaded before the first request for that reason.
+      const eventTypes = new EventTypeCache(pool, definitions, { serveStale: true });
+      await eventTypes.all(DEFAULT_PROJECT);
       registerCollectorRoutes(app, cfg, producer, eventTypes);
-      registerProfileRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      registerEventTypeRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      registerHarvesterRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      registerActionRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string, parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS));
       let temporal: Promise<Client> | undefined;
-      const temporalClient = (): Promise<Client> => (temporal ??= connectClient(cfg));
-      // Python belts are compiled at definition time too, in the same sandboxed pool type.
-      let checker: PythonBeltPool | undefined;
-      const pythonCheck = (source: string, filename: string): Promise<void> => (checker ??= new PythonBeltPool({ processes: 1 })).check(source, filename);
-      stops.push(async () => checker?.close());
-      registerBeltRoutes(app, { pool, adminKey: cfg.BELTLINE_ADMIN_KEY as string, temporal: temporalClient, taskQueue: cfg.BELTLINE_TASK_QUEUE, pythonCheck });
       stops.push(async () => {
         if (temporal) await (await temporal).connection.close();
       });
-      registerSchemaRoutes(app, schemaRegistry, cfg.BELTLINE_ADMIN_KEY as string);
-      registerReplayRoutes(app, {
-        adminKey: cfg.BELTLINE_ADMIN_KEY as string,
-        temporal: temporalClient,
-        taskQueue: cfg.BELTLINE_TASK_QUEUE,
-        retry: batchRetry(cfg),
-      });
-      registerMetricsRoute(app, cfg.BELTLINE_ADMIN_KEY as string);
-      registerSegmentRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
-      if (cfg.BELTLINE_MICRO) registerMicroRoutes(app, pool, cfg.BELTLINE_ADMIN_KEY as string);
+      // Python belts are compiled at definition time too, in the same sandboxed pool type.
+      let checker: PythonBeltPool | undefined;
+      stops.push(async () => checker?.close());
+      await registerAdminApi(
+        app,
+        {
+          pool,
+          cfg,
+          adminKey: cfg.BELTLINE_ADMIN_KEY as string,
+          schemas: schemaRegistry,
+          temporal: () => (temporal ??= connectClient(cfg)),
+          pythonCheck: (source, filename) => (checker ??= new PythonBeltPool({ processes: 1 })).check(source, filename),
+          actionHosts: parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS),
+        },
+        [profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, metricsRoutes, segmentRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
+      );
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
       stops.push(async () => {

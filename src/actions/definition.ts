@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
-import { DefinitionError } from '../eventtypes/definition';
-import { durationOrNull } from '../durations';
+import { DefinitionError } from '../shared/errors';
+import { durationOrNull } from '../shared/durations';
+import { isObject } from '../shared/json';
 
 /**
  * Actions (seed 004's output side), pure: what a belt's `Action(name, payload)` does outside.
@@ -43,9 +44,6 @@ const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
  */
 export const ACTION_ENV_PREFIX = 'BELTLINE_ACTION_';
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Milliseconds from a number of ms or an ISO-8601 duration (`PT10S`); null when neither. */
 function millis(v: unknown): number | null {

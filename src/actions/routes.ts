@@ -1,11 +1,9 @@
-import type { FastifyInstance } from 'fastify';
-import type { Pool } from 'pg';
-import { requireAdminKey } from '../http/auth';
+import { errorReplies, type AdminRoutes } from '../http/api';
 import { projectParam } from '../http/projects';
 import { registerResourceRoutes } from '../http/resource';
 import { parseActionBody } from './definition';
 import { createAction, deleteAction, getAction, listActionRuns, listActions, updateAction } from './store';
-import { checkActionUrl, type AllowedHosts } from './targets';
+import { checkActionUrl } from './targets';
 
 const actionSchema = {
   type: 'object',
@@ -53,7 +51,7 @@ const runSchema = {
  * CRUD of actions under the admin key, and the deliveries of one action (action_runs). A URL
  * that targets an internal address is refused here (400 on `url`) and again at delivery.
  */
-export function registerActionRoutes(app: FastifyInstance, pool: Pool, adminKey: string, allowed: AllowedHosts): void {
+export const actionRoutes: AdminRoutes = (app, { pool, actionHosts: allowed }) => {
   const find = registerResourceRoutes(
     app,
     {
@@ -74,22 +72,19 @@ export function registerActionRoutes(app: FastifyInstance, pool: Pool, adminKey:
       },
       remove: (project, name) => deleteAction(pool, project, name),
     },
-    adminKey,
   );
   app.get(
     '/projects/:project/actions/:name/runs',
     {
-      preHandler: requireAdminKey(adminKey),
       schema: {
         summary: 'Deliveries of an action, newest first',
         tags: ['actions'],
-        security: [{ adminKey: [] }],
         params: { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } },
         querystring: {
           type: 'object',
           properties: { state: { type: 'string', enum: ['pending', 'sent', 'failed'] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
         },
-        response: { 200: { type: 'array', items: runSchema }, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        response: { 200: { type: 'array', items: runSchema }, ...errorReplies(400, 404) },
       },
     },
     async (req) => {

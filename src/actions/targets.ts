@@ -1,6 +1,6 @@
 import dns from 'node:dns';
 import net from 'node:net';
-import { DefinitionError } from '../definition-error';
+import { DefinitionError } from '../shared/errors';
 
 /**
  * Where an action may be sent. A webhook URL is chosen by whoever holds the admin key, and the

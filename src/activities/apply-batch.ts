@@ -40,7 +40,7 @@ export function createApplyBatch(deps: ActivityDeps) {
       if (result.applied > 0) {
         log.debug({ workflowId: workflowId(), applied: result.applied, profiles: result.profiles }, 'updates applied');
         // After the commit; what fails to go out now, the worker's outbox flusher sends later.
-        await publishOutbox(pool, deps.producer(), result.eventIds).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+        await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, result.eventIds).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
       }
       return { applied: result.applied, profiles: result.profiles, buckets: result.buckets };
     },

@@ -2,6 +2,8 @@ import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { BeltRunner } from '../belts/runner';
 import type { Config } from '../config';
+import { DefinitionsFeed } from '../db/definitions-feed';
+import type { EventType } from '../eventtypes/definition';
 import { EventTypeCache } from '../eventtypes/store';
 import { Partitions } from '../events/partitions';
 import { Harvesting } from '../harvesters/run';
@@ -14,6 +16,8 @@ export interface ActivityDeps {
   pool: Pool;
   cfg: Config;
   project: string;
+  /** Heard changes keep the caches current; `currentTypes` catches up on any not heard yet. */
+  definitions: DefinitionsFeed;
   types: EventTypeCache;
   harvesting: Harvesting;
   partitions: Partitions;
@@ -23,14 +27,19 @@ export interface ActivityDeps {
   producer(): ResilientProducer;
 }
 
-export function createDeps(pool: Pool, cfg: Config): ActivityDeps {
+/**
+ * `definitions` is the process's feed; without one, a feed that never listens is made, and the
+ * version check alone keeps definitions current (one reload per change).
+ */
+export function createDeps(pool: Pool, cfg: Config, definitions: DefinitionsFeed = new DefinitionsFeed(cfg.databaseUrl)): ActivityDeps {
   let producer: ResilientProducer | undefined;
   return {
     pool,
     cfg,
     project: DEFAULT_PROJECT,
-    types: new EventTypeCache(pool),
-    harvesting: new Harvesting(pool),
+    definitions,
+    types: new EventTypeCache(pool, definitions),
+    harvesting: new Harvesting(pool, definitions),
     partitions: new Partitions(pool),
     schemas: new SchemaRegistry(pool),
     belts: new BeltRunner(pool),
@@ -47,8 +56,17 @@ export function workflowId(): string | undefined {
   }
 }
 
+/**
+ * The project's event types with every change committed before the call: a change the API has
+ * answered for is in effect for the batch, whether or not its notification has arrived.
+ */
+export async function currentTypes(deps: ActivityDeps): Promise<ReadonlyMap<string, EventType>> {
+  await deps.definitions.catchUp(deps.pool);
+  return deps.types.all(deps.project);
+}
+
 /** A live-segment lookup over the project's event types, for classifying DirectUpdate outputs. */
-export async function liveSegmentLookup(deps: ActivityDeps): Promise<(name: string) => boolean> {
-  const types = await deps.types.all(deps.project);
-  return (name) => types.get(name)?.type === 'live_segment';
+export async function liveSegmentLookup(deps: ActivityDeps, types?: ReadonlyMap<string, EventType>): Promise<(name: string) => boolean> {
+  const all = types ?? (await currentTypes(deps));
+  return (name) => all.get(name)?.type === 'live_segment';
 }

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Config } from '../config';
+import type { DefinitionsFeed } from '../db/definitions-feed';
 import { createActionActivities } from '../actions/run';
 import { createRecoveryActivities } from '../recovery/activities';
 import { createApplyBatch } from './apply-batch';
@@ -18,8 +19,8 @@ export type { BeltRun } from './run-belt';
  * Activities are built around their dependencies (a pool, the config), as in Temporal's samples;
  * the workflows see only their types. One file per step; the SQL lives in the domain stores.
  */
-export function createActivities(pool: Pool, cfg: Config) {
-  const deps = createDeps(pool, cfg);
+export function createActivities(pool: Pool, cfg: Config, definitions?: DefinitionsFeed) {
+  const deps = createDeps(pool, cfg, definitions);
   return {
     ...createProcessBatch(deps),
     ...createRunBelt(deps),

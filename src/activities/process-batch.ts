@@ -15,7 +15,7 @@ import { applyLatency, badRows as badRowsMetric, beltErrors, updatesApplied } fr
 import { publishOutbox } from '../profiles/outbox';
 import { getDocuments } from '../profiles/store';
 import { validateBatchSchemas } from '../schemas/batch';
-import { liveSegmentLookup, workflowId, type ActivityDeps } from './deps';
+import { currentTypes, liveSegmentLookup, workflowId, type ActivityDeps } from './deps';
 
 const log = logger('activities');
 
@@ -62,8 +62,18 @@ export function createProcessBatch(deps: ActivityDeps) {
     async processBatch(input: IngestBatchInput): Promise<ProcessedBatch> {
       const id = batchId(input);
       const records = input.records ?? (await loadStagedBatch(pool, input));
-      const types = await deps.types.all(deps.project);
-      const parsed = expandRecords({ topic: input.topic, partition: input.partition, records }, types, cfg.BELTLINE_RAW_TOPIC);
+      // Harvesters are read after this too: the catch-up covers them as well.
+      let types = await currentTypes(deps);
+      const batch = { topic: input.topic, partition: input.partition, records };
+      let parsed = expandRecords(batch, types, cfg.BELTLINE_RAW_TOPIC);
+      // Read-through: a type the cache did not hold is looked up before its events become bad rows.
+      if (parsed.unknownTypes.length > 0) {
+        const found = (await Promise.all(parsed.unknownTypes.map((name) => deps.types.get(deps.project, name)))).filter((t) => t !== undefined);
+        if (found.length > 0) {
+          types = new Map([...(await deps.types.all(deps.project)), ...found.map((t) => [t.name, t] as const)]);
+          parsed = expandRecords(batch, types, cfg.BELTLINE_RAW_TOPIC);
+        }
+      }
       // An event PostgreSQL would refuse (a NUL, a lone surrogate, nesting too deep) would fail the
       // statement that stores the whole batch, and deep nesting overflows the stack of whatever
       // copies it (schemas, harvesters, belts): it is a bad row of its own, before any of them.
@@ -90,7 +100,7 @@ export function createProcessBatch(deps: ActivityDeps) {
       const ran: { belt: (typeof inline)[number]; outcomes: BeltOutcome[] }[] = [];
       if (inline.length > 0 && events.length > 0) {
         const profiles = await getDocuments(pool, events.map((e) => e.correlationId));
-        const isLiveSegment = await liveSegmentLookup(deps);
+        const isLiveSegment = await liveSegmentLookup(deps, types);
         for (const belt of inline) {
           const mine = events.filter((e) => belt.definition.eventTypes.includes(e.eventType));
           ran.push({ belt, outcomes: await deps.belts.run(belt, belt.definition, mine, profiles, isLiveSegment, { workflowId: workflowId() }) });
@@ -130,7 +140,7 @@ export function createProcessBatch(deps: ActivityDeps) {
       log.debug({ batchId: id, workflowId: workflowId(), events: events.length, duplicates, applied: done.applied.applied, queued: queuedBelts.map((b) => b.name) }, 'batch processed');
       if (done.applied.applied > 0) {
         // After the commit; what fails to go out now, the worker's outbox flusher sends later.
-        await publishOutbox(pool, deps.producer(), [...done.fresh]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+        await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, [...done.fresh]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
       }
       return {
         batchId: id,

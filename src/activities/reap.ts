@@ -11,7 +11,7 @@ export function createReapActivities(deps: ActivityDeps) {
     /** Reaps one page of an expiry bucket; see reapPage. */
     async reapBucketPage(bucket: number): Promise<ReapedPage> {
       const page = await reapPage(pool, deps.producer(), cfg.BELTLINE_RAW_TOPIC, bucket);
-      await publishOutbox(pool, deps.producer()).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+      await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
       return page;
     },
   };

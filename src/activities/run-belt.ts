@@ -1,5 +1,5 @@
-import type { EventHeaders } from '../ingest/events';
-import { insertBeltOutputs, selectorWhere } from '../belts/outputs-store';
+import { insertBeltOutputs } from '../belts/outputs-store';
+import { eventsToRun } from '../belts/rerun-store';
 import { loadBelt } from '../belts/registry';
 import type { BeltRef } from '../belts/definition';
 import { toSelector, type EventSelector } from '../ingest/record';
@@ -22,21 +22,13 @@ export function createRunBelt(deps: ActivityDeps) {
      */
     async runBelt(belt: BeltRef, events: EventSelector | string[], opts: { retryFailed?: boolean } = {}): Promise<BeltRun> {
       const def = await loadBelt(pool, belt);
-      const keep = opts.retryFailed ? 'AND o.error IS NULL' : '';
-      const { where, value } = selectorWhere(toSelector(events), 1);
-      const { rows } = await pool.query<{ event_id: string; correlation_id: string; headers: EventHeaders; payload: unknown }>(
-        `SELECT e.event_id, e.correlation_id, e.headers, e.payload FROM events e
-          WHERE ${where} AND e.event_type = ANY($2::text[])
-            AND NOT EXISTS (SELECT 1 FROM belt_outputs o WHERE o.event_id = e.event_id AND o.belt = $3 ${keep})
-          ORDER BY e.created_at, e.event_id`,
-        [value, def.eventTypes, belt.name],
-      );
+      const rows = await eventsToRun(pool, belt.name, def.eventTypes, toSelector(events), opts);
       if (rows.length === 0) return { ran: 0, errors: 0 };
-      const profiles = await getDocuments(pool, rows.map((r) => r.correlation_id));
+      const profiles = await getDocuments(pool, rows.map((r) => r.correlationId));
       const outcomes = await deps.belts.run(
         belt,
         def,
-        rows.map((r) => ({ eventId: r.event_id, correlationId: r.correlation_id, headers: r.headers, payload: r.payload })),
+        rows,
         profiles,
         await liveSegmentLookup(deps),
         { workflowId: workflowId() },

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { DefinitionError } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
 import { listEventTypes } from '../eventtypes/store';
 import { DEFAULT_PROJECT } from '../http/projects';
 import { javascriptSource, type BeltDefinition } from './definition';

@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
+import { isObject } from '../shared/json';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import ts from 'typescript';
 import { z } from 'zod';
-import { DefinitionError } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
 
 /** A belt as seed 001's API body describes it, from the API or the belts folder. */
 export const beltDefinitionSchema = z.object({
@@ -32,7 +33,7 @@ export interface BeltRef {
  * (e.g. its "redacted unimportant belt configuration") are ignored.
  */
 export function parseBeltBody(body: unknown, fixedName?: string): BeltDefinition {
-  const input = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...(body as object), ...(fixedName ? { name: fixedName } : {}) } : body;
+  const input = isObject(body) ? { ...body, ...(fixedName ? { name: fixedName } : {}) } : body;
   const parsed = beltDefinitionSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

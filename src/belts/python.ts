@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { BeltCompileError, type BeltError, type BeltInput, type BeltResult, type SandboxLimits } from './sandbox';
+import { isObject as isRecord } from '../shared/json';
 
 /**
  * `python-callback` belts: a pool of python3 worker processes running seed-style callbacks
@@ -60,7 +61,7 @@ export class PythonUnconfinedError extends Error {
   override name = 'PythonUnconfinedError';
 }
 
-/** The setting that lets Python belts run without their sandbox; documented in the README. */
+/** The setting that lets Python belts run without their sandbox; documented in docs/configuration.md. */
 export const UNCONFINED_SETTING = 'BELTLINE_PYTHON_UNCONFINED';
 
 /**
@@ -211,7 +212,6 @@ function toBeltError(e: WireError, filename: string): BeltError {
   return { kind: e.kind, message: e.message ?? 'unknown error', ...(e.stack ? { stack: e.stack } : {}) };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const KINDS = new Set(['exception', 'timeout', 'memory']);
 
 function isWireError(v: unknown): v is WireError {

@@ -1,11 +1,8 @@
-import type { Client } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
-import type { Pool } from 'pg';
-import { DefinitionError } from '../eventtypes/definition';
+import { errorReplies, type AdminRoutes } from '../http/api';
+import { DefinitionError } from '../shared/errors';
 import { HttpError } from '../http/app';
-import { requireAdminKey } from '../http/auth';
 import { assertProject, projectParam } from '../http/projects';
-import { checkBelt, type PythonCheck } from './check';
+import { checkBelt } from './check';
 import { parseBeltBody, type BeltDefinition } from './definition';
 import { PythonUnconfinedError } from './python';
 import { listBeltErrors } from './errors';
@@ -36,21 +33,12 @@ const headSchema = {
 };
 
 const nameParams = { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } };
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
-
-export interface BeltRouteDeps {
-  pool: Pool;
-  adminKey: string;
-  temporal: () => Promise<Client>;
-  taskQueue: string;
-  pythonCheck?: PythonCheck;
-}
+const errors = errorReplies(400, 404, 409);
 
 /** Belts (seed 001's body): versioned definitions, start/stop, errors, retry and backfill. */
-export function registerBeltRoutes(app: FastifyInstance, deps: BeltRouteDeps): void {
+export const beltRoutes: AdminRoutes = (app, deps) => {
   const { pool } = deps;
-  const preHandler = requireAdminKey(deps.adminKey);
-  const base = { tags: ['belts'], security: [{ adminKey: [] }] };
+  const base = { tags: ['belts'] };
 
   async function validated(body: unknown, fixedName?: string): Promise<BeltDefinition> {
     try {
@@ -72,43 +60,42 @@ export function registerBeltRoutes(app: FastifyInstance, deps: BeltRouteDeps): v
   }
   const params = (req: { params: unknown }) => req.params as { project: string; name: string };
 
-  app.post('/projects/:project/belts', { preHandler, schema: { ...base, summary: 'Create a belt', params: projectParam, body: { type: 'object' }, response: { 201: headSchema, ...errors } } }, async (req, reply) => {
+  app.post('/projects/:project/belts', { schema: { ...base, summary: 'Create a belt', params: projectParam, body: { type: 'object' }, response: { 201: headSchema, ...errors } } }, async (req, reply) => {
     assertProject(params(req).project);
     const def = await validated(req.body);
     if (await getBelt(pool, def.name)) throw new HttpError(409, 'conflict', `belt ${JSON.stringify(def.name)} exists already; PUT to make a new version`);
     return reply.status(201).send(await putBelt(pool, def, 'api'));
   });
-  app.get('/projects/:project/belts', { preHandler, schema: { ...base, summary: 'List belts (their current versions)', params: projectParam, response: { 200: { type: 'array', items: headSchema }, ...errors } } }, async (req) => {
+  app.get('/projects/:project/belts', { schema: { ...base, summary: 'List belts (their current versions)', params: projectParam, response: { 200: { type: 'array', items: headSchema }, ...errors } } }, async (req) => {
     assertProject(params(req).project);
     return listBelts(pool);
   });
-  app.get('/projects/:project/belts/:name', { preHandler, schema: { ...base, summary: 'A belt\'s current version', params: nameParams, response: { 200: headSchema, ...errors } } }, async (req) =>
+  app.get('/projects/:project/belts/:name', { schema: { ...base, summary: 'A belt\'s current version', params: nameParams, response: { 200: headSchema, ...errors } } }, async (req) =>
     find(params(req).project, params(req).name),
   );
-  app.put('/projects/:project/belts/:name', { preHandler, schema: { ...base, summary: 'A new version of a belt; running batches keep theirs', params: nameParams, body: { type: 'object' }, response: { 200: headSchema, ...errors } } }, async (req) => {
+  app.put('/projects/:project/belts/:name', { schema: { ...base, summary: 'A new version of a belt; running batches keep theirs', params: nameParams, body: { type: 'object' }, response: { 200: headSchema, ...errors } } }, async (req) => {
     await find(params(req).project, params(req).name);
     return putBelt(pool, await validated(req.body, params(req).name), 'api');
   });
-  app.delete('/projects/:project/belts/:name', { preHandler, schema: { ...base, summary: 'Delete a belt (no new batches; its results stay)', params: nameParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
+  app.delete('/projects/:project/belts/:name', { schema: { ...base, summary: 'Delete a belt (no new batches; its results stay)', params: nameParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
     await find(params(req).project, params(req).name);
     await deleteBelt(pool, params(req).name);
     return reply.status(204).send();
   });
   for (const action of ['start', 'stop'] as const) {
-    app.post(`/projects/:project/belts/:name/${action}`, { preHandler, schema: { ...base, summary: `${action} a belt`, params: nameParams, response: { 200: headSchema, ...errors } } }, async (req) => {
+    app.post(`/projects/:project/belts/:name/${action}`, { schema: { ...base, summary: `${action} a belt`, params: nameParams, response: { 200: headSchema, ...errors } } }, async (req) => {
       await find(params(req).project, params(req).name);
       await setBeltRunning(pool, params(req).name, action === 'start');
       return find(params(req).project, params(req).name);
     });
   }
-  app.get('/projects/:project/belts/:name/versions', { preHandler, schema: { ...base, summary: 'Every version of a belt', params: nameParams } }, async (req) => {
+  app.get('/projects/:project/belts/:name/versions', { schema: { ...base, summary: 'Every version of a belt', params: nameParams } }, async (req) => {
     await find(params(req).project, params(req).name);
     return listVersions(pool, params(req).name);
   });
   app.get(
     '/projects/:project/belts/:name/errors',
     {
-      preHandler,
       schema: {
         ...base,
         summary: 'Events the belt failed on, newest first',
@@ -125,7 +112,6 @@ export function registerBeltRoutes(app: FastifyInstance, deps: BeltRouteDeps): v
     app.post(
       `/projects/:project/belts/:name/${mode}`,
       {
-        preHandler,
         schema: {
           ...base,
           summary: mode === 'retry' ? 'Run the current version again on the events the belt failed on' : 'Run the current version over stored events of its input types',
@@ -137,7 +123,7 @@ export function registerBeltRoutes(app: FastifyInstance, deps: BeltRouteDeps): v
       async (req, reply) => {
         await find(params(req).project, params(req).name);
         const { since } = (req.body ?? {}) as { since?: string };
-        const workflowId = await startRerun(await deps.temporal(), deps.taskQueue, { belt: params(req).name, mode, since });
+        const workflowId = await startRerun(await deps.temporal(), deps.cfg.BELTLINE_TASK_QUEUE, { belt: params(req).name, mode, since });
         return reply.status(202).send({ workflowId });
       },
     );

@@ -13,7 +13,7 @@ import { registerExampleCommand } from './example';
 import { registerReplayCommands } from './replay';
 import { registerStatusCommand } from './status';
 import { registerSegmentCommands } from './segments';
-import { registerStackCommands, stackDown, stackStatus, stackUp, type ServiceName } from '../stack';
+import { registerStackCommands } from './stack';
 
 function config(): Config {
   try {
@@ -52,9 +52,10 @@ program
   .description('start the local stack and beltline with the example belts; Ctrl-C stops what it started')
   .action(async () => {
     const cfg = config();
+    const { stackDown, stackStatus, stackUp } = await import('../stack');
     const before = await stackStatus(cfg);
     const services = await stackUp(cfg);
-    const startedHere = before.filter((s) => s.state === 'stopped').map((s) => s.name as ServiceName);
+    const startedHere = before.filter((s) => s.state === 'stopped').map((s) => s.name);
     const running = await startBeltline(cfg, ROLES);
     const ui = services.find((s) => s.name === 'temporal')?.uiUrl;
     console.log(

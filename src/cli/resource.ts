@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { loadConfig } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
-import { DefinitionError } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
 import { DEFAULT_PROJECT } from '../http/projects';
 
 /** What a CLI command group needs of an admin resource; the same store functions the API uses. */

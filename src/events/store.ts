@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PipelineEvent } from '../ingest/events';
-import { durationMs, type EventType } from '../eventtypes/definition';
+import type { EventType } from '../eventtypes/definition';
+import { durationField } from '../shared/durations';
 import { dropPartitionsBefore } from './partitions';
 
 export interface StoredEvent {
@@ -63,13 +64,13 @@ export async function applyRetention(pool: Pool, types: Iterable<EventType>, now
   let deleted = 0;
   const all = [...types];
   if (all.length > 0 && all.every((t) => t.eventstoreTTL)) {
-    const longest = Math.max(...all.map((t) => durationMs(t.eventstoreTTL as string, 'eventstoreTTL')));
+    const longest = Math.max(...all.map((t) => durationField(t.eventstoreTTL as string, 'eventstoreTTL')));
     await dropPartitionsBefore(pool, now - longest);
     await pool.query('DELETE FROM event_ids WHERE created_at < $1', [new Date(now - longest)]);
   }
   for (const t of all) {
     if (!t.eventstoreTTL) continue;
-    const cutoff = new Date(now - durationMs(t.eventstoreTTL, 'eventstoreTTL'));
+    const cutoff = new Date(now - durationField(t.eventstoreTTL, 'eventstoreTTL'));
     const { rowCount } = await pool.query('DELETE FROM events WHERE event_type = $1 AND created_at < $2', [t.name, cutoff]);
     // The ids go with the events: past retention, an event counts as new again.
     await pool.query('DELETE FROM event_ids WHERE event_type = $1 AND created_at < $2', [t.name, cutoff]);

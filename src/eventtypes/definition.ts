@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
 import { JSONPath } from 'jsonpath-plus';
-import { DefinitionError } from '../definition-error';
-import { durationOrNull } from '../durations';
+import { DefinitionError } from '../shared/errors';
+import { durationField } from '../shared/durations';
 import { compileRowValidator, idProblem, MAX_SEGMENT_NAME, segmentColumns } from '../segments/columns';
+import { isObject } from '../shared/json';
 
 /** Event types as seed 001 defines them, pure: validation, naming, identity expressions. */
 
@@ -25,7 +26,6 @@ export interface EventType {
   schemaVersion?: number;
 }
 
-export { DefinitionError } from '../definition-error';
 
 /** Built-in types that cannot be deleted or redefined through the API. */
 export const BUILT_IN_TYPES = new Set(['snowplow', 'profile-ttl', 'profile-ttn']);
@@ -156,16 +156,7 @@ export function evaluateTimestamp(expr: Expression, payload: unknown, ctx: Expre
   throw new DefinitionError(field, `${expr.path} found no timestamp (epoch ms or ISO-8601) in the event`);
 }
 
-/** Milliseconds of an ISO-8601 duration; the error names the field. */
-export function durationMs(text: string, field: string): number {
-  const ms = durationOrNull(text);
-  if (ms === null) throw new DefinitionError(field, `not an ISO-8601 duration: ${JSON.stringify(text)} (e.g. P30D, PT3S, P100Y)`);
-  return ms;
-}
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A live segment's schema may arrive as an object, a string-escaped JSON, or seed 001's `{schema: "<escaped>"}`. */
 export function parseSegmentSchema(raw: unknown): Record<string, unknown> {
@@ -209,7 +200,7 @@ export function parseEventTypeBody(body: unknown, fixedName?: string): EventType
   let eventstoreTTL: string | undefined;
   if (body.eventstoreTTL !== undefined && body.eventstoreTTL !== null) {
     if (typeof body.eventstoreTTL !== 'string') throw new DefinitionError('eventstoreTTL', 'must be an ISO-8601 duration such as P30D');
-    if (durationMs(body.eventstoreTTL, 'eventstoreTTL') <= 0) throw new DefinitionError('eventstoreTTL', 'must be a positive duration');
+    if (durationField(body.eventstoreTTL, 'eventstoreTTL') <= 0) throw new DefinitionError('eventstoreTTL', 'must be a positive duration');
     eventstoreTTL = body.eventstoreTTL;
   }
   let schema: Record<string, unknown> | undefined;

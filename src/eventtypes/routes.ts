@@ -1,8 +1,6 @@
-import type { FastifyInstance } from 'fastify';
-import type { Pool } from 'pg';
+import { errorReplies, type AdminRoutes } from '../http/api';
 import { browseEvents } from '../events/store';
 import { HttpError } from '../http/app';
-import { requireAdminKey } from '../http/auth';
 import { registerResourceRoutes } from '../http/resource';
 import { BUILT_IN_TYPES, EVENT_TYPE_KINDS, parseEventTypeBody } from './definition';
 import { createEventType, deleteEventType, getEventType, listEventTypes, updateEventType } from './store';
@@ -49,7 +47,7 @@ const eventPageSchema = {
   },
 };
 
-export function registerEventTypeRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
+export const eventTypeRoutes: AdminRoutes = (app, { pool }) => {
   const find = registerResourceRoutes(
     app,
     {
@@ -65,17 +63,14 @@ export function registerEventTypeRoutes(app: FastifyInstance, pool: Pool, adminK
       remove: (project, name) => deleteEventType(pool, project, name),
       builtIn: BUILT_IN_TYPES,
     },
-    adminKey,
   );
 
   app.get(
     '/projects/:project/event-types/:name/events',
     {
-      preHandler: requireAdminKey(adminKey),
       schema: {
         summary: 'Browse the event store: events of a type in time order',
         tags: ['event store'],
-        security: [{ adminKey: [] }],
         params: { type: 'object', required: ['project', 'name'], properties: { project: { type: 'string' }, name: { type: 'string' } } },
         querystring: {
           type: 'object',
@@ -86,7 +81,7 @@ export function registerEventTypeRoutes(app: FastifyInstance, pool: Pool, adminK
             after: { type: 'string', description: 'the `next` cursor of the previous page' },
           },
         },
-        response: { 200: eventPageSchema, 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+        response: { 200: eventPageSchema, ...errorReplies(400, 404) },
       },
     },
     async (req) => {

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { DefinitionCache, type DefinitionsFeed } from '../db/definitions-feed';
 import { withTransaction } from '../db/pool';
 import { ensureSegment } from '../segments/store';
 import type { EventType } from './definition';
@@ -101,26 +102,11 @@ export async function deleteEventType(pool: Pool, project: string, name: string)
 }
 
 /**
- * A short-lived cache of a project's event types for the hot paths (collector, batches): a type
- * created through the API is seen within `ttlMs`.
+ * The project's event types for the hot paths (collector, batches), kept current by the
+ * definitions feed: a type created or changed through the API is in effect when the API answers.
  */
-export class EventTypeCache {
-  private cached = new Map<string, { at: number; types: Map<string, EventType> }>();
-
-  constructor(
-    private readonly pool: Pool,
-    private readonly ttlMs = 2000,
-  ) {}
-
-  async all(project: string): Promise<Map<string, EventType>> {
-    const hit = this.cached.get(project);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.types;
-    const types = new Map((await listEventTypes(this.pool, project)).map((t) => [t.name, t]));
-    this.cached.set(project, { at: Date.now(), types });
-    return types;
-  }
-
-  async get(project: string, name: string): Promise<EventType | undefined> {
-    return (await this.all(project)).get(name);
+export class EventTypeCache extends DefinitionCache<EventType> {
+  constructor(pool: Pool, feed: DefinitionsFeed | undefined, opts: { serveStale?: boolean } = {}) {
+    super({ kind: 'event_type', all: (project) => listEventTypes(pool, project), one: (project, name) => getEventType(pool, project, name), nameOf: (t) => t.name }, feed, opts);
   }
 }

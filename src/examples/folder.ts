@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isObject } from '../shared/json';
 
 /**
  * An example folder (see examples/README.md): definitions to create through the admin API, and
@@ -43,9 +44,6 @@ export class ExampleError extends Error {
   override name = 'ExampleError';
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function readJson(file: string): unknown {
   try {

@@ -126,7 +126,7 @@ function valueAt(doc: unknown, p: string[]): unknown {
   return v;
 }
 
-async function runStep(opts: RunOptions, step: Step, startedAt: number): Promise<void> {
+async function runStep(opts: RunOptions, step: Step, segmentHighWater: number): Promise<void> {
   if ('via' in step && step.via === 'json') {
     const res = await call(opts, 'POST', `/api/v1/events/${encodeURIComponent(step.eventType)}`, step.body);
     if (res.status >= 300) throw new ExampleError(`POST /api/v1/events/${step.eventType}: ${res.status} ${res.text}`);
@@ -142,7 +142,7 @@ async function runStep(opts: RunOptions, step: Step, startedAt: number): Promise
     await sleep(step.sleepMs);
     return;
   }
-  if ('segment' in step.waitFor) return waitForSegmentRow(opts, step.waitFor, step.timeoutMs, startedAt);
+  if ('segment' in step.waitFor) return waitForSegmentRow(opts, step.waitFor, step.timeoutMs, segmentHighWater);
   const { profile, path } = step.waitFor;
   const deadline = Date.now() + step.timeoutMs;
   for (;;) {
@@ -166,24 +166,49 @@ async function addSchema(opts: RunOptions, def: Definition): Promise<void> {
   opts.print(`${res.status === 201 ? 'added' : 'kept'} schema ${String((res.json as { key?: string }).key)}`);
 }
 
-/** Polls the segment's rows for one matching the filter that was written after the run began. */
-async function waitForSegmentRow(opts: RunOptions, w: { segment: string; filter: Record<string, string> }, timeoutMs: number, since: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+type SegmentWait = { segment: string; filter: Record<string, string> };
+
+/** Visits the segment's rows matching the filter, page by page, until `visit` returns true. */
+async function scanSegmentRows(opts: RunOptions, w: SegmentWait, visit: (row: Record<string, unknown>) => boolean): Promise<boolean> {
   const query = Object.entries(w.filter).map(([k, v]) => `filter=${encodeURIComponent(`${k}=${v}`)}`);
+  let after: string | null = null;
+  do {
+    const res = await call(opts, 'GET', `/api/v1/segments/${encodeURIComponent(w.segment)}/rows?${[...query, 'limit=1000', ...(after ? [`after=${encodeURIComponent(after)}`] : [])].join('&')}`);
+    if (res.status !== 200 && res.status !== 404) throw new ExampleError(`GET /api/v1/segments/${w.segment}/rows: ${res.status} ${res.text}`);
+    const page = res.status === 200 ? (res.json as { rows: Record<string, unknown>[]; next: string | null }) : { rows: [], next: null };
+    if (page.rows.some(visit)) return true;
+    after = page.next;
+  } while (after);
+  return false;
+}
+
+/**
+ * The newest `updated_at` among the rows already there: a row counts as this run's only when it is
+ * newer. Both sides are PostgreSQL's clock, so a run that starts right after another (whose row
+ * is a few ms old) does not take that row for its own.
+ */
+async function segmentHighWater(opts: RunOptions, w: SegmentWait): Promise<number> {
+  let newest = Number.NEGATIVE_INFINITY;
+  await scanSegmentRows(opts, w, (r) => {
+    newest = Math.max(newest, Date.parse(String(r.updated_at)));
+    return false;
+  });
+  return newest;
+}
+
+/** Polls the segment's rows for one matching the filter that was written after `newerThan`. */
+async function waitForSegmentRow(opts: RunOptions, w: SegmentWait, timeoutMs: number, newerThan: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    let after: string | null = null;
-    do {
-      const res = await call(opts, 'GET', `/api/v1/segments/${encodeURIComponent(w.segment)}/rows?${[...query, 'limit=1000', ...(after ? [`after=${encodeURIComponent(after)}`] : [])].join('&')}`);
-      if (res.status !== 200 && res.status !== 404) throw new ExampleError(`GET /api/v1/segments/${w.segment}/rows: ${res.status} ${res.text}`);
-      const page = res.status === 200 ? (res.json as { rows: Record<string, unknown>[]; next: string | null }) : { rows: [], next: null };
-      // A second early: the row's updated_at is PostgreSQL's clock, the start is ours.
-      const row = page.rows.find((r) => Date.parse(String(r.updated_at)) >= since - 1000);
-      if (row) {
-        opts.print(`live segment ${w.segment} has row ${JSON.stringify(row)}`);
-        return;
-      }
-      after = page.next;
-    } while (after);
+    let found: Record<string, unknown> | undefined;
+    await scanSegmentRows(opts, w, (r) => {
+      if (Date.parse(String(r.updated_at)) > newerThan) found = r;
+      return found !== undefined;
+    });
+    if (found) {
+      opts.print(`live segment ${w.segment} has row ${JSON.stringify(found)}`);
+      return;
+    }
     if (Date.now() > deadline) throw new ExampleError(`live segment ${w.segment} has no new row with ${JSON.stringify(w.filter)} after ${timeoutMs} ms (bin/beltline belts errors, bin/beltline segments dead-letters ${w.segment})`);
     await sleep(250);
   }
@@ -191,12 +216,14 @@ async function waitForSegmentRow(opts: RunOptions, w: { segment: string; filter:
 
 /** Creates or updates the folder's definitions, then sends its events in order. */
 export async function runExample(folder: ExampleFolder, opts: RunOptions): Promise<{ profiles: string[] }> {
-  const startedAt = Date.now();
   for (const def of folder.schemas) await addSchema(opts, def);
   for (const [kind, key, noun] of KINDS) for (const def of folder[key]) await upsert(opts, kind, noun, def);
+  // Taken before any event is sent: whatever row is newer was written by this run.
+  const highWater = new Map<Step, number>();
+  for (const step of folder.steps) if ('waitFor' in step && 'segment' in step.waitFor) highWater.set(step, await segmentHighWater(opts, step.waitFor));
   const profiles = new Set<string>();
   for (const step of folder.steps) {
-    await runStep(opts, step, startedAt);
+    await runStep(opts, step, highWater.get(step) ?? Number.NEGATIVE_INFINITY);
     if ('via' in step && step.via === 'tracker' && step.userId) profiles.add(step.userId);
     if ('waitFor' in step && 'profile' in step.waitFor) profiles.add(step.waitFor.profile);
   }

@@ -25,7 +25,11 @@ export function expirationEventId(kind: 'ttl' | 'ttn', profileId: string, path: 
   return `${kind}:${profileId}:${JSON.stringify(path)}:${stampEid}`;
 }
 
-/** Deterministic: a bucket has one reaper, however many batches schedule into it. */
-export function reaperId(bucket: number, bucketMs: number): string {
-  return `reaper-${bucketMs}ms-${bucket}`;
+/**
+ * Deterministic: a bucket has one reaper, however many batches schedule into it. The task queue
+ * is part of it because it stands for a deployment (its database): two beltlines sharing one
+ * Temporal namespace (tests beside `npm start`, staging beside production) each reap their own.
+ */
+export function reaperId(taskQueue: string, bucket: number, bucketMs: number): string {
+  return `reaper-${taskQueue}-${bucketMs}ms-${bucket}`;
 }

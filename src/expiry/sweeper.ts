@@ -17,7 +17,7 @@ const log = logger('expiry');
 export function startSweeper(cfg: Config, pool: Pool, client: () => Promise<Client>, producer: () => ResilientProducer, intervalMs = 5000): { stop(): void } {
   let running = false;
   async function sweep(): Promise<void> {
-    await publishOutbox(pool, producer());
+    await publishOutbox(pool, producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC);
     const graceMs = Math.max(10_000, cfg.BELTLINE_EXPIRY_BUCKET_MS);
     const { rows } = await pool.query<{ bucket: string }>('SELECT DISTINCT bucket FROM expirations ORDER BY bucket LIMIT 1000');
     const overdue = rows.map((r) => Number(r.bucket)).filter((b) => bucketEnd(b, cfg.BELTLINE_EXPIRY_BUCKET_MS) < Date.now() - graceMs);
@@ -25,7 +25,7 @@ export function startSweeper(cfg: Config, pool: Pool, client: () => Promise<Clie
       try {
         await (await client()).workflow.start('reapBucket', {
           taskQueue: cfg.BELTLINE_TASK_QUEUE,
-          workflowId: reaperId(bucket, cfg.BELTLINE_EXPIRY_BUCKET_MS),
+          workflowId: reaperId(cfg.BELTLINE_TASK_QUEUE, bucket, cfg.BELTLINE_EXPIRY_BUCKET_MS),
           args: [{ bucket, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS }],
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         });

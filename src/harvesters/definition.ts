@@ -1,4 +1,6 @@
-import { DefinitionError, technicalName } from '../eventtypes/definition';
+import { technicalName } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
+import { isObject } from '../shared/json';
 
 /**
  * A harvester (seed 001): a source, a transform that filters or maps, a target event type. The
@@ -15,9 +17,6 @@ export interface Harvester {
   running: boolean;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 

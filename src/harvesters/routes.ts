@@ -1,6 +1,4 @@
-import type { FastifyInstance } from 'fastify';
-import type { Pool } from 'pg';
-import { requireAdminKey } from '../http/auth';
+import { errorReplies, type AdminRoutes } from '../http/api';
 import { registerResourceRoutes } from '../http/resource';
 import { parseHarvesterBody } from './definition';
 import { createHarvester, deleteHarvester, getHarvester, listHarvesters, updateHarvester } from './store';
@@ -22,7 +20,7 @@ const harvesterSchema = {
   },
 };
 
-export function registerHarvesterRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
+export const harvesterRoutes: AdminRoutes = (app, { pool }) => {
   const find = registerResourceRoutes(
     app,
     {
@@ -37,19 +35,16 @@ export function registerHarvesterRoutes(app: FastifyInstance, pool: Pool, adminK
       update: (project, h) => updateHarvester(pool, project, h),
       remove: (project, name) => deleteHarvester(pool, project, name),
     },
-    adminKey,
   );
   for (const action of ['start', 'stop'] as const) {
     app.post(
       `/projects/:project/harvesters/:name/${action}`,
       {
-        preHandler: requireAdminKey(adminKey),
         schema: {
           summary: `${action === 'start' ? 'Start' : 'Stop'} a harvester`,
           tags: ['harvesters'],
-          security: [{ adminKey: [] }],
           params: { type: 'object', required: ['project', 'name'], properties: { project: { type: 'string' }, name: { type: 'string' } } },
-          response: { 200: harvesterSchema, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } },
+          response: { 200: harvesterSchema, ...errorReplies(404) },
         },
       },
       async (req) => {

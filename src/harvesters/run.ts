@@ -2,10 +2,12 @@ import crypto from 'node:crypto';
 import type { Pool } from 'pg';
 import { badRow } from '../badrows/format';
 import { BeltSandbox } from '../belts/sandbox';
-import { DefinitionError, type EventType } from '../eventtypes/definition';
+import { DefinitionCache, type DefinitionsFeed } from '../db/definitions-feed';
+import type { EventType } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
 import { headersFor, identify, SNOWPLOW_EVENT_TYPE, type KeyedBadRow, type PipelineEvent, type TopicPayload } from '../ingest/events';
 import { transformSource, type Harvester } from './definition';
-import { listHarvesters } from './store';
+import { getHarvester, listHarvesters } from './store';
 
 interface HarvestInput {
   key: string;
@@ -27,15 +29,18 @@ export interface Harvested {
  */
 export class Harvesting {
   private sandboxes = new Map<string, Promise<BeltSandbox>>();
-  private cached: { at: number; harvesters: Harvester[] } | undefined;
+  private readonly cache: DefinitionCache<Harvester>;
 
-  constructor(private readonly pool: Pool) {}
+  /** `feed` keeps the harvesters current: one started, stopped or changed through the API runs so at once. */
+  constructor(pool: Pool, feed: DefinitionsFeed | undefined) {
+    this.cache = new DefinitionCache<Harvester>(
+      { kind: 'harvester', all: (project) => listHarvesters(pool, project), one: (project, name) => getHarvester(pool, project, name), nameOf: (h) => h.name },
+      feed,
+    );
+  }
 
   private async harvesters(project: string): Promise<Harvester[]> {
-    if (!this.cached || Date.now() - this.cached.at > 2000) {
-      this.cached = { at: Date.now(), harvesters: (await listHarvesters(this.pool, project)).filter((h) => h.running) };
-    }
-    return this.cached.harvesters;
+    return [...(await this.cache.all(project)).values()].filter((h) => h.running);
   }
 
   private sandbox(h: Harvester): Promise<BeltSandbox> {

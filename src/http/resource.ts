@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { DefinitionError } from '../eventtypes/definition';
+import { errorReplies } from './api';
+import { DefinitionError } from '../shared/errors';
 import { HttpError } from './app';
-import { requireAdminKey } from './auth';
 import { assertProject, projectParam } from './projects';
 
 /** The store and validation behind one kind of admin resource (event types, harvesters, …). */
@@ -50,10 +50,9 @@ async function store(fn: () => Promise<boolean>): Promise<boolean> {
  * behind the admin key, with the shared error shape. Returns a lookup routes of the resource's
  * own (start, stop, …) can use.
  */
-export function registerResourceRoutes<T extends { name: string }>(app: FastifyInstance, r: Resource<T>, adminKey: string, onChange: () => void = () => undefined): (project: string, name: string) => Promise<T> {
-  const preHandler = requireAdminKey(adminKey);
-  const base = { tags: [r.tag], security: [{ adminKey: [] }] };
-  const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
+export function registerResourceRoutes<T extends { name: string }>(app: FastifyInstance, r: Resource<T>, onChange: () => void = () => undefined): (project: string, name: string) => Promise<T> {
+  const base = { tags: [r.tag] };
+  const errors = errorReplies(400, 404, 409);
   const body = { type: 'object', additionalProperties: true } as const;
   const nameParams = { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } };
   const item = r.itemSchema;
@@ -67,7 +66,7 @@ export function registerResourceRoutes<T extends { name: string }>(app: FastifyI
     if (r.builtIn?.has(name)) throw new HttpError(400, 'bad_request', `${r.noun} ${name} is built in and cannot be changed or deleted`);
   };
 
-  app.post(`/projects/:project/${r.path}`, { preHandler, schema: { ...base, summary: `Create a ${r.noun}`, params: projectParam, body, response: { 201: item, ...errors } } }, async (req, reply) => {
+  app.post(`/projects/:project/${r.path}`, { schema: { ...base, summary: `Create a ${r.noun}`, params: projectParam, body, response: { 201: item, ...errors } } }, async (req, reply) => {
     const { project } = req.params as { project: string };
     assertProject(project);
     const parsed = parseOr400(r, req.body);
@@ -75,16 +74,16 @@ export function registerResourceRoutes<T extends { name: string }>(app: FastifyI
     onChange();
     return reply.status(201).send(parsed);
   });
-  app.get(`/projects/:project/${r.path}`, { preHandler, schema: { ...base, summary: `List ${r.noun}s`, params: projectParam, response: { 200: { type: 'array', items: item }, ...errors } } }, async (req) => {
+  app.get(`/projects/:project/${r.path}`, { schema: { ...base, summary: `List ${r.noun}s`, params: projectParam, response: { 200: { type: 'array', items: item }, ...errors } } }, async (req) => {
     const { project } = req.params as { project: string };
     assertProject(project);
     return r.list(project);
   });
-  app.get(`/projects/:project/${r.path}/:name`, { preHandler, schema: { ...base, summary: `One ${r.noun}`, params: nameParams, response: { 200: item, ...errors } } }, async (req) => {
+  app.get(`/projects/:project/${r.path}/:name`, { schema: { ...base, summary: `One ${r.noun}`, params: nameParams, response: { 200: item, ...errors } } }, async (req) => {
     const { project, name } = req.params as { project: string; name: string };
     return find(project, name);
   });
-  app.put(`/projects/:project/${r.path}/:name`, { preHandler, schema: { ...base, summary: `Replace a ${r.noun}`, params: nameParams, body, response: { 200: item, ...errors } } }, async (req) => {
+  app.put(`/projects/:project/${r.path}/:name`, { schema: { ...base, summary: `Replace a ${r.noun}`, params: nameParams, body, response: { 200: item, ...errors } } }, async (req) => {
     const { project, name } = req.params as { project: string; name: string };
     assertProject(project);
     notBuiltIn(name);
@@ -93,7 +92,7 @@ export function registerResourceRoutes<T extends { name: string }>(app: FastifyI
     onChange();
     return parsed;
   });
-  app.delete(`/projects/:project/${r.path}/:name`, { preHandler, schema: { ...base, summary: `Delete a ${r.noun}`, params: nameParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
+  app.delete(`/projects/:project/${r.path}/:name`, { schema: { ...base, summary: `Delete a ${r.noun}`, params: nameParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
     const { project, name } = req.params as { project: string; name: string };
     assertProject(project);
     notBuiltIn(name);

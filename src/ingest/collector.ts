@@ -1,8 +1,11 @@
 import crypto from 'node:crypto';
+import { errorReplies } from '../http/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import { HttpError } from '../http/app';
 import { parseGetQuery, parseTp2Body, Tp2FormatError, type TrackerParams } from '../snowplow/tp2';
+import { DefinitionsUnavailableError } from '../db/definitions-feed';
+import type { EventType } from '../eventtypes/definition';
 import type { EventTypeCache } from '../eventtypes/store';
 import { assertProject, DEFAULT_PROJECT } from '../http/projects';
 import { MAX_RECORD_BYTES, type ResilientProducer } from './kafka';
@@ -31,7 +34,7 @@ const accepted = {
   properties: { accepted: { type: 'integer', description: 'events stored in Kafka' } },
 } as const;
 
-const errorRefs = { 400: { $ref: 'Error#' }, 413: { $ref: 'Error#' }, 503: { $ref: 'Error#' } } as const;
+const errorRefs = errorReplies(400, 413, 503);
 
 const NETWORK_COOKIE = 'sp';
 const YEAR_S = 365 * 24 * 3600;
@@ -189,7 +192,15 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
       const { eventType } = req.params as { eventType: string };
       const project = (req.query as { project?: string }).project ?? DEFAULT_PROJECT;
       assertProject(project);
-      const type = await eventTypes.get(project, eventType);
+      let type: EventType | undefined;
+      try {
+        // Known types come from memory (PostgreSQL down or not); a refusal is checked against
+        // PostgreSQL first, so a type created or changed a moment ago is taken.
+        type = await eventTypes.get(project, eventType, (t) => t.type === 'data_in');
+      } catch (err) {
+        if (!(err instanceof DefinitionsUnavailableError)) throw err;
+        throw new HttpError(503, 'unavailable', `event type ${JSON.stringify(eventType)} cannot be looked up now (database unavailable); retry later`);
+      }
       if (!type) throw new HttpError(404, 'not_found', `no event type ${JSON.stringify(eventType)}: create it with POST /projects/${project}/event-types`);
       if (type.type !== 'data_in') throw new HttpError(400, 'bad_request', `event type ${eventType} is ${type.type}; events can be posted to data_in types only`);
       const events = Array.isArray(req.body) ? (req.body as unknown[]) : [req.body];

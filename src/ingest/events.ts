@@ -1,5 +1,6 @@
 import { badRow, type BadRow } from '../badrows/format';
-import { DefinitionError, evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
+import { evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
 import { enrich, EnrichmentError, selfDescribingJsons } from '../snowplow/enrich';
 import type { BatchRecord, RawRecord } from './record';
 
@@ -43,6 +44,8 @@ export interface ExpandedBatch {
   topicPayloads: TopicPayload[];
   /** Events dropped because an earlier event of the batch had the same id. */
   duplicates: number;
+  /** Event type names the batch's records named and `types` did not hold (their events are bad rows). */
+  unknownTypes: string[];
 }
 
 /** Seed headers (`grnry-*`) so seed belts run unchanged, plus where the event came from. */
@@ -106,6 +109,7 @@ export function expandRecords(input: { topic: string; partition: number; records
   const badRows: KeyedBadRow[] = [];
   const topicPayloads: TopicPayload[] = [];
   const seen = new Set<string>();
+  const unknownTypes = new Set<string>();
   let duplicates = 0;
 
   const add = (e: Omit<PipelineEvent, 'headers'>, offset: string): void => {
@@ -143,6 +147,7 @@ export function expandRecords(input: { topic: string; partition: number; records
       record.events.forEach((payload, i) => {
         const key = `${where}:${i}`;
         if (!type) {
+          unknownTypes.add(record.eventType);
           badRows.push(adapterFailure(key, 'beltline.json', 'eventType', `no event type ${JSON.stringify(record.eventType)}`, payload));
           return;
         }
@@ -166,7 +171,10 @@ export function expandRecords(input: { topic: string; partition: number; records
           hostname: record.hostname,
           collector: record.collector,
         });
-        if (!snowplow) throw new EnrichmentError('eventType', `the built-in event type ${SNOWPLOW_EVENT_TYPE} is missing`);
+        if (!snowplow) {
+          unknownTypes.add(SNOWPLOW_EVENT_TYPE);
+          throw new EnrichmentError('eventType', `the built-in event type ${SNOWPLOW_EVENT_TYPE} is missing`);
+        }
         add(
           {
             ...identify(snowplow, sdk, { seed: `${where}:${i}`, receivedAt: record.timestamp }),
@@ -191,5 +199,5 @@ export function expandRecords(input: { topic: string; partition: number; records
       }
     });
   }
-  return { events, badRows, topicPayloads, duplicates };
+  return { events, badRows, topicPayloads, duplicates, unknownTypes: [...unknownTypes] };
 }

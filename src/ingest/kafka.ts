@@ -31,7 +31,9 @@ export function createKafka(cfg: Config, clientId: string): Kafka {
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
-        log[LEVELS[level] ?? 'info']({ ...rest, clientId }, message);
+        // Bounded retries are our choice (see ResilientProducer): said once in the code, not per producer at every start.
+        const lvl = message.startsWith('Limiting retries for the idempotent producer') ? 'debug' : (LEVELS[level] ?? 'info');
+        log[lvl]({ ...rest, clientId }, message);
       },
   });
 }
@@ -95,7 +97,7 @@ export class ResilientProducer {
       createPartitioner: Partitioners.DefaultPartitioner,
       // kafkajs's documented conditions for exactly-once writes: acks = -1 (every send below)
       // and one request in flight. Its default for idempotence is endless retries; the bounded
-      // ones keep "Kafka is down" a prompt 503 (kafkajs warns once per producer about that):
+      // ones keep "Kafka is down" a prompt 503 (kafkajs's warning about that is logged at debug):
       // a request given up on is failed to its callers, whose retry is at least once.
       idempotent: true,
       maxInFlightRequests: 1,

@@ -1,8 +1,7 @@
+import type { AdminRoutes } from '../http/api';
 import http from 'node:http';
 import type { InjectedSinks } from '@temporalio/worker';
-import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { requireAdminKey } from '../http/auth';
 import { logger } from '../log';
 import type { BatchSinks } from '../workflows/sinks';
 
@@ -117,16 +116,13 @@ export function addLagSource(source: LagSource): () => void {
 }
 
 /** `GET /metrics` on the collector's server; behind the admin key, as the collector is public. */
-export function registerMetricsRoute(app: FastifyInstance, adminKey: string): void {
+export const metricsRoutes: AdminRoutes = (app) => {
   app.get(
     '/metrics',
     {
-      preHandler: requireAdminKey(adminKey),
       schema: {
         summary: 'Prometheus metrics of this process (text exposition format)',
         tags: ['operations'],
-        security: [{ adminKey: [] }],
-        response: { 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } },
       },
     },
     async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()),

@@ -1,6 +1,4 @@
-import type { FastifyInstance } from 'fastify';
-import type { Pool } from 'pg';
-import { requireAdminKey } from '../http/auth';
+import type { AdminRoutes } from '../http/api';
 import { SNOWPLOW_EVENT_TYPE } from '../ingest/events';
 
 /**
@@ -9,22 +7,17 @@ import { SNOWPLOW_EVENT_TYPE } from '../ingest/events';
  * takes the admin key: the reads show whole events (personal data), and a reset hides them from
  * whoever is checking.
  */
-export function registerMicroRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
+export const microRoutes: AdminRoutes = (app, { pool }) => {
   const tags = ['micro'];
-  const preHandler = requireAdminKey(adminKey);
-  const security = [{ adminKey: [] }];
-  const authErrors = { 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } };
   const since = 'SELECT reset_at FROM micro_state';
 
   app.get(
     '/micro/all',
     {
-      preHandler,
       schema: {
         summary: 'Counts of good and bad events since the last reset',
         tags,
-        security,
-        response: { 200: { type: 'object', properties: { total: { type: 'integer' }, good: { type: 'integer' }, bad: { type: 'integer' } } }, ...authErrors },
+        response: { 200: { type: 'object', properties: { total: { type: 'integer' }, good: { type: 'integer' }, bad: { type: 'integer' } } } },
       },
     },
     async () => {
@@ -40,12 +33,9 @@ export function registerMicroRoutes(app: FastifyInstance, pool: Pool, adminKey: 
   app.get(
     '/micro/good',
     {
-      preHandler,
       schema: {
         summary: 'Good events since the last reset, newest first',
         tags,
-        security,
-        response: authErrors,
         querystring: {
           type: 'object',
           properties: {
@@ -77,12 +67,9 @@ export function registerMicroRoutes(app: FastifyInstance, pool: Pool, adminKey: 
   app.get(
     '/micro/bad',
     {
-      preHandler,
       schema: {
         summary: 'Bad rows since the last reset, newest first',
         tags,
-        security,
-        response: authErrors,
         querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } } },
       },
     },
@@ -96,12 +83,10 @@ export function registerMicroRoutes(app: FastifyInstance, pool: Pool, adminKey: 
   app.post(
     '/micro/reset',
     {
-      preHandler,
       schema: {
         summary: 'Forget what arrived so far (the stores keep it)',
         tags,
-        security,
-        response: { 200: { type: 'object', properties: { reset: { type: 'boolean' } } }, ...authErrors },
+        response: { 200: { type: 'object', properties: { reset: { type: 'boolean' } } } },
       },
     },
     async () => {

@@ -1,7 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import type { Pool } from 'pg';
+import { errorReplies, type AdminRoutes } from '../http/api';
 import { HttpError } from '../http/app';
-import { requireAdminKey } from '../http/auth';
 import { assertProject, DEFAULT_PROJECT } from '../http/projects';
 import type { Json } from './semantics';
 import { findByPath, getHistory, getProfile } from './store';
@@ -25,27 +23,20 @@ const profileSchema = {
 } as const;
 
 const projectQuery = { project: { type: 'string', default: DEFAULT_PROJECT } } as const;
-
-const security = [{ adminKey: [] }];
-const authErrors = { 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } };
-
 /**
  * Profiles are personal data, and through `_link` an anonymous id (which a tracker's cookie
  * shows anyone) reads the authenticated profile: reading needs the admin key.
  */
-export function registerProfileRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
-  const preHandler = requireAdminKey(adminKey);
+export const profileRoutes: AdminRoutes = (app, { pool }) => {
   app.get(
     '/api/v1/profiles/:id',
     {
-      preHandler,
       schema: {
         summary: 'A profile document by id',
         tags: ['profiles'],
-        security,
         params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 512 } } },
         querystring: { type: 'object', properties: { ...projectQuery, history: { type: 'boolean', default: false } } },
-        response: { 200: profileSchema, 404: { $ref: 'Error#' }, ...authErrors },
+        response: { 200: profileSchema, ...errorReplies(404) },
       },
     },
     async (req) => {
@@ -61,9 +52,7 @@ export function registerProfileRoutes(app: FastifyInstance, pool: Pool, adminKey
   app.get(
     '/api/v1/profiles',
     {
-      preHandler,
       schema: {
-        security,
         summary: 'Profiles whose value at a path equals a value (e.g. ?path=contact.email&value="a@b.c")',
         tags: ['profiles'],
         querystring: {
@@ -76,7 +65,7 @@ export function registerProfileRoutes(app: FastifyInstance, pool: Pool, adminKey
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
         },
-        response: { 200: { type: 'array', items: profileSchema }, 400: { $ref: 'Error#' }, ...authErrors },
+        response: { 200: { type: 'array', items: profileSchema }, ...errorReplies(400) },
       },
     },
     async (req) => {

@@ -1,5 +1,6 @@
-import { durationOrNull } from '../durations';
+import { durationOrNull } from '../shared/durations';
 import { updateProblem } from './update-schema';
+import { isObject } from '../shared/json';
 
 /**
  * Profile update semantics (seed 000, "PROFILESPECS"), pure: no I/O.
@@ -101,9 +102,6 @@ export class UpdateError extends Error {
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Keys that, used as a property name on a plain object, reach Object.prototype (or its

@@ -1,5 +1,5 @@
 import Ajv, { type ErrorObject } from 'ajv';
-import { durationOrNull } from '../durations';
+import { durationOrNull } from '../shared/durations';
 
 /** Seed 000's update message ("PROFILESPECS"), with beltline's extra operations, as JSON Schema. */
 export const UPDATE_SCHEMA = {

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { BadRow } from '../badrows/format';
 import { flowsFor, type CastType, type Flow, type Matcher, type RecoveryConfig, type Step } from './config';
 import { compilePath, javaRegex, matchText, queryPath } from './paths';
+import { isObject } from '../shared/json';
 
 /**
  * Applying a recovery configuration to one bad row. Pure.
@@ -30,9 +31,6 @@ function cloneJson<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function parseJsonContainer(text: string): unknown {
   try {

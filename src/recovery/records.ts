@@ -1,5 +1,6 @@
 import type { BadRow } from '../badrows/format';
 import type { JsonRecord, RawRecord, SnowplowRecord } from '../ingest/record';
+import { isObject } from '../shared/json';
 
 /**
  * A recovered payload as the record the collector would have written to `raw`, so the repaired
@@ -23,9 +24,6 @@ export interface RecoveredRecord {
   record: RawRecord & RecoveryProvenance;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 

@@ -1,4 +1,4 @@
-import { SEARCH_ATTRIBUTE_EVENT_TYPES, SEARCH_ATTRIBUTE_SOURCE } from '../stack/search-attributes';
+import { SEARCH_ATTRIBUTE_EVENT_TYPES, SEARCH_ATTRIBUTE_SOURCE } from '../workflows/search-attributes';
 
 export interface FailedBatchFilter {
   /** The task queue of the beltline deployment (BELTLINE_TASK_QUEUE): its batches only. */

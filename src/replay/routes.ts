@@ -1,19 +1,11 @@
-import type { Client } from '@temporalio/client';
+import { errorReplies, type AdminRoutes } from '../http/api';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import type { FastifyInstance } from 'fastify';
-import type { BatchRetry } from '../ingest/record';
+import { batchRetry } from '../ingest/record';
 import { HttpError } from '../http/app';
-import { requireAdminKey } from '../http/auth';
 import { assertProject, projectParam } from '../http/projects';
 import { parseSince } from './query';
 import { listFailedBatches, replayBatch, type ReplayOutcome } from './replay';
 
-export interface ReplayRouteDeps {
-  adminKey: string;
-  temporal: () => Promise<Client>;
-  taskQueue: string;
-  retry: BatchRetry;
-}
 
 const batchSchema = {
   type: 'object',
@@ -34,7 +26,7 @@ const outcomeSchema = {
   type: 'object',
   properties: { workflowId: { type: 'string' }, runId: { type: 'string' }, outcome: { type: 'string', enum: ['started', 'running', 'completed'] }, replayOf: { type: 'string' } },
 };
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
+const errors = errorReplies(400, 404);
 
 function since(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
@@ -49,13 +41,13 @@ function since(v: string | undefined): string | undefined {
  * Failed batches and their replays (the CLI's `beltline replay`): GET lists, POST starts replays
  * (one batch, or all that match) and answers 202 with what it started; follow them in Temporal.
  */
-export function registerReplayRoutes(app: FastifyInstance, deps: ReplayRouteDeps): void {
-  const preHandler = requireAdminKey(deps.adminKey);
-  const base = { tags: ['replays'], security: [{ adminKey: [] }] };
+export const replayRoutes: AdminRoutes = (app, deps) => {
+  const taskQueue = deps.cfg.BELTLINE_TASK_QUEUE;
+  const retry = batchRetry(deps.cfg);
+  const base = { tags: ['replays'] };
   app.get(
     '/projects/:project/replays',
     {
-      preHandler,
       schema: {
         ...base,
         summary: 'Failed batches (ingestBatch runs that failed after their retries and were not replayed since)',
@@ -67,13 +59,12 @@ export function registerReplayRoutes(app: FastifyInstance, deps: ReplayRouteDeps
     async (req) => {
       assertProject((req.params as { project: string }).project);
       const q = req.query as { since?: string; eventType?: string; limit: number };
-      return listFailedBatches(await deps.temporal(), { taskQueue: deps.taskQueue, since: since(q.since), eventType: q.eventType }, q.limit);
+      return listFailedBatches(await deps.temporal(), { taskQueue, since: since(q.since), eventType: q.eventType }, q.limit);
     },
   );
   app.post(
     '/projects/:project/replays',
     {
-      preHandler,
       schema: {
         ...base,
         summary: 'Replay failed batches: {workflowId} for one, or {all: true, since?, eventType?}',
@@ -93,11 +84,11 @@ export function registerReplayRoutes(app: FastifyInstance, deps: ReplayRouteDeps
       const client = await deps.temporal();
       const ids = body.workflowId
         ? [body.workflowId]
-        : (await listFailedBatches(client, { taskQueue: deps.taskQueue, since: since(body.since), eventType: body.eventType })).map((b) => b.workflowId);
+        : (await listFailedBatches(client, { taskQueue, since: since(body.since), eventType: body.eventType })).map((b) => b.workflowId);
       const replays: ReplayOutcome[] = [];
       for (const id of ids) {
         try {
-          replays.push(await replayBatch(client, id, deps.retry));
+          replays.push(await replayBatch(client, id, retry));
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'not_found', `no workflow ${JSON.stringify(id)}`);
           if (body.workflowId && err instanceof Error && /not a batch/.test(err.message)) throw new HttpError(400, 'bad_request', err.message, { field: 'workflowId' });

@@ -1,3 +1,5 @@
+import { isObject } from '../shared/json';
+
 /**
  * Iglu schema keys and self-describing schemas (pure).
  *
@@ -104,9 +106,6 @@ export function compareKeys(a: SchemaKey, b: SchemaKey): number {
   return va.model - vb.model || va.revision - vb.revision || va.addition - vb.addition;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export interface CheckedSchema {
   key: SchemaKey;

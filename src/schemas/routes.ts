@@ -1,9 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import { errorReplies, type AdminRoutes } from '../http/api';
 import { HttpError } from '../http/app';
-import { requireAdminKey } from '../http/auth';
 import { assertProject, projectParam } from '../http/projects';
 import { parseSchemaPath, parseSchemaUri, schemaPath, type SchemaKey } from './iglu';
-import { InvalidSchemaError, SchemaConflictError, type SchemaRegistry } from './registry';
+import { InvalidSchemaError, SchemaConflictError } from './registry';
 
 const listingSchema = {
   type: 'object',
@@ -44,21 +43,19 @@ const keyParams = {
   },
 } as const;
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } } as const;
+const errors = errorReplies(400, 404, 409);
 
 /**
  * The schema registry's admin API (Iglu schemas are immutable: create, list, read; no update or delete):
  * `POST /projects/:project/schemas` (201 created, 200 unchanged, 409 conflict, 400 invalid),
  * `GET /projects/:project/schemas`, `GET /projects/:project/schemas/:vendor/:name/:format/:version`.
  */
-export function registerSchemaRoutes(app: FastifyInstance, registry: SchemaRegistry, adminKey: string): void {
-  const preHandler = requireAdminKey(adminKey);
-  const base = { tags: ['schemas'], security: [{ adminKey: [] }] };
+export const schemaRoutes: AdminRoutes = (app, { schemas: registry }) => {
+  const base = { tags: ['schemas'] };
 
   app.post(
     '/projects/:project/schemas',
     {
-      preHandler,
       schema: {
         ...base,
         summary: 'Add a self-describing JSON Schema (Iglu); the same one again is no change',
@@ -88,7 +85,7 @@ export function registerSchemaRoutes(app: FastifyInstance, registry: SchemaRegis
 
   app.get(
     '/projects/:project/schemas',
-    { preHandler, schema: { ...base, summary: 'List the schemas (keys only)', params: projectParam, response: { 200: { type: 'array', items: listingSchema }, ...errors } } },
+    { schema: { ...base, summary: 'List the schemas (keys only)', params: projectParam, response: { 200: { type: 'array', items: listingSchema }, ...errors } } },
     async (req) => {
       const { project } = req.params as { project: string };
       assertProject(project);
@@ -98,7 +95,7 @@ export function registerSchemaRoutes(app: FastifyInstance, registry: SchemaRegis
 
   app.get(
     '/projects/:project/schemas/:vendor/:name/:format/:version',
-    { preHandler, schema: { ...base, summary: 'One schema, as it was added', params: keyParams, response: { 200: selfDescribingSchema, ...errors } } },
+    { schema: { ...base, summary: 'One schema, as it was added', params: keyParams, response: { 200: selfDescribingSchema, ...errors } } },
     async (req) => {
       const { project, vendor, name, format, version } = req.params as { project: string } & SchemaKey;
       assertProject(project);

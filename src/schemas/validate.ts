@@ -10,6 +10,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 import { InvalidSchemaError, type SchemaIssue } from './iglu';
+import { isObject } from '../shared/json';
 
 export type { SchemaIssue } from './iglu';
 
@@ -53,9 +54,6 @@ export function createIgluAjv(): Ajv {
   return ajv;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 

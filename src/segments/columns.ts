@@ -1,6 +1,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { DefinitionError } from '../definition-error';
+import { DefinitionError } from '../shared/errors';
+import { isObject } from '../shared/json';
 
 /** Live segments (seed 001), pure: the table a JSON Schema makes, and how it may evolve. */
 
@@ -35,14 +36,7 @@ export function tableName(segment: string, version: number): string {
   return version === 1 ? `${TABLE_PREFIX}${segment}` : `${TABLE_PREFIX}${segment}_v${version}`;
 }
 
-/** Quotes an identifier for PostgreSQL; names are validated before they get here. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The SQL type of one property: one JSON type maps to a column type, anything else is jsonb. */
 export function columnType(prop: unknown): SqlType {

@@ -1,14 +1,11 @@
-import type { FastifyInstance } from 'fastify';
-import type { Pool } from 'pg';
-import { DefinitionError } from '../definition-error';
+import { errorReplies, type AdminRoutes } from '../http/api';
+import { DefinitionError } from '../shared/errors';
 import { HttpError } from '../http/app';
-import { requireAdminKey } from '../http/auth';
 import { DEFAULT_PROJECT } from '../http/projects';
 import { assertProject, projectParam } from '../http/projects';
 import { getSegment, listDeadLetters, listSegments, readRows, redrive, type Segment } from './store';
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
-const security = [{ adminKey: [] }];
+const errors = errorReplies(400, 404);
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
 const projectNameParams = {
   ...projectParam,
@@ -46,8 +43,7 @@ export function parseFilters(filters: string[] | undefined): [string, string][] 
   });
 }
 
-export function registerSegmentRoutes(app: FastifyInstance, pool: Pool, adminKey: string): void {
-  const preHandler = requireAdminKey(adminKey);
+export const segmentRoutes: AdminRoutes = (app, { pool }) => {
   const find = async (project: string, name: string, version?: number): Promise<Segment> => {
     assertProject(project);
     const seg = await getSegment(pool, project, name, version);
@@ -58,11 +54,9 @@ export function registerSegmentRoutes(app: FastifyInstance, pool: Pool, adminKey
   app.get(
     '/api/v1/segments/:name/rows',
     {
-      preHandler,
       schema: {
         summary: "A live segment's rows in id order",
         tags: ['live segments'],
-        security,
         params: nameParams,
         querystring: {
           type: 'object',
@@ -105,11 +99,9 @@ export function registerSegmentRoutes(app: FastifyInstance, pool: Pool, adminKey
   app.get(
     '/projects/:project/segments',
     {
-      preHandler,
       schema: {
         summary: 'Live segments: tables, row counts, open dead letters',
         tags: ['live segments'],
-        security,
         params: projectParam,
         response: {
           200: {
@@ -140,11 +132,9 @@ export function registerSegmentRoutes(app: FastifyInstance, pool: Pool, adminKey
   app.get(
     '/projects/:project/segments/:name/dead-letters',
     {
-      preHandler,
       schema: {
         summary: "A live segment's dead letters: rows its schema refused, with the reason",
         tags: ['live segments'],
-        security,
         params: projectNameParams,
         querystring: {
           type: 'object',
@@ -171,11 +161,9 @@ export function registerSegmentRoutes(app: FastifyInstance, pool: Pool, adminKey
   app.post(
     '/projects/:project/segments/:name/redrive',
     {
-      preHandler,
       schema: {
         summary: "Writes a segment's dead letters that pass its current schema; the rest stay",
         tags: ['live segments'],
-        security,
         params: projectNameParams,
         response: {
           200: { type: 'object', properties: { redriven: { type: 'integer' }, stillFailing: { type: 'integer' } } },

@@ -1,9 +1,10 @@
 import type { ValidateFunction } from 'ajv';
 import type { Pool, PoolClient } from 'pg';
 import { SCHEMA } from '../db/pool';
-import { DefinitionError } from '../definition-error';
+import { DefinitionError } from '../shared/errors';
 import type { ResilientProducer } from '../ingest/kafka';
-import { compileRowValidator, evolve, META_COLUMNS, quoteIdent, segmentColumns, tableName, validationMessages, type Column } from './columns';
+import { quoteIdent } from '../db/sql';
+import { compileRowValidator, evolve, META_COLUMNS, segmentColumns, tableName, validationMessages, type Column } from './columns';
 
 /** Live segments, I/O: their tables, upserts by id, dead letters and redrive. */
 

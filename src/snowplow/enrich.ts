@@ -1,4 +1,5 @@
 import { UAParser } from 'ua-parser-js';
+import { isObject } from '../shared/json';
 import type { TrackerParams } from './tp2';
 
 /** What the collector knew of the request an event came in. */
@@ -304,7 +305,7 @@ interface SelfDescribingJson {
 }
 
 function isSelfDescribing(v: unknown): v is SelfDescribingJson {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { schema?: unknown }).schema === 'string' && Object.hasOwn(v, 'data');
+  return isObject(v) && typeof v.schema === 'string' && Object.hasOwn(v, 'data');
 }
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;

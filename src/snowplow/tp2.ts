@@ -1,3 +1,5 @@
+import { isObject as isPlainObject } from '../shared/json';
+
 /** Tracker-protocol parameters of one event (`e`, `eid`, `uid`, `ue_px`, …). */
 export type TrackerParams = Record<string, string>;
 
@@ -9,9 +11,6 @@ export class Tp2FormatError extends Error {
 // Trackers of every version still in use send one of these; 1-0-4 is the current one.
 const PAYLOAD_DATA = /^iglu:com\.snowplowanalytics\.snowplow\/payload_data\/jsonschema\/1-0-[0-4]$/;
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function toParams(item: unknown, where: string): TrackerParams {
   if (!isPlainObject(item)) throw new Tp2FormatError(`${where} is not an object`);

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { embeddedDatabaseUrl, loadConfig, readEmbeddedPassword, type Config } from '../config';
+import { embeddedDatabaseUrl, readEmbeddedPassword, type Config } from '../config';
 import { logger } from '../log';
 import { GiveUp, isAlive, portAnswers, processCmdline, readPid, tail, terminate, waitUntil, withLock } from './procs';
-import { cmdlineIsService, maintenanceUrl, maskPassword, parseOnly, SERVICES, statusLine, type ServiceName } from './render';
+import { cmdlineIsService, maintenanceUrl, maskPassword, SERVICES, type ServiceName } from './render';
 import {
   ensureDatabase,
   ensureTopics,
@@ -24,13 +23,13 @@ import {
 
 export { SERVICES, type ServiceName } from './render';
 export { ensureTopics } from './services';
-export * from './search-attributes';
+export { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const log = logger('stack');
 
 /** The embedded server's URL with the password now on record in BELTLINE_HOME; set on `cfg`. */
 function refreshEmbeddedUrl(cfg: Config): string {
-  if (cfg.embeddedPostgres) cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, readEmbeddedPassword(cfg.BELTLINE_HOME));
+  if (cfg.embeddedPostgres) cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, readEmbeddedPassword(cfg.BELTLINE_HOME), cfg.BELTLINE_DATABASE);
   return cfg.databaseUrl;
 }
 
@@ -232,35 +231,4 @@ export async function stackDown(cfg: Config, opts?: StackOptions): Promise<void>
   const results = await Promise.allSettled(names.map((n) => downOne(cfg, n)));
   const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i]}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : []));
   if (failed.length > 0) throw new Error(`the local stack did not stop cleanly:\n${failed.join('\n')}`);
-}
-
-export function registerStackCommands(program: Command): void {
-  const stack = program.command('stack').description('the local stack: Temporal dev server, Kafka, PostgreSQL');
-  const only = '--only <services>';
-  const onlyHelp = 'temporal, kafka and/or postgres (comma-separated or repeated)';
-  const print = (status: ServiceStatus[], json: boolean | undefined): void => {
-    if (json) console.log(JSON.stringify(status));
-    else for (const s of status) console.log(statusLine(s));
-  };
-  stack
-    .command('up')
-    .description('start what is not running (idempotent) and wait until it is ready')
-    .option(only, onlyHelp, parseOnly)
-    .action(async (opts: { only?: ServiceName[] }) => {
-      print(await stackUp(loadConfig(), { only: opts.only }), false);
-    });
-  stack
-    .command('down')
-    .description('stop the services this stack started')
-    .option(only, onlyHelp, parseOnly)
-    .action(async (opts: { only?: ServiceName[] }) => {
-      await stackDown(loadConfig(), { only: opts.only });
-    });
-  stack
-    .command('status')
-    .description("each service's endpoint and state")
-    .option('--json', 'print JSON only')
-    .action(async (opts: { json?: boolean }) => {
-      print(await stackStatus(loadConfig()), opts.json);
-    });
 }

@@ -44,9 +44,6 @@ export function databaseName(databaseUrl: string): string {
   return name;
 }
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 /**
  * The pid a pid file names (its first line, which is also how PostgreSQL's postmaster.pid
@@ -181,11 +178,11 @@ export interface TopicSpec {
   numPartitions: number;
 }
 
-export function beltlineTopics(cfg: { BELTLINE_RAW_TOPIC: string; BELTLINE_RAW_PARTITIONS: number; BELTLINE_BAD_TOPIC: string }): TopicSpec[] {
+export function beltlineTopics(cfg: { BELTLINE_RAW_TOPIC: string; BELTLINE_RAW_PARTITIONS: number; BELTLINE_BAD_TOPIC: string; BELTLINE_PROFILE_UPDATES_TOPIC: string }): TopicSpec[] {
   return [
     { topic: cfg.BELTLINE_RAW_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
     { topic: cfg.BELTLINE_BAD_TOPIC, numPartitions: 1 },
-    { topic: 'profile-updates', numPartitions: 1 },
+    { topic: cfg.BELTLINE_PROFILE_UPDATES_TOPIC, numPartitions: 1 },
   ];
 }
 

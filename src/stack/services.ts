@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { quoteIdent } from '../db/sql';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,12 +23,11 @@ import {
   pgCtlStartArgs,
   pgCtlStopArgs,
   postgresServerOptions,
-  quoteIdent,
   temporalArgs,
   topicPlan,
   type HostPort,
 } from './render';
-import { BELTLINE_SEARCH_ATTRIBUTES } from './search-attributes';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const log = logger('stack');
 
@@ -108,7 +108,7 @@ export async function startTemporal(cfg: Config, p: Paths, logFile: string): Pro
     uiPort: cfg.TEMPORAL_UI_PORT,
     dbFile: path.join(dataDir, 'temporal.db'),
     namespace: cfg.TEMPORAL_NAMESPACE,
-    searchAttributes: BELTLINE_SEARCH_ATTRIBUTES,
+    searchAttributes: SEARCH_ATTRIBUTES,
   });
   return spawnDetached(bin, args, { logFile, cwd: dataDir });
 }
@@ -345,7 +345,7 @@ export async function startPostgres(cfg: Config, p: Paths): Promise<void> {
     // record, and an initdb cut off half-way is redone with a fresh one.
     const password = crypto.randomBytes(24).toString('base64url');
     writePrivateFile(embeddedPasswordFile(p.home), `${password}\n`);
-    cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, password);
+    cfg.databaseUrl = embeddedDatabaseUrl(cfg.PGPORT_EMBEDDED, password, cfg.BELTLINE_DATABASE);
     const pwFile = path.join(l.socketDir, `.pw-${process.pid}`);
     fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
     await chownToPg(staging, pwFile);

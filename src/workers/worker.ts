@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { createActivities } from '../activities';
 import { beltTaskQueue, loadBeltsFromDir } from '../belts/definition';
 import { listBelts, registerBelts } from '../belts/registry';
+import type { DefinitionsFeed } from '../db/definitions-feed';
 import { logger } from '../log';
 import { batchSinks } from '../metrics';
 
@@ -28,7 +29,21 @@ function installRuntime(): void {
   runtimeInstalled = true;
   const temporalLog = logger('temporal');
   const level: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
-  Runtime.install({ logger: new DefaultLogger('WARN', (e) => temporalLog[level[e.level]](e.meta ?? {}, e.message)) });
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (e) => temporalLog[quieter(e.message) ?? level[e.level]](e.meta ?? {}, e.message)),
+    // The SDK's native core prints to the console unless forwarded: through pino, every line is JSON.
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+  });
+}
+
+/** Lines the SDK logs as warnings that are expected in beltline's design. */
+function quieter(message: string): 'debug' | 'info' | undefined {
+  // A belt's worker polls activities only, by design (one such line per belt queue).
+  if (message.startsWith('No workflows registered')) return 'debug';
+  // A batch's steps are local activities inside the workflow task: a big batch keeps it open
+  // for seconds, and the SDK heartbeats it. Worth seeing when tuning, not a warning.
+  if (message.includes('[TMPRL1104]')) return 'info';
+  return undefined;
 }
 
 export interface RunningWorker {
@@ -40,14 +55,14 @@ export interface RunningWorker {
 /**
  * Registers the belts of the belts folder, then polls the main task queue (workflows, prepare
  * and apply) and one task queue per belt, with `scale` concurrent belt activities. Belts created,
- * rescaled or deleted through the API are picked up within seconds. With `belt` set it polls only
+ * rescaled or deleted through the API are picked up when the change is heard (else within 2 s). With `belt` set it polls only
  * that belt's queue: a worker process per belt is how a belt scales out.
  */
-export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string } = {}): Promise<RunningWorker> {
+export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string; definitions?: DefinitionsFeed } = {}): Promise<RunningWorker> {
   installRuntime();
   await registerBelts(pool, await loadBeltsFromDir(cfg.BELTLINE_BELTS_DIR));
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const activities = createActivities(pool, cfg);
+  const activities = createActivities(pool, cfg, opts.definitions);
   const runs: Promise<void>[] = [];
   let main: Worker | undefined;
 
@@ -96,15 +111,21 @@ export async function startWorker(cfg: Config, pool: Pool, opts: { belt?: string
   await syncBelts();
   if (opts.belt && beltWorkers.size === 0) throw new Error(`no belt named ${opts.belt} with a scale (only a belt with a scale has a task queue of its own)`);
   let syncing = Promise.resolve();
-  const timer = setInterval(() => {
+  const sync = (): void => {
     syncing = syncing.then(syncBelts).catch((err: unknown) => log.warn({ err }, 'could not sync belt workers'));
-  }, 2000);
+  };
+  // A belt change heard is synced at once; the interval catches what was not heard.
+  const unsubscribe = opts.definitions?.subscribe((e) => {
+    if (e === 'reset' || e.kind === 'belt') sync();
+  });
+  const timer = setInterval(sync, 2000);
   log.info({ taskQueue: cfg.BELTLINE_TASK_QUEUE, belts: [...beltWorkers.keys()] }, 'worker polling');
 
   let stopped: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopped ??= (async () => {
       stopping = true;
+      unsubscribe?.();
       clearInterval(timer);
       await syncing;
       const all = [...(main ? [main] : []), ...[...beltWorkers.values()].map((b) => b.worker)];

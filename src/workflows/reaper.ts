@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { continueAsNew, ParentClosePolicy, proxyActivities, sleep, startChild, type RetryPolicy } from '@temporalio/workflow';
+import { continueAsNew, ParentClosePolicy, patched, proxyActivities, sleep, startChild, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { bucketEnd, reaperId } from '../expiry/buckets';
 
@@ -40,7 +40,8 @@ export async function ensureReapers(buckets: number[], bucketMs: number): Promis
   for (const bucket of buckets) {
     try {
       await startChild(reapBucket, {
-        workflowId: reaperId(bucket, bucketMs),
+        // Batches started before reaper ids named their task queue replay with the old id.
+        workflowId: patched('reaper-id-task-queue') ? reaperId(workflowInfo().taskQueue, bucket, bucketMs) : `reaper-${bucketMs}ms-${bucket}`,
         args: [{ bucket, bucketMs }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // A bucket whose reaper finished may get late entries: a new run reaps them at once.

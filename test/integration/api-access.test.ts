@@ -5,8 +5,10 @@ import { loadConfig } from '../../src/config';
 import { migrate } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
 import { createApp } from '../../src/http/app';
-import { registerMicroRoutes } from '../../src/micro/routes';
-import { registerProfileRoutes } from '../../src/profiles/routes';
+import { registerAdminApi } from '../../src/http/api';
+import { microRoutes } from '../../src/micro/routes';
+import { profileRoutes } from '../../src/profiles/routes';
+import { apiDeps } from '../support/api';
 
 // `cookie` is ESM only and jest's module sandbox cannot load it (see schemas.test.ts); these
 // routes neither set nor read cookies.
@@ -39,7 +41,7 @@ describe('profile reads', () => {
     await pool.query(`INSERT INTO profiles (id, document) VALUES ($1, $2)`, [known, { email: `${s}@example.com` }]);
     await pool.query(`INSERT INTO profiles (id, canonical_id) VALUES ($1, $2)`, [anon, known]);
     app = await createApp({ bodyLimit: 1_000_000 });
-    registerProfileRoutes(app, pool, ADMIN_KEY);
+    await registerAdminApi(app, apiDeps(pool, ADMIN_KEY), [profileRoutes]);
     await app.ready();
   });
 
@@ -101,7 +103,7 @@ describe('micro routes', () => {
     pool = createPool(loadConfig().databaseUrl, 2);
     await migrate(pool);
     app = await createApp({ bodyLimit: 1_000_000 });
-    registerMicroRoutes(app, pool, ADMIN_KEY);
+    await registerAdminApi(app, apiDeps(pool, ADMIN_KEY), [microRoutes]);
     await app.ready();
   });
 

@@ -45,3 +45,21 @@ describe('beltline CLI: event types and harvesters', () => {
     expect(beltline('event-types', 'delete', 'snowplow').status).toBe(1);
   }, 60_000);
 });
+
+describe('bin/beltline', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'beltline-bin-'));
+  beforeAll(() => assertBuilt());
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('runs through a chain of symlinks, relative and absolute, as npm link and npx make them', () => {
+    const version = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.symlinkSync(path.join(REPO_ROOT, 'bin', 'beltline'), path.join(dir, 'beltline'));
+    fs.symlinkSync('../beltline', path.join(dir, 'bin', 'beltline'));
+    for (const link of [path.join(dir, 'beltline'), path.join(dir, 'bin', 'beltline')]) {
+      const r = spawnSync(link, ['--version'], { encoding: 'utf8', cwd: os.tmpdir() });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe(version);
+    }
+  });
+});

@@ -37,7 +37,7 @@ describe('profile graph', () => {
 
   it('keeps history, sets, once-values; serves lookups; streams every change to Kafka', async () => {
     const user = `hist-${s}`;
-    const changesFrom = await endOffsets('profile-updates');
+    const changesFrom = await endOffsets(loadConfig().BELTLINE_PROFILE_UPDATES_TOPIC);
     await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'free', _in: 1000 } }]);
     await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'pro', _in: 3000 } }]);
     await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'trial', _in: 2000 } }]);
@@ -64,7 +64,7 @@ describe('profile graph', () => {
     type Change = { _id: string; _schema: string; _operation: string };
     const ofUser = (values: string[]): Change[] => values.map((v) => JSON.parse(v) as Change).filter((m) => m._id === user);
     const operations = ['_set_with_history', '_add_to_set', '_remove_from_set', '_set_once', '_increment'];
-    const mine = ofUser(await readFrom('profile-updates', changesFrom, (values) => operations.every((op) => ofUser(values).some((m) => m._operation === op))));
+    const mine = ofUser(await readFrom(loadConfig().BELTLINE_PROFILE_UPDATES_TOPIC, changesFrom, (values) => operations.every((op) => ofUser(values).some((m) => m._operation === op))));
     expect(mine.length).toBeGreaterThanOrEqual(8);
     expect(mine.every((m) => m._schema === 'update_1')).toBe(true);
     expect(mine.map((m) => m._operation)).toEqual(expect.arrayContaining(operations));

@@ -11,7 +11,9 @@ import { createApp } from '../../src/http/app';
 import { readSchemaDir, SCHEMAS_DIR } from '../../src/schemas/dir';
 import { schemaUri, SELF_DESC_METASCHEMA } from '../../src/schemas/iglu';
 import { InvalidSchemaError, REPOSITORY, SchemaConflictError, SchemaRegistry, type SchemaViolation } from '../../src/schemas/registry';
-import { registerSchemaRoutes } from '../../src/schemas/routes';
+import { registerAdminApi } from '../../src/http/api';
+import { schemaRoutes } from '../../src/schemas/routes';
+import { apiDeps } from '../support/api';
 
 // `cookie` is ESM only: @fastify/cookie loads it with a dynamic import() and light-my-request (behind
 // fastify.inject) with require(), and jest's module sandbox supports neither (without
@@ -219,7 +221,7 @@ describe('schema routes', () => {
     pool = createPool(loadConfig().databaseUrl, 4);
     await migrate(pool);
     app = await createApp({ bodyLimit: 1_000_000 });
-    registerSchemaRoutes(app, new SchemaRegistry(pool), ADMIN_KEY);
+    await registerAdminApi(app, apiDeps(pool, ADMIN_KEY), [schemaRoutes]);
     await app.ready();
   });
 

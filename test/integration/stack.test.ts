@@ -23,6 +23,11 @@ describe('beltline stack up / down', () => {
     KAFKA_BROKERS: '127.0.0.1:19092',
     KAFKA_CONTROLLER_PORT: '19093',
     PGPORT_EMBEDDED: '15432',
+    BELTLINE_DATABASE: 'beltline',
+    BELTLINE_RAW_TOPIC: 'raw',
+    BELTLINE_BAD_TOPIC: 'bad',
+    BELTLINE_PROFILE_UPDATES_TOPIC: 'profile-updates',
+    BELTLINE_TASK_QUEUE: 'beltline',
     BELTLINE_RAW_PARTITIONS: '3',
   });
   const ports = [17233, 18233, 19092, 19093, 15432];

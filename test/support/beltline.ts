@@ -117,7 +117,11 @@ export async function startBeltline(opts: { roles?: string[]; env?: Record<strin
 }
 
 export function testPool(): Pool {
-  return new Pool({ connectionString: loadConfig().databaseUrl, max: 2, options: '-c search_path=beltline,public' });
+  const pool = new Pool({ connectionString: loadConfig().databaseUrl, max: 2, options: '-c search_path=beltline,public' });
+  // An idle client's connection may be ended by the server (a test restarting PostgreSQL, the
+  // run's database being dropped); the next query reconnects, so this must not crash jest.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** Polls until `check` returns a value other than undefined, or fails with the last state. */

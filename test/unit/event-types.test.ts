@@ -1,4 +1,6 @@
-import { DefinitionError, durationMs, evaluateId, evaluateTimestamp, parseEventTypeBody, parseExpression, seededUuid, technicalName } from '../../src/eventtypes/definition';
+import { evaluateId, evaluateTimestamp, parseEventTypeBody, parseExpression, seededUuid, technicalName } from '../../src/eventtypes/definition';
+import { durationField as durationMs } from '../../src/shared/durations';
+import { DefinitionError } from '../../src/shared/errors';
 
 // Seed 001's exact bodies.
 const SEED_DATA_IN = {

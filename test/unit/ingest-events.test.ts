@@ -96,6 +96,12 @@ describe('expandRecords: Kafka records into events and bad rows', () => {
     expect(out.badRows.map((b) => b.key)).toEqual(['raw:3:100:0', 'raw:3:100:1']);
   });
 
+  it('names the types it did not hold, so the caller can look them up before keeping those bad rows', () => {
+    const out = expandRecords(batch([json([{}], 'nope'), json([{ id: 'o', at: 1, user: 'u' }]), json([{}], 'nope'), tracker([{ e: 'pv', eid: '6a4c1b1e-8c57-4d8d-9a3e-1d2f3a4b5c6d', url: 'https://example.com/', uid: 'alice', p: 'web', tv: 'js-3.0.0', dtm: '1700000000000' }])]), new Map([['orders', ORDERS]]), 'raw');
+    expect(out.unknownTypes.sort()).toEqual(['nope', 'snowplow']);
+    expect(expandRecords(batch([json([{ id: 'o', at: 1, user: 'u' }])]), TYPES, 'raw').unknownTypes).toEqual([]);
+  });
+
   it('leaves the records of other topics to their harvesters', () => {
     const out = expandRecords(batch(['{"a":1}', 'plain text'], 'orders-topic'), TYPES, 'raw');
     expect(out.events).toEqual([]);

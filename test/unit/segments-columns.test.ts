@@ -1,8 +1,9 @@
 import type { BeltDefinition } from '../../src/belts/definition';
 import { classifyOutputs } from '../../src/belts/outputs';
-import { DefinitionError } from '../../src/definition-error';
+import { DefinitionError } from '../../src/shared/errors';
 import { parseEventTypeBody } from '../../src/eventtypes/definition';
-import { columnType, compileRowValidator, evolve, idProblem, quoteIdent, segmentColumns, tableName, validationMessages } from '../../src/segments/columns';
+import { quoteIdent } from '../../src/db/sql';
+import { columnType, compileRowValidator, evolve, idProblem, segmentColumns, tableName, validationMessages } from '../../src/segments/columns';
 import { latestPerId, type PendingRow } from '../../src/segments/store';
 
 describe('live-segment columns', () => {

@@ -15,13 +15,11 @@ import {
   parsePidFile,
   pgCtlStartArgs,
   postgresServerOptions,
-  quoteIdent,
   statusLine,
   temporalArgs,
   topicPlan,
 } from '../../src/stack/render';
-import { BELTLINE_SEARCH_ATTRIBUTES } from '../../src/stack/search-attributes';
-import { BELTS, EVENT_COUNT, EVENT_TYPES, SOURCE } from '../../src/workflows/search-attributes';
+import { BELTS, EVENT_COUNT, EVENT_TYPES, SEARCH_ATTRIBUTES, SOURCE } from '../../src/workflows/search-attributes';
 
 const props = (text: string): Record<string, string> =>
   Object.fromEntries(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -45,7 +43,6 @@ describe('stack: addresses and URLs', () => {
     expect(maintenanceUrl('postgres://p:x@h:1/beltline?sslmode=disable')).toBe('postgres://p:x@h:1/postgres?sslmode=disable');
     expect(databaseName('postgres://p:x@h:1/my%20db')).toBe('my db');
     expect(() => databaseName('postgres://p:x@h:1/')).toThrow(/names no database/);
-    expect(quoteIdent('a"b')).toBe('"a""b"');
   });
 });
 
@@ -73,7 +70,7 @@ describe('stack: pid files and processes', () => {
 });
 
 describe('stack: Temporal', () => {
-  const base = { address: '127.0.0.1:17233', uiPort: 18233, dbFile: '/h/data/temporal/temporal.db', namespace: 'default', searchAttributes: BELTLINE_SEARCH_ATTRIBUTES };
+  const base = { address: '127.0.0.1:17233', uiPort: 18233, dbFile: '/h/data/temporal/temporal.db', namespace: 'default', searchAttributes: SEARCH_ATTRIBUTES };
 
   it('builds the start-dev command line with the ports, the SQLite file and its pragmas', () => {
     const args = temporalArgs(base);
@@ -86,7 +83,7 @@ describe('stack: Temporal', () => {
   it('registers beltline\'s search attributes, with the names the workflows use', () => {
     const registered = temporalArgs(base).flatMap((a, i, all) => (all[i - 1] === '--search-attribute' ? [a] : []));
     expect(registered.sort()).toEqual(['BeltlineBelts=KeywordList', 'BeltlineEventCount=Int', 'BeltlineEventTypes=KeywordList', 'BeltlineSource=Keyword']);
-    expect([EVENT_TYPES.name, EVENT_COUNT.name, BELTS.name, SOURCE.name].sort()).toEqual(Object.keys(BELTLINE_SEARCH_ATTRIBUTES).sort());
+    expect([EVENT_TYPES.name, EVENT_COUNT.name, BELTS.name, SOURCE.name].sort()).toEqual(Object.keys(SEARCH_ATTRIBUTES).sort());
   });
 });
 
@@ -136,7 +133,7 @@ describe('stack: Kafka', () => {
   });
 
   it('plans topics: creates the missing, grows raw, never shrinks', () => {
-    const wanted = beltlineTopics({ BELTLINE_RAW_TOPIC: 'raw', BELTLINE_RAW_PARTITIONS: 4, BELTLINE_BAD_TOPIC: 'bad' });
+    const wanted = beltlineTopics({ BELTLINE_RAW_TOPIC: 'raw', BELTLINE_RAW_PARTITIONS: 4, BELTLINE_BAD_TOPIC: 'bad', BELTLINE_PROFILE_UPDATES_TOPIC: 'profile-updates' });
     expect(topicPlan(new Map(), wanted).create.map((t) => [t.topic, t.numPartitions])).toEqual([
       ['raw', 4],
       ['bad', 1],
