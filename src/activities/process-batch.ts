@@ -19,6 +19,9 @@ import { currentTypes, liveSegmentLookup, workflowId, type ActivityDeps } from '
 
 const log = logger('activities');
 
+/** The most event types a batch's result (and its EventTypes search attribute) lists. */
+export const MAX_TYPES_LISTED = 100;
+
 /** A belt that runs on a task queue of its own (it has a `scale`): the workflow runs it as an activity. */
 export interface BeltTask extends BeltRef {
   taskQueue: string;
@@ -89,6 +92,9 @@ export function createProcessBatch(deps: ActivityDeps) {
       await deps.partitions.ensure(events.map((e) => e.created));
 
       const eventTypes = [...new Set(events.map((e) => e.eventType))].sort();
+      // The result lands in the workflow's history and its types in a search attribute: bounded
+      // whatever the batch holds (the soonest expiry buckets likewise, see soonestBuckets).
+      const listedTypes = eventTypes.slice(0, MAX_TYPES_LISTED);
       const belts = await beltsForEventTypes(pool, eventTypes);
       const inline = belts.filter((b) => b.definition.scale === undefined);
       const queuedBelts = belts
@@ -147,7 +153,7 @@ export function createProcessBatch(deps: ActivityDeps) {
         events: events.length,
         duplicates,
         badRows: badRows.length,
-        eventTypes,
+        eventTypes: listedTypes,
         beltRuns,
         queuedBelts,
         applied: done.applied.applied,

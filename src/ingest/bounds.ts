@@ -5,7 +5,8 @@
  * The worker checks the same bounds again (identify(), storage checks): a record already in Kafka,
  * or written by another producer, still becomes a bad row, never a failed batch.
  */
-import { evaluateTimestamp, firstMatch, parseExpression, DefinitionError, type EventType } from '../eventtypes/definition';
+import { evaluateTimestamp, firstMatch, parseExpression, type EventType } from '../eventtypes/definition';
+import { DefinitionError } from '../shared/errors';
 import type { TrackerParams } from '../snowplow/tp2';
 import { MAX_EVENT_TIME, MAX_ID_LENGTH, MIN_EVENT_TIME } from './events';
 

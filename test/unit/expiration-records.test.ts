@@ -1,3 +1,4 @@
+import { MAX_BUCKETS_PER_STEP, soonestBuckets } from '../../src/expiry/buckets';
 import { expirationRecords, TTL_EVENT_TYPE } from '../../src/expiry/reap';
 import { MAX_RECORD_BYTES } from '../../src/ingest/kafka';
 import type { JsonRecord } from '../../src/ingest/record';
@@ -29,5 +30,13 @@ describe('expirationRecords', () => {
 
   it('makes no record of no events', () => {
     expect(expirationRecords(TTL_EVENT_TYPE, [], 1)).toEqual([]);
+  });
+});
+
+describe('soonestBuckets', () => {
+  it('keeps the distinct buckets, soonest first, at most the cap', () => {
+    expect(soonestBuckets([5, 3, 5, 1], 2)).toEqual([1, 3]);
+    const many = Array.from({ length: 5000 }, (_, i) => 5000 - i);
+    expect(soonestBuckets(many)).toEqual(Array.from({ length: MAX_BUCKETS_PER_STEP }, (_, i) => i + 1));
   });
 });
