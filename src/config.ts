@@ -22,6 +22,17 @@ const schema = z.object({
   BELTLINE_ADMIN_KEY: z.string().min(16).optional(),
   BELTLINE_MAX_BODY_BYTES: positiveInt.default(1_000_000),
   /**
+   * Collector bounds (README, "Collector bounds"): a request over one of them is refused whole
+   * with a 400 naming the event and field. Events per request (tp2 `data`, a JSON array).
+   */
+  BELTLINE_MAX_EVENTS_PER_REQUEST: positiveInt.default(1000),
+  /** Characters of an id (eid, uid, duid, nuid/tnuid, sid, e; a JSON event's ids); at most 255, what the event store keeps. */
+  BELTLINE_MAX_ID_CHARS: positiveInt.max(255).default(255),
+  /** UTF-8 bytes of one string field: a tracker parameter's value, a JSON event's string or key. */
+  BELTLINE_MAX_FIELD_BYTES: positiveInt.default(131_072),
+  /** How deeply a JSON event may nest objects and arrays. */
+  BELTLINE_MAX_JSON_DEPTH: positiveInt.max(1000).default(100),
+  /**
    * How long an accepted request's record waits for others to share its Kafka produce request
    * (the answer still waits for Kafka's acknowledgement of that request); a few ms at most.
    */

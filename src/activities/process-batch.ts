@@ -2,12 +2,13 @@ import { withTransaction } from '../db/pool';
 import { batchId, loadStagedBatch, markBatchDone } from '../batches/staging';
 import { applyOutputs, faultPoint } from '../batches/apply';
 import { insertBadRows } from '../badrows/store';
-import { oversizedBadRow } from '../badrows/format';
+import { oversizedBadRow, type BadRow } from '../badrows/format';
 import { beltTaskQueue, type BeltRef } from '../belts/definition';
 import { insertBeltOutputs, type BeltOutcome, type OutputRow } from '../belts/outputs-store';
 import { beltsForEventTypes } from '../belts/registry';
 import { insertEvents } from '../events/store';
 import { expandRecords } from '../ingest/events';
+import { separateUnstorable, storable } from '../ingest/storable';
 import type { IngestBatchInput } from '../ingest/record';
 import { logger } from '../log';
 import { applyLatency, badRows as badRowsMetric, beltErrors, updatesApplied } from '../metrics';
@@ -17,6 +18,9 @@ import { validateBatchSchemas } from '../schemas/batch';
 import { currentTypes, liveSegmentLookup, workflowId, type ActivityDeps } from './deps';
 
 const log = logger('activities');
+
+/** The most event types a batch's result (and its EventTypes search attribute) lists. */
+export const MAX_TYPES_LISTED = 100;
 
 /** A belt that runs on a task queue of its own (it has a `scale`): the workflow runs it as an activity. */
 export interface BeltTask extends BeltRef {
@@ -64,23 +68,33 @@ export function createProcessBatch(deps: ActivityDeps) {
       // Harvesters are read after this too: the catch-up covers them as well.
       let types = await currentTypes(deps);
       const batch = { topic: input.topic, partition: input.partition, records };
-      let expanded = expandRecords(batch, types, cfg.BELTLINE_RAW_TOPIC);
+      let parsed = expandRecords(batch, types, cfg.BELTLINE_RAW_TOPIC);
       // Read-through: a type the cache did not hold is looked up before its events become bad rows.
-      if (expanded.unknownTypes.length > 0) {
-        const found = (await Promise.all(expanded.unknownTypes.map((name) => deps.types.get(deps.project, name)))).filter((t) => t !== undefined);
+      if (parsed.unknownTypes.length > 0) {
+        const found = (await Promise.all(parsed.unknownTypes.map((name) => deps.types.get(deps.project, name)))).filter((t) => t !== undefined);
         if (found.length > 0) {
           types = new Map([...(await deps.types.all(deps.project)), ...found.map((t) => [t.name, t] as const)]);
-          expanded = expandRecords(batch, types, cfg.BELTLINE_RAW_TOPIC);
+          parsed = expandRecords(batch, types, cfg.BELTLINE_RAW_TOPIC);
         }
       }
+      // An event PostgreSQL would refuse (a NUL, a lone surrogate, nesting too deep) would fail the
+      // statement that stores the whole batch, and deep nesting overflows the stack of whatever
+      // copies it (schemas, harvesters, belts): it is a bad row of its own, before any of them.
+      const storableParsed = separateUnstorable(parsed.events);
+      const expanded = { ...parsed, events: storableParsed.events, badRows: [...parsed.badRows, ...storableParsed.badRows] };
       await validateBatchSchemas(deps.schemas, expanded);
       const harvested = await deps.harvesting.harvest(deps.project, input, expanded.events, expanded.topicPayloads, types);
       const seen = new Set(expanded.events.map((e) => e.eventId));
-      const events = [...expanded.events, ...harvested.events.filter((e) => !seen.has(e.eventId) && seen.add(e.eventId))];
-      const badRows = [...expanded.badRows, ...harvested.badRows];
+      const storableHarvested = separateUnstorable(harvested.events.filter((e) => !seen.has(e.eventId) && seen.add(e.eventId)));
+      const events = [...expanded.events, ...storableHarvested.events];
+      // Bad rows keep their input whatever it holds, in a copy that can be stored and serialised.
+      const badRows = [...expanded.badRows, ...harvested.badRows, ...storableHarvested.badRows].map((b) => ({ key: b.key, row: storable(b.row) as BadRow }));
       await deps.partitions.ensure(events.map((e) => e.created));
 
       const eventTypes = [...new Set(events.map((e) => e.eventType))].sort();
+      // The result lands in the workflow's history and its types in a search attribute: bounded
+      // whatever the batch holds (the soonest expiry buckets likewise, see soonestBuckets).
+      const listedTypes = eventTypes.slice(0, MAX_TYPES_LISTED);
       const belts = await beltsForEventTypes(pool, eventTypes);
       const inline = belts.filter((b) => b.definition.scale === undefined);
       const queuedBelts = belts
@@ -139,7 +153,7 @@ export function createProcessBatch(deps: ActivityDeps) {
         events: events.length,
         duplicates,
         badRows: badRows.length,
-        eventTypes,
+        eventTypes: listedTypes,
         beltRuns,
         queuedBelts,
         applied: done.applied.applied,

@@ -1,6 +1,11 @@
 import type { PoolClient } from 'pg';
 import type { KeyedBadRow } from '../ingest/events';
+import { storable } from '../ingest/storable';
 import { badRowType, type BadRow, type BadRowType } from './format';
+
+function storableKey(key: string): string {
+  return storable(key) as string;
+}
 
 export interface StoredBadRow {
   key: string;
@@ -19,8 +24,10 @@ export async function insertBadRows(client: PoolClient, rows: readonly KeyedBadR
     `INSERT INTO bad_rows (row_key, type, bad_row, batch_id)
      SELECT k, t, r, $4 FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS b(k, t, r)
      ON CONFLICT (row_key) DO NOTHING RETURNING row_key`,
-    [rows.map((b) => b.key), types, rows.map((b) => JSON.stringify(b.row)), batchId],
+    // A bad row is kept whatever its input held: what PostgreSQL refuses (NUL, lone surrogates,
+    // extreme nesting) is replaced in the stored copy, or one row would fail its whole batch.
+    [rows.map((b) => storableKey(b.key)), types, rows.map((b) => JSON.stringify(storable(b.row))), batchId],
   );
   const isFresh = new Set(fresh.map((r) => r.row_key));
-  return rows.flatMap((b, i) => (isFresh.has(b.key) ? [{ key: b.key, type: types[i], row: b.row }] : []));
+  return rows.flatMap((b, i) => (isFresh.has(storableKey(b.key)) ? [{ key: b.key, type: types[i], row: b.row }] : []));
 }

@@ -2,6 +2,7 @@ import type { PoolClient } from 'pg';
 import type { OutputRow, Refusals } from '../belts/outputs-store';
 import type { ResilientProducer } from '../ingest/kafka';
 import { logger } from '../log';
+import { soonestBuckets } from '../expiry/buckets';
 import { applyUpdatesInTx, type PendingUpdate } from '../profiles/store';
 import { publishDeadLetters, writeSegmentRows } from '../segments/writes';
 
@@ -46,7 +47,7 @@ export async function applyOutputs(
       await publishDeadLetters(opts.producer(), segments.deadLetters);
     }
   }
-  return { applied: pending.length, profiles: result.profiles, buckets: result.buckets, refused };
+  return { applied: pending.length, profiles: result.profiles, buckets: soonestBuckets(result.buckets), refused };
 }
 
 /**

@@ -8,7 +8,16 @@ export function monthPartition(ms: number): { name: string; from: string; to: st
   const from = new Date(Date.UTC(y, m, 1));
   const to = new Date(Date.UTC(y, m + 1, 1));
   const name = `events_p${String(y).padStart(4, '0')}${String(m + 1).padStart(2, '0')}`;
-  return { name, from: from.toISOString(), to: to.toISOString() };
+  return { name, from: pgInstant(from), to: pgInstant(to) };
+}
+
+/**
+ * An instant as PostgreSQL reads it. toISOString writes years past 9999 with a sign and six
+ * digits (`+010000-01-01T…`), which PostgreSQL takes for a time zone: the upper bound of the
+ * partition for December 9999 is 10000-01-01.
+ */
+function pgInstant(d: Date): string {
+  return d.toISOString().replace(/^\+0*(?=\d{5})/, '');
 }
 
 /**

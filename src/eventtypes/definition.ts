@@ -107,7 +107,8 @@ export function seededUuid(seed: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-function firstMatch(path: string, payload: unknown): unknown {
+/** The first value a JSON path finds in a payload (undefined: none). */
+export function firstMatch(path: string, payload: unknown): unknown {
   if (typeof payload !== 'object' || payload === null) return undefined;
   const found: unknown[] = JSONPath({ path, json: payload, wrap: true });
   return found[0];

@@ -20,6 +20,19 @@ export function registrationBucket(dueAt: number, now: number, bucketMs: number)
 }
 
 
+/**
+ * The most buckets a step hands its workflow to start reapers for. A step's result lands in the
+ * workflow's history (under Temporal's 2 MiB per payload) and each bucket is a child workflow
+ * started in one workflow task: a batch whose updates spread over thousands of buckets names the
+ * soonest, and the sweeper starts the others' reapers once they are due.
+ */
+export const MAX_BUCKETS_PER_STEP = 200;
+
+/** The distinct buckets, soonest first, at most `max` of them. Pure. */
+export function soonestBuckets(buckets: Iterable<number>, max: number = MAX_BUCKETS_PER_STEP): number[] {
+  return [...new Set(buckets)].sort((a, b) => a - b).slice(0, max);
+}
+
 /** The id of the event an expiration emits: the same expiration always gives the same event. */
 export function expirationEventId(kind: 'ttl' | 'ttn', profileId: string, path: readonly string[], stampEid: string): string {
   return `${kind}:${profileId}:${JSON.stringify(path)}:${stampEid}`;

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { withTransaction } from '../db/pool';
-import type { ResilientProducer } from '../ingest/kafka';
+import { MAX_RECORD_BYTES, type ResilientProducer } from '../ingest/kafka';
 import type { JsonRecord } from '../ingest/record';
 import { expireValue, type Json } from '../profiles/semantics';
 import { lockProfiles, queueChanges, writeProfiles } from '../profiles/store';
@@ -24,6 +24,43 @@ export interface ReapedPage {
   notified: number;
   /** Rows taken from the bucket; fewer than a page means the bucket is empty now. */
   taken: number;
+}
+
+/** How much of a record's room the reaper fills: the rest is for the key, framing and rounding. */
+const RECORD_ROOM = MAX_RECORD_BYTES - 1024;
+
+/**
+ * The `raw` records carrying a page's expiration events of one type, cut so that each fits in a
+ * Kafka record: 500 expired values of 100 KB would make one record Kafka refuses, and a reaper
+ * retrying that send would never finish its bucket. An event too large on its own (its old value
+ * alone is over the limit) goes without it, with `oldValueTooLarge` saying so: the value was in
+ * the profile's change stream when written. Pure.
+ */
+export function expirationRecords(eventType: string, events: readonly unknown[], timestamp: number, room: number = RECORD_ROOM): { value: string }[] {
+  // `events` comes last: the record is its JSON up to `[`, the events' JSON, and `]}`.
+  const empty = JSON.stringify({ kind: 'json', collector: 'beltline-reaper', timestamp, eventType, events: [] } satisfies JsonRecord);
+  const head = (list: string[]): string => `${empty.slice(0, -2)}${list.join(',')}]}`;
+  const base = Buffer.byteLength(empty);
+  const records: { value: string }[] = [];
+  let current: string[] = [];
+  let bytes = base;
+  for (const event of events) {
+    let json = JSON.stringify(event);
+    let size = Buffer.byteLength(json);
+    if (base + size > room) {
+      json = JSON.stringify({ ...(event as Record<string, unknown>), oldValue: null, oldValueTooLarge: { bytes: size, limit: room - base } });
+      size = Buffer.byteLength(json);
+    }
+    if (current.length > 0 && bytes + 1 + size > room) {
+      records.push({ value: head(current) });
+      current = [];
+      bytes = base;
+    }
+    current.push(json);
+    bytes += size + (current.length > 1 ? 1 : 0);
+  }
+  if (current.length > 0) records.push({ value: head(current) });
+  return records;
 }
 
 /**
@@ -63,10 +100,12 @@ export async function reapPage(pool: Pool, producer: ResilientProducer, rawTopic
     }
     await writeProfiles(client, states, [...changed].sort());
     await queueChanges(client, changes);
-    const records = (['ttl', 'ttn'] as const)
-      .filter((k) => events[k].length > 0)
-      .map((k): JsonRecord => ({ kind: 'json', collector: 'beltline-reaper', timestamp: Date.now(), eventType: k === 'ttl' ? TTL_EVENT_TYPE : TTN_EVENT_TYPE, events: events[k] }));
-    if (records.length > 0) await producer.send(rawTopic, records.map((r) => ({ value: JSON.stringify(r) })));
+    const now = Date.now();
+    const messages = [
+      ...expirationRecords(TTL_EVENT_TYPE, events.ttl, now),
+      ...expirationRecords(TTN_EVENT_TYPE, events.ttn, now),
+    ];
+    if (messages.length > 0) await producer.send(rawTopic, messages);
     await client.query(
       `DELETE FROM expirations e USING unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS d(p, path, k, s)
         WHERE e.profile_id = d.p AND e.path = string_to_array(d.path, E'\\x1f') AND e.kind = d.k AND e.stamp_eid = d.s`,

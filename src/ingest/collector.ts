@@ -11,6 +11,7 @@ import { assertProject, DEFAULT_PROJECT } from '../http/projects';
 import { MAX_RECORD_BYTES, type ResilientProducer } from './kafka';
 import { recordBytes } from './produce-chunks';
 import type { JsonRecord, RawRecord, SnowplowRecord } from './record';
+import { checkJsonEvents, checkTrackerEvents, describeViolation, type BoundsViolation, type CollectorBounds } from './bounds';
 import { eventsAccepted } from '../metrics';
 
 export const COLLECTOR_NAME = 'beltline-0.1.0';
@@ -69,7 +70,26 @@ function partitionKey(events: TrackerParams[]): string | undefined {
   return first?.uid || first?.duid || first?.tnuid || undefined;
 }
 
+/** The collector's bounds from the configuration. */
+export function collectorBounds(cfg: Config): CollectorBounds {
+  return {
+    maxEvents: cfg.BELTLINE_MAX_EVENTS_PER_REQUEST,
+    maxIdChars: cfg.BELTLINE_MAX_ID_CHARS,
+    maxFieldBytes: cfg.BELTLINE_MAX_FIELD_BYTES,
+    maxJsonDepth: cfg.BELTLINE_MAX_JSON_DEPTH,
+  };
+}
+
+/**
+ * One event out of bounds refuses the whole request: a request is stored whole or not at all
+ * (one Kafka record), and the tracker is told which event and field to fix.
+ */
+function refuse(v: BoundsViolation, list: 'data' | 'events'): HttpError {
+  return new HttpError(400, 'bad_request', describeViolation(v, list), { index: v.index ?? null, field: v.field, reason: v.reason });
+}
+
 export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, producer: ResilientProducer, eventTypes: EventTypeCache): void {
+  const bounds = collectorBounds(cfg);
   // One line per failed produce, not per request: every request of a batch fails with its error.
   const logged = new WeakSet<object>();
 
@@ -108,6 +128,8 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
       if (err instanceof Tp2FormatError) throw new HttpError(400, 'bad_request', err.message);
       throw err;
     }
+    const violation = checkTrackerEvents(events, bounds);
+    if (violation) throw refuse(violation, 'data');
     const record: SnowplowRecord = {
       kind: 'snowplow',
       collector: COLLECTOR_NAME,
@@ -183,6 +205,8 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
       if (type.type !== 'data_in') throw new HttpError(400, 'bad_request', `event type ${eventType} is ${type.type}; events can be posted to data_in types only`);
       const events = Array.isArray(req.body) ? (req.body as unknown[]) : [req.body];
       if (events.length === 0) throw new HttpError(400, 'bad_request', 'body is an empty array: send an event object or a non-empty array');
+      const violation = checkJsonEvents(type, events, bounds);
+      if (violation) throw refuse(violation, 'events');
       const record: JsonRecord = { kind: 'json', collector: COLLECTOR_NAME, timestamp: Date.now(), eventType, ...requestMeta(req), events };
       await store(record, undefined);
       eventsAccepted.inc({ event_type: eventType }, events.length);

@@ -132,13 +132,29 @@ export function parseUpdate(raw: unknown): ProfileUpdate {
   return u;
 }
 
+/**
+ * The instants a stamp or an expiry may have: year 1 (merges stamp with -1) to the end of 9999.
+ * Past them PostgreSQL refuses the write (a bigint stamp, a timestamptz due time), which would
+ * fail the whole batch for one update.
+ */
+const MIN_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const MAX_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 export function parseInstant(v: unknown): number {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string') {
-    const ms = Date.parse(v);
-    if (!Number.isNaN(ms)) return ms;
+  let ms = Number.NaN;
+  if (typeof v === 'number') ms = v;
+  else if (typeof v === 'string') ms = Date.parse(v);
+  if (ms >= MIN_INSTANT && ms <= MAX_INSTANT) return ms;
+  throw new UpdateError('_value._in', `must be epoch milliseconds or an ISO-8601 date from year 1 to 9999, got ${JSON.stringify(v)}`);
+}
+
+/** Refuses a time-to-live or time-to-notify that would fall after 9999 (before anything changes). */
+function checkExpiry(update: ProfileUpdate, at: number): void {
+  for (const field of ['_ttl', '_ttn'] as const) {
+    const d = update._value?.[field];
+    const ms = d ? durationOrNull(d) : null;
+    if (ms !== null && !(at + ms <= MAX_INSTANT)) throw new UpdateError(`_value.${field}`, `${d} from ${new Date(at).toISOString()} falls after 9999-12-31`);
   }
-  throw new UpdateError('_value._in', `must be epoch milliseconds or an ISO-8601 date, got ${JSON.stringify(v)}`);
 }
 
 const keyOf = (path: readonly string[]): string => JSON.stringify(path);
@@ -247,6 +263,7 @@ export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: Eve
   // Before anything changes, so a refused update leaves the state as it was.
   checkPath(path);
   const at = update._value?._in !== undefined ? parseInstant(update._value._in) : ctx.created;
+  checkExpiry(update, at);
 
   if (op === '_increment') {
     // Counters commute, so they need no stamp; at-most-once per event is the store's job.

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureEventType, startBeltline, TEST_JSON_TYPE, type BeltlineProcess } from '../support/beltline';
 import { freshTopic, recordCount } from '../support/kafka';
+import { caseRng, Gen } from '../support/fuzz';
 
 /**
  * Random and malformed requests against a collector: it must answer every one with 2xx or 4xx
@@ -18,6 +19,9 @@ import { freshTopic, recordCount } from '../support/kafka';
 const PORT = 18152;
 // The production default: near-limit bodies then test what Kafka's own record limit (~1 MB) does.
 const BODY_LIMIT = 1_000_000;
+// Fields up to the body limit, so near-limit bodies (one large field) still reach Kafka's limit;
+// the bounds cases use this cap.
+const FIELD_LIMIT = 200_000;
 const SEED = Number(process.env.FUZZ_SEED ?? crypto.randomInt(2 ** 31));
 const CASES = Number(process.env.FUZZ_CASES ?? 8000);
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 100);
@@ -25,89 +29,6 @@ const ONLY = process.env.FUZZ_ONLY === undefined ? undefined : Number(process.en
 const CONCURRENCY = 6;
 const TP2 = '/com.snowplowanalytics.snowplow/tp2';
 const PAYLOAD_DATA = 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4';
-
-// ---------------------------------------------------------------------------------------------
-// A seeded PRNG: Math.random cannot be replayed.
-
-type Rng = () => number;
-
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Per-case generator, so replaying one case does not need the cases before it. */
-function caseRng(seed: number, index: number): Rng {
-  const h = crypto.createHash('sha256').update(`${seed}:${index}`).digest();
-  return mulberry32(h.readUInt32LE(0));
-}
-
-class Gen {
-  constructor(readonly r: Rng) {}
-  int(n: number): number {
-    return Math.floor(this.r() * n);
-  }
-  between(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.r() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  /** Weighted choice: [weight, value] pairs. */
-  weighted<T>(xs: readonly (readonly [number, T])[]): T {
-    let x = this.r() * xs.reduce((n, [w]) => n + w, 0);
-    for (const [w, v] of xs) {
-      x -= w;
-      if (x < 0) return v;
-    }
-    return xs[xs.length - 1][1];
-  }
-  alnum(len: number): string {
-    const cs = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_';
-    let s = '';
-    for (let i = 0; i < len; i++) s += cs[this.int(cs.length)];
-    return s;
-  }
-  /** Any UTF-16 text: ASCII, controls, quotes, backslashes, multi-byte, astral, lone surrogates. */
-  text(maxLen: number): string {
-    const len = this.int(maxLen + 1);
-    let s = '';
-    for (let i = 0; i < len; i++) {
-      s += this.weighted<() => string>([
-        [10, () => String.fromCharCode(this.between(0x20, 0x7e))],
-        [1, () => String.fromCharCode(this.int(0x20))],
-        [1, () => this.pick(['"', '\\', '/', '%', '&', '=', '+', '#', '?', '\u2028', '\ufeff', '\u0000'])],
-        [2, () => String.fromCharCode(this.between(0x80, 0xd7ff))],
-        [1, () => String.fromCodePoint(this.between(0x10000, 0x10ffff))],
-        [1, () => String.fromCharCode(this.between(0xd800, 0xdfff))],
-      ])();
-    }
-    return s;
-  }
-  /** Bytes that are not UTF-8: stray continuations, overlongs, surrogates, truncated sequences. */
-  invalidUtf8(): Buffer {
-    return this.pick([
-      Buffer.from([0xff]),
-      Buffer.from([0xfe, 0xff]),
-      Buffer.from([0x80]),
-      Buffer.from([0xc0, 0x80]),
-      Buffer.from([0xc3]),
-      Buffer.from([0xe2, 0x82]),
-      Buffer.from([0xed, 0xa0, 0x80]),
-      Buffer.from([0xf4, 0x90, 0x80, 0x80]),
-      Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]),
-    ]);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Cases
@@ -144,12 +65,34 @@ function tp2Value(g: Gen): string | number | boolean | null {
   ])();
 }
 
-/** One tracker event with an event code (valid) plus random known and unknown parameters. */
+const TIME_KEYS = new Set(['dtm', 'stm', 'ttm']);
+
+/** A time parameter within the collector's bounds (epoch ms in 1970..9999, or empty). */
+function tp2Time(g: Gen): string | number {
+  return g.weighted<() => string | number>([
+    [6, () => String(Date.now() - g.int(1e9))],
+    [1, () => g.pick(['', '0', '253402300799999', 1700000000000])],
+  ])();
+}
+
+/** One tracker event with an event code (valid) plus random known and unknown parameters, within the collector's bounds. */
 function tp2Event(g: Gen): Record<string, string | number | boolean | null> {
   const ev: Record<string, string | number | boolean | null> = { e: g.chance(0.9) ? g.pick(EVENT_CODES) : `x${g.text(10)}` };
-  for (let i = g.int(12); i > 0; i--) ev[g.chance(0.8) ? g.pick(TP2_KEYS.slice(1)) : `k_${g.alnum(g.between(1, 12))}`] = tp2Value(g);
+  for (let i = g.int(12); i > 0; i--) {
+    const key = g.chance(0.8) ? g.pick(TP2_KEYS.slice(1)) : `k_${g.alnum(g.between(1, 12))}`;
+    ev[key] = TIME_KEYS.has(key) ? tp2Time(g) : tp2Value(g);
+  }
   if (g.chance(0.2)) ev.uid = `fuzz-${g.alnum(8)}`;
   return ev;
+}
+
+/** One way out of the collector's bounds (default caps), on one event: the 400 names that event and field. */
+function outOfBounds(g: Gen): { field: string; value: string | number } {
+  return g.pick<() => { field: string; value: string | number }>([
+    () => ({ field: g.pick(['eid', 'uid', 'duid', 'nuid', 'tnuid', 'sid']), value: g.alnum(g.between(256, 5000)) }),
+    () => ({ field: g.pick(['dtm', 'stm', 'ttm']), value: g.pick<string | number>([1e300, -1, '-62198755200000', '253402300800000', 'yesterday', '1.5', '0x10', 1e21]) }),
+    () => ({ field: g.pick(['url', 'page', 'ue_px', 'cx', 'k_free']), value: 'v'.repeat(FIELD_LIMIT + 1 + g.int(1000)) }),
+  ])();
 }
 
 function tp2Body(g: Gen): { schema: string; data: Record<string, unknown>[] } {
@@ -184,6 +127,24 @@ function sizedBody(build: (filler: string) => unknown, size: number): { bytes: B
   const filler = 'x'.repeat(length);
   const bytes = Buffer.from(JSON.stringify(build(filler)));
   return { bytes, at: bytes.indexOf(filler), length };
+}
+
+/**
+ * Like sizedBody, with the filler cut into `parts` runs of different letters, one per string
+ * value, so that no one field passes the collector's field cap; `runs` locate them.
+ */
+function sizedBodyParts(build: (fillers: string[]) => unknown, size: number, parts: number): { bytes: Buffer; runs: { at: number; length: number }[] } {
+  const base = Buffer.byteLength(JSON.stringify(build(Array.from({ length: parts }, () => ''))));
+  const total = Math.max(0, size - base);
+  const fillers = Array.from({ length: parts }, (_, i) => 'abcdefghijklmnop'[i].repeat(Math.floor(total / parts) + (i < total % parts ? 1 : 0)));
+  const bytes = Buffer.from(JSON.stringify(build(fillers)));
+  let from = 0;
+  const runs = fillers.map((f) => {
+    const at = bytes.indexOf(f, from);
+    from = at + f.length;
+    return { at, length: f.length };
+  });
+  return { bytes, runs };
 }
 
 /** Percent-encoding of random bytes: valid UTF-8 or not, sometimes malformed escapes. */
@@ -227,6 +188,7 @@ function makeCase(index: number): Case {
   const kind = g.weighted<string>([
     [14, 'tp2-valid'],
     [8, 'tp2-invalid'],
+    [4, 'tp2-bounds'],
     [8, 'truncated'],
     [4, 'garbage'],
     [5, 'invalid-utf8'],
@@ -249,6 +211,13 @@ function makeCase(index: number): Case {
       if (g.chance(0.3)) c.headers['user-agent'] = Array.from({ length: g.int(300) }, () => String.fromCharCode(g.between(0x20, 0x7e))).join('');
       if (g.chance(0.1)) c.headers['x-forwarded-for'] = g.pick(['1.2.3.4', 'garbage', '::1, 10.0.0.1', '']);
       return c;
+    }
+    case 'tp2-bounds': {
+      const body = tp2Body(g);
+      const at = g.int(body.data.length);
+      const { field, value } = outOfBounds(g);
+      body.data[at] = { ...body.data[at], [field]: value };
+      return post(index, `${kind}:${field}`, TP2, json(body), 400, g.pick(JSON_TYPES));
     }
     case 'tp2-invalid': {
       const good = tp2Body(g);
@@ -301,13 +270,21 @@ function makeCase(index: number): Case {
         const text = head + unit.repeat(units) + tail;
         body = Buffer.from(text.slice(0, -1) + ' '.repeat(size - text.length) + text.slice(-1));
       } else {
-        const sized = sizedBody((filler) => (toJson ? { userId: `fuzz-${index}`, blob: filler } : { schema: PAYLOAD_DATA, data: [{ e: 'pv', uid: `fuzz-${index}`, url: filler }] }), size);
+        // Eight fields of ~125 KB: under the collector's field cap, together at the body limit.
+        const fields = (fillers: string[]) => Object.fromEntries(fillers.map((f, i) => [`blob${i}`, f]));
+        const sized = sizedBodyParts(
+          (fillers) => (toJson ? { userId: `fuzz-${index}`, ...fields(fillers) } : { schema: PAYLOAD_DATA, data: [{ e: 'pv', uid: `fuzz-${index}`, ...fields(fillers) }] }),
+          size,
+          8,
+        );
         body = Buffer.from(sized.bytes);
         // Same byte count either way, so the size class stays: "x\xff" (not UTF-8) or "é" (2 bytes).
         if (flavour !== 'ascii') {
-          for (let i = sized.at; i + 1 < sized.at + sized.length; i += 2) {
-            if (flavour === 'invalid-utf8') body[i] = 0xff;
-            else body.set([0xc3, 0xa9], i);
+          for (const run of sized.runs) {
+            for (let i = run.at; i + 1 < run.at + run.length; i += 2) {
+              if (flavour === 'invalid-utf8') body[i] = 0xff;
+              else body.set([0xc3, 0xa9], i);
+            }
           }
         }
       }
@@ -325,7 +302,13 @@ function makeCase(index: number): Case {
     case 'head-i': {
       const valid = g.chance(0.35);
       const q = valid
-        ? [`e=${g.pick(EVENT_CODES)}`, ...Array.from({ length: g.int(10) }, () => `${g.pick(TP2_KEYS.slice(1))}=${encodeURIComponent(g.text(30).replace(/[\ud800-\udfff]/g, ''))}`)]
+        ? [
+            `e=${g.pick(EVENT_CODES)}`,
+            ...Array.from({ length: g.int(10) }, () => {
+              const key = g.pick(TP2_KEYS.slice(1));
+              return `${key}=${encodeURIComponent(TIME_KEYS.has(key) ? String(tp2Time(g)) : g.text(30).replace(/[\ud800-\udfff]/g, ''))}`;
+            }),
+          ]
             .filter((p, i, all) => all.findIndex((o) => o.split('=')[0] === p.split('=')[0]) === i)
             .join('&')
         : g.chance(0.05)
@@ -495,7 +478,7 @@ describe('collector fuzz', () => {
     beltline = await startBeltline({
       roles: ['collector'],
       port: PORT,
-      env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_MAX_BODY_BYTES: String(BODY_LIMIT) },
+      env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_MAX_BODY_BYTES: String(BODY_LIMIT), BELTLINE_MAX_FIELD_BYTES: String(FIELD_LIMIT) },
     });
     await ensureEventType(beltline.url, TEST_JSON_TYPE);
   }, 120_000);

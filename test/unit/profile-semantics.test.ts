@@ -65,3 +65,24 @@ describe('profile update semantics', () => {
     expect(parseUpdate({ _schema: 'update_1', _operation: '_delete', _id: 'p', _path: ['a'] })._operation).toBe('_delete');
   });
 });
+
+describe('stamps and expiries PostgreSQL can store', () => {
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['an _in of 1e300', { _v: 1, _in: 1e300 }, /^_value\._in:/],
+    ['an _in before year 1', { _v: 1, _in: -1e300 }, /^_value\._in:/],
+    ['an _in after 9999', { _v: 1, _in: '+275760-09-13T00:00:00Z' }, /^_value\._in:/],
+    ['a _ttl ending after 9999', { _v: 1, _in: 1_700_000_000_000, _ttl: 'P300000Y' }, /^_value\._ttl:/],
+    ['a _ttn ending after 9999', { _v: 1, _in: 1_700_000_000_000, _ttn: 'P9999Y' }, /^_value\._ttn:/],
+  ])('refuses %s and leaves the state as it was', (_, value, error) => {
+    const state: ProfileState = { document: { a: 1 }, stamps: {} };
+    expect(() => applyUpdate(state, { _id: 'p', _path: ['a'], _value: value as never }, { eventId: 'e', created: 1 })).toThrow(error);
+    expect(state).toEqual({ document: { a: 1 }, stamps: {} });
+  });
+
+  it('takes the last millisecond of 9999 and a ttl ending there', () => {
+    const state: ProfileState = { document: {}, stamps: {} };
+    const effects = { history: [], schedule: [] };
+    applyUpdate(state, { _id: 'p', _path: ['a'], _value: { _v: 1, _in: Date.UTC(9999, 11, 31, 23, 59, 58, 999), _ttl: 'PT1S' } }, { eventId: 'e', created: 1 }, effects);
+    expect(state.document).toEqual({ a: 1 });
+  });
+});
