@@ -81,7 +81,7 @@ export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<
   // Loaded here rather than at the top: src/log reads BELTLINE_LOG_LEVEL when first loaded, and
   // run alone this file sets it first, so the printed JSON line is not buried in info logs.
   const { loadConfig } = await import('../src/config');
-  const { createKafka } = await import('../src/ingest/kafka');
+  const { createKafka } = await import('../src/kafka/producer');
   const { startBeltline } = await import('../src/server');
 
   const requests = Math.ceil((opts.events ?? Number(process.env.BENCH_COLLECTOR_EVENTS ?? 50_000)) / PER_REQUEST);

@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { loadConfig } from '../src/config';
 import { migrate } from '../src/db/migrate';
 import { reapPage } from '../src/expiry/reap';
-import { createKafka, ResilientProducer } from '../src/ingest/kafka';
+import { createKafka, ResilientProducer } from '../src/kafka/producer';
 import { applyUpdates, type PendingUpdate } from '../src/profiles/store';
 
 const BATCH = 500;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Context } from '@temporalio/activity';
 import { selectorWhere } from '../belts/outputs-store';
-import { toSelector, type EventSelector } from '../ingest/record';
+import { toSelector, type EventSelector } from '../batches/record';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { ActionOutput } from '../belts/outputs';

@@ -1,7 +1,7 @@
 import { withTransaction } from '../db/pool';
 import { applyOutputs, faultPoint } from '../batches/apply';
 import { lockPendingOutputs, markOutputsApplied } from '../belts/outputs-store';
-import { toSelector, type EventSelector } from '../ingest/record';
+import { toSelector, type EventSelector } from '../batches/record';
 import { logger } from '../log';
 import { applyLatency, beltErrors, updatesApplied } from '../metrics';
 import { publishOutbox } from '../profiles/outbox';

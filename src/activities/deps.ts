@@ -8,7 +8,7 @@ import { EventTypeCache } from '../eventtypes/store';
 import { Partitions } from '../events/partitions';
 import { Harvesting } from '../harvesters/run';
 import { DEFAULT_PROJECT } from '../http/projects';
-import { createKafka, ResilientProducer } from '../ingest/kafka';
+import { createKafka, ResilientProducer } from '../kafka/producer';
 import { SchemaRegistry } from '../schemas/registry';
 
 /** What the activities share in a worker process: one pool, caches, sandboxes and one producer. */

@@ -2,7 +2,7 @@ import { insertBeltOutputs } from '../belts/outputs-store';
 import { eventsToRun } from '../belts/rerun-store';
 import { loadBelt } from '../belts/registry';
 import type { BeltRef } from '../belts/definition';
-import { toSelector, type EventSelector } from '../ingest/record';
+import { toSelector, type EventSelector } from '../batches/record';
 import { beltErrors } from '../metrics';
 import { getDocuments } from '../profiles/store';
 import { liveSegmentLookup, workflowId, type ActivityDeps } from './deps';

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
-import type { KeyedBadRow } from '../ingest/events';
-import { storable } from '../ingest/storable';
+import type { KeyedBadRow } from '../events/expand';
+import { storable } from '../events/storable';
 import { badRowType, type BadRow, type BadRowType } from './format';
 
 function storableKey(key: string): string {

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { OutputRow, Refusals } from '../belts/outputs-store';
-import type { ResilientProducer } from '../ingest/kafka';
+import type { ResilientProducer } from '../kafka/producer';
 import { logger } from '../log';
 import { soonestBuckets } from '../expiry/buckets';
 import { applyUpdatesInTx, type PendingUpdate } from '../profiles/store';

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { BatchRecord } from '../ingest/record';
+import type { BatchRecord } from './record';
 
 /** A batch as the bridge cut it: where its records sit in Kafka. */
 export interface BatchRef {

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { EventSelector } from '../ingest/record';
+import type { EventSelector } from '../batches/record';
 import type { ProfileUpdate } from '../profiles/semantics';
 import type { ActionOutput, DirectUpdateOutput } from './outputs';
 

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import type { EventHeaders } from '../ingest/events';
-import type { EventSelector } from '../ingest/record';
+import type { EventHeaders } from '../events/expand';
+import type { EventSelector } from '../batches/record';
 import { selectorWhere } from './outputs-store';
 
 /** An event a belt is to run on, as the sandbox takes it. */

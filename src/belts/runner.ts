@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { logger } from '../log';
-import type { EventHeaders } from '../ingest/events';
+import type { EventHeaders } from '../events/expand';
 import type { JsonObject } from '../profiles/semantics';
 import { javascriptSource, type BeltDefinition, type BeltRef } from './definition';
 import { classifyOutputs, type ClassifiedOutputs } from './outputs';

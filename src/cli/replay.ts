@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
-import { batchRetry } from '../ingest/record';
+import { batchRetry } from '../batches/record';
 import { parseSince } from '../replay/query';
 import { listFailedBatches, replayBatch, waitForRun, type FailedBatch, type ReplayOutcome } from '../replay/replay';
 

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { PipelineEvent } from '../ingest/events';
+import type { PipelineEvent } from './expand';
 import type { EventType } from '../eventtypes/definition';
 import { durationField } from '../shared/durations';
 import { dropPartitionsBefore } from './partitions';

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { withTransaction } from '../db/pool';
-import { MAX_RECORD_BYTES, type ResilientProducer } from '../ingest/kafka';
-import type { JsonRecord } from '../ingest/record';
+import { MAX_RECORD_BYTES, type ResilientProducer } from '../kafka/producer';
+import type { JsonRecord } from '../batches/record';
 import { expireValue, type Json } from '../profiles/semantics';
 import { lockProfiles, queueChanges, writeProfiles } from '../profiles/store';
 import { expirationEventId } from './buckets';

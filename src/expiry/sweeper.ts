@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { logger } from '../log';
-import type { ResilientProducer } from '../ingest/kafka';
+import type { ResilientProducer } from '../kafka/producer';
 import { publishOutbox } from '../profiles/outbox';
 import { bucketEnd, reaperId } from './buckets';
 

@@ -5,7 +5,7 @@ import { BeltSandbox } from '../belts/sandbox';
 import { DefinitionCache, type DefinitionsFeed } from '../db/definitions-feed';
 import type { EventType } from '../eventtypes/definition';
 import { DefinitionError } from '../shared/errors';
-import { headersFor, identify, SNOWPLOW_EVENT_TYPE, type KeyedBadRow, type PipelineEvent, type TopicPayload } from '../ingest/events';
+import { headersFor, identify, SNOWPLOW_EVENT_TYPE, type KeyedBadRow, type PipelineEvent, type TopicPayload } from '../events/expand';
 import { transformSource, type Harvester } from './definition';
 import { getHarvester, listHarvesters } from './store';
 

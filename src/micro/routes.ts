@@ -1,5 +1,5 @@
 import type { AdminRoutes } from '../http/api';
-import { SNOWPLOW_EVENT_TYPE } from '../ingest/events';
+import { SNOWPLOW_EVENT_TYPE } from '../events/expand';
 
 /**
  * Snowplow Micro's inspection API, for checking a tracker integration in development: what

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { ResilientProducer } from '../ingest/kafka';
+import type { ResilientProducer } from '../kafka/producer';
 
 /**
  * Publishes queued change-stream messages (of these events, or all) to the change stream after

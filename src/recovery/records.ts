@@ -1,5 +1,5 @@
 import type { BadRow } from '../badrows/format';
-import type { JsonRecord, RawRecord, SnowplowRecord } from '../ingest/record';
+import type { JsonRecord, RawRecord, SnowplowRecord } from '../batches/record';
 import { isObject } from '../shared/json';
 
 /**

@@ -1,6 +1,6 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { BatchRetry, IngestBatchInput } from '../ingest/record';
+import type { BatchRetry, IngestBatchInput } from '../batches/record';
 import { logger } from '../log';
 import { EVENT_COUNT, EVENT_TYPES, SOURCE } from '../workflows/search-attributes';
 import { failedBatchesQuery, type FailedBatchFilter } from './query';

@@ -1,6 +1,6 @@
 import { errorReplies, type AdminRoutes } from '../http/api';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { batchRetry } from '../ingest/record';
+import { batchRetry } from '../batches/record';
 import { HttpError } from '../http/app';
 import { assertProject, projectParam } from '../http/projects';
 import { parseSince } from './query';

@@ -1,5 +1,5 @@
 import { badRow } from '../badrows/format';
-import type { ExpandedBatch } from '../ingest/events';
+import type { ExpandedBatch } from '../events/expand';
 import type { SchemaRegistry, SchemaViolation } from './registry';
 
 /**

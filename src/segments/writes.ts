@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import type { PoolClient } from 'pg';
-import type { ResilientProducer } from '../ingest/kafka';
+import type { ResilientProducer } from '../kafka/producer';
 import { quoteIdent } from '../db/sql';
 import { compileRowValidator,  META_COLUMNS,   validationMessages } from './columns';
 import { getSegment, qualified, type Segment } from './catalog';

@@ -1,8 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
 import type { Config } from '../config';
-import { createKafka } from '../ingest/kafka';
-import { consumerGroupLag } from '../ingest/lag';
+import { createKafka } from '../kafka/producer';
+import { consumerGroupLag } from '../bridge/lag';
 import type { PartitionLag } from '../metrics';
 import { listFailedBatches, type FailedBatch } from '../replay/replay';
 

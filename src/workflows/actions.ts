@@ -1,6 +1,6 @@
 import { isCancellation, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { EventSelector } from '../ingest/record';
+import type { EventSelector } from '../batches/record';
 import { ACTIVITY_HEARTBEAT_TIMEOUT } from './liveness';
 
 // Listing what to send is a short query: a local activity, so a batch without actions pays no

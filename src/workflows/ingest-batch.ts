@@ -1,6 +1,6 @@
 import { isCancellation, proxyActivities, proxyLocalActivities, proxySinks, upsertSearchAttributes, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BatchRetry, IngestBatchInput } from '../ingest/record';
+import type { BatchRetry, IngestBatchInput } from '../batches/record';
 import { runActions, type ActionsResult } from './actions';
 import { ACTIVITY_HEARTBEAT_TIMEOUT } from './liveness';
 import { ensureReapers } from './reaper';

@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { loadConfig, REPO_ROOT } from '../../src/config';
-import type { IngestBatchInput } from '../../src/ingest/record';
+import type { IngestBatchInput } from '../../src/batches/record';
 import { admin, ensureEventType, startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic } from '../support/kafka';
 

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { CONSUMER_SESSION_TIMEOUT_MS } from '../../src/ingest/bridge';
+import { CONSUMER_SESSION_TIMEOUT_MS } from '../../src/bridge/bridge';
 import { ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { batchCoverage } from '../support/batches';
 import { freshTopic } from '../support/kafka';

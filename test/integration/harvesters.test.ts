@@ -1,7 +1,7 @@
 import { buildPageView } from '@snowplow/node-tracker';
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
-import { createKafka } from '../../src/ingest/kafka';
+import { createKafka } from '../../src/kafka/producer';
 import { admin, ensureEventType, startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic } from '../support/kafka';
 import { snowplowTracker } from '../support/tracker';

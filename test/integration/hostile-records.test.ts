@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
-import { createKafka } from '../../src/ingest/kafka';
+import { createKafka } from '../../src/kafka/producer';
 import { ADD_TO_CART } from '../support/tracker';
 import { ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic, recordCount } from '../support/kafka';

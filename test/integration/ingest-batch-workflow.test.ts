@@ -4,7 +4,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import { loadConfig } from '../../src/config';
 import type { Activities } from '../../src/activities';
 import type { ProcessedBatch } from '../../src/activities/process-batch';
-import type { EventSelector, IngestBatchInput } from '../../src/ingest/record';
+import type { EventSelector, IngestBatchInput } from '../../src/batches/record';
 import { ingestBatch } from '../../src/workflows';
 
 /**

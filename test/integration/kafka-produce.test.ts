@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config';
-import { createKafka, MAX_RECORD_BYTES, MAX_REQUEST_BYTES, RecordTooLargeError, ResilientProducer } from '../../src/ingest/kafka';
+import { createKafka, MAX_RECORD_BYTES, MAX_REQUEST_BYTES, RecordTooLargeError, ResilientProducer } from '../../src/kafka/producer';
 import { registry } from '../../src/metrics';
 import { ADMIN_KEY, startBeltline, type BeltlineProcess } from '../support/beltline';
 import { freshTopic, readAll, recordCount } from '../support/kafka';

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
-import { CONSUMER_SESSION_TIMEOUT_MS } from '../../src/ingest/bridge';
+import { CONSUMER_SESSION_TIMEOUT_MS } from '../../src/bridge/bridge';
 import { stackStatus, stackUp } from '../../src/stack';
 import { isAlive } from '../../src/stack/procs';
 import { ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../src/config';
-import { createKafka } from '../../src/ingest/kafka';
+import { createKafka } from '../../src/kafka/producer';
 
 export interface BatchCoverage {
   /** The statuses of the topic's batch workflows (found by BeltlineSource), e.g. ['COMPLETED']. */

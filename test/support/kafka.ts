@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { loadConfig } from '../../src/config';
-import { createKafka } from '../../src/ingest/kafka';
+import { createKafka } from '../../src/kafka/producer';
 
 /** A fresh topic and consumer group, so a test sees only its own records. */
 export async function freshTopic(prefix: string, partitions = 2): Promise<{ topic: string; group: string }> {

@@ -1,4 +1,4 @@
-import { cutBatches } from '../../src/ingest/batcher';
+import { cutBatches } from '../../src/bridge/batcher';
 
 const msg = (offset: number, size: number) => ({ offset: String(offset), value: Buffer.alloc(size) });
 

@@ -1,4 +1,4 @@
-import { Coalescer } from '../../src/ingest/coalesce';
+import { Coalescer } from '../../src/kafka/coalesce';
 
 /** A send whose outcome the test decides, and a timer the test fires: no real time involved. */
 function harness(opts: { maxBytes?: number } = {}) {

@@ -1,4 +1,4 @@
-import { checkJsonEvents, checkTrackerEvents, DEFAULT_BOUNDS, describeViolation } from '../../src/ingest/bounds';
+import { checkJsonEvents, checkTrackerEvents, DEFAULT_BOUNDS, describeViolation } from '../../src/collector/bounds';
 import type { EventType } from '../../src/eventtypes/definition';
 
 const b = { ...DEFAULT_BOUNDS, maxEvents: 3, maxFieldBytes: 100, maxJsonDepth: 5 };

@@ -1,7 +1,7 @@
 import { MAX_BUCKETS_PER_STEP, soonestBuckets } from '../../src/expiry/buckets';
 import { expirationRecords, TTL_EVENT_TYPE } from '../../src/expiry/reap';
-import { MAX_RECORD_BYTES } from '../../src/ingest/kafka';
-import type { JsonRecord } from '../../src/ingest/record';
+import { MAX_RECORD_BYTES } from '../../src/kafka/producer';
+import type { JsonRecord } from '../../src/batches/record';
 
 const ev = (i: number, bytes: number) => ({ expirationId: `x${i}`, profileId: `p${i}`, path: ['big', String(i)], dueAt: 1, oldValue: 'v'.repeat(bytes) });
 const parse = (m: { value: string }) => JSON.parse(m.value) as Omit<JsonRecord, "events"> & { events: ReturnType<typeof ev>[] };

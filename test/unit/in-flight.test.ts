@@ -1,4 +1,4 @@
-import { InFlight } from '../../src/ingest/in-flight';
+import { InFlight } from '../../src/bridge/in-flight';
 
 describe('InFlight: how many batches a bridge keeps running', () => {
   it('gives out at most its limit of slots, and a released slot again', () => {

@@ -1,6 +1,6 @@
 import { parseEventTypeBody, type EventType } from '../../src/eventtypes/definition';
-import { expandRecords, MAX_ID_LENGTH } from '../../src/ingest/events';
-import type { JsonRecord, SnowplowRecord } from '../../src/ingest/record';
+import { expandRecords, MAX_ID_LENGTH } from '../../src/events/expand';
+import type { JsonRecord, SnowplowRecord } from '../../src/batches/record';
 
 // The built-in type as migrations/003 defines it, and a JSON type whose ids come from the payload.
 const SNOWPLOW: EventType = parseEventTypeBody({

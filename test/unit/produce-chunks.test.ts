@@ -1,4 +1,4 @@
-import { chunkByBytes, MAX_RECORD_BYTES, MAX_REQUEST_BYTES, recordBytes } from '../../src/ingest/produce-chunks';
+import { chunkByBytes, MAX_RECORD_BYTES, MAX_REQUEST_BYTES, recordBytes } from '../../src/kafka/produce-chunks';
 
 const msg = (id: number, bytes: number) => ({ key: `k${id}`, value: 'x'.repeat(bytes) });
 

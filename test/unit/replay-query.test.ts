@@ -1,4 +1,4 @@
-import { declaredEventTypes } from '../../src/ingest/bridge';
+import { declaredEventTypes } from '../../src/bridge/bridge';
 import { failedBatchesQuery, parseSince, quote } from '../../src/replay/query';
 
 describe('failed-batch visibility queries', () => {

@@ -1,5 +1,5 @@
-import { eventStorageProblem, separateUnstorable, storable, storageProblem } from '../../src/ingest/storable';
-import type { PipelineEvent } from '../../src/ingest/events';
+import { eventStorageProblem, separateUnstorable, storable, storageProblem } from '../../src/events/storable';
+import type { PipelineEvent } from '../../src/events/expand';
 
 const deep = (n: number): unknown => JSON.parse(`${'['.repeat(n)}${']'.repeat(n)}`) as unknown;
 

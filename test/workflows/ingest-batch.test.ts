@@ -7,7 +7,7 @@ import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-uti
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities, AppliedBatch, BeltRun, ProcessedBatch } from '../../src/activities';
-import type { IngestBatchInput } from '../../src/ingest/record';
+import type { IngestBatchInput } from '../../src/batches/record';
 import { ingestBatch } from '../../src/workflows';
 import { devServerEnvironment, WORKFLOWS } from './env';
 

@@ -7,7 +7,7 @@
  * a jsonb document nested some 10,000+ levels deep fails with "stack depth limit exceeded".
  */
 import { badRow } from '../badrows/format';
-import type { KeyedBadRow, PipelineEvent } from './events';
+import type { KeyedBadRow, PipelineEvent } from './expand';
 
 /** The deepest nesting an event stored in the event store may have: far under PostgreSQL's stack. */
 export const MAX_STORED_DEPTH = 1000;

@@ -2,7 +2,7 @@ import { badRow, type BadRow } from '../badrows/format';
 import { evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
 import { DefinitionError } from '../shared/errors';
 import { enrich, EnrichmentError, selfDescribingJsons } from '../snowplow/enrich';
-import type { BatchRecord, RawRecord } from './record';
+import type { BatchRecord, RawRecord } from '../batches/record';
 
 /** The event type Snowplow tracker events belong to until harvesters route them. */
 export const SNOWPLOW_EVENT_TYPE = 'snowplow';

@@ -8,9 +8,9 @@ import { DefinitionsUnavailableError } from '../db/definitions-feed';
 import type { EventType } from '../eventtypes/definition';
 import type { EventTypeCache } from '../eventtypes/store';
 import { assertProject, DEFAULT_PROJECT } from '../http/projects';
-import { MAX_RECORD_BYTES, type ResilientProducer } from './kafka';
-import { recordBytes } from './produce-chunks';
-import type { JsonRecord, RawRecord, SnowplowRecord } from './record';
+import { MAX_RECORD_BYTES, type ResilientProducer } from '../kafka/producer';
+import { recordBytes } from '../kafka/produce-chunks';
+import type { JsonRecord, RawRecord, SnowplowRecord } from '../batches/record';
 import { checkJsonEvents, checkTrackerEvents, describeViolation, type BoundsViolation, type CollectorBounds } from './bounds';
 import { eventsAccepted } from '../metrics';
 

@@ -1,4 +1,4 @@
-import type { BatchRef } from '../batches/staging';
+import type { BatchRef } from './staging';
 import type { TrackerParams } from '../snowplow/tp2';
 
 /**

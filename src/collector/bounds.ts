@@ -8,7 +8,7 @@
 import { evaluateTimestamp, firstMatch, parseExpression, type EventType } from '../eventtypes/definition';
 import { DefinitionError } from '../shared/errors';
 import type { TrackerParams } from '../snowplow/tp2';
-import { MAX_EVENT_TIME, MAX_ID_LENGTH, MIN_EVENT_TIME } from './events';
+import { MAX_EVENT_TIME, MAX_ID_LENGTH, MIN_EVENT_TIME } from '../events/expand';
 
 export interface CollectorBounds {
   /** Events one request may carry (tp2 `data` items, a JSON array's items). */

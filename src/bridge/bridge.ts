@@ -10,9 +10,9 @@ import { addLagSource, batchesStarted } from '../metrics';
 import { EVENT_TYPES, SOURCE } from '../workflows/search-attributes';
 import { cutBatches } from './batcher';
 import { InFlight } from './in-flight';
-import { createKafka } from './kafka';
+import { createKafka } from '../kafka/producer';
 import { consumerGroupLag } from './lag';
-import { batchRetry, batchWorkflowId, type BatchRecord, type IngestBatchInput } from './record';
+import { batchRetry, batchWorkflowId, type BatchRecord, type IngestBatchInput } from '../batches/record';
 
 const log = logger('bridge');
 
