@@ -44,6 +44,29 @@ describe('collector: concurrent requests share produce requests', () => {
     expect(produced).toBeGreaterThan(0);
     expect(produced).toBeLessThan(requests);
   }, 120_000);
+
+  it('writes with an idempotent producer: every record batch carries a producer id and sequence, so a retried produce is not stored twice', async () => {
+    await sendEvents({ port: 18092, count: 3, userId: 'idempotent', bufferSize: 1 });
+    const n = await recordCount(topic);
+    // What the broker stored: a non-idempotent producer writes producer id -1 and sequence -1.
+    const contexts: { producerId: string; firstSequence: number }[] = [];
+    const consumer = createKafka(loadConfig(), 'beltline-test').consumer({ groupId: `idempotence-${Date.now()}` });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          contexts.push((message as unknown as { batchContext: { producerId: string; firstSequence: number } }).batchContext);
+        },
+      });
+      const deadline = Date.now() + 30_000;
+      while (contexts.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(contexts.length).toBe(n);
+    expect(contexts.filter((c) => c.producerId === '-1' || c.firstSequence < 0)).toEqual([]);
+  }, 60_000);
 });
 
 describe('ResilientProducer.send', () => {
