@@ -76,7 +76,12 @@ describe('the Temporal dev server killed for longer than the Kafka session', () 
     }
 
     // Every record of the topic is in a batch whose workflow completed, and no batch ended otherwise.
-    const coverage = await batchCoverage(topic);
+    // Events are applied inside a batch's step, before its workflow completes, and the visibility
+    // store lags the close: wait until no batch of the topic is still running.
+    const coverage = await waitFor('every batch closed', async () => {
+      const c = await batchCoverage(topic);
+      return c.statuses.includes('RUNNING') ? undefined : c;
+    });
     expect(coverage.statuses).toEqual(['COMPLETED']);
     expect(coverage.uncovered).toEqual({ 0: [], 1: [] });
     const profile = await pool.query<{ count: number }>("SELECT (document->>'count')::int AS count FROM profiles WHERE id = $1", [`${run}-user`]);
