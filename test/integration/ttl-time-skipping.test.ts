@@ -10,7 +10,7 @@ import { heartbeatOptions } from '../../src/workers/heartbeat';
 import { reapBucket } from '../../src/workflows';
 import { testPool } from '../support/beltline';
 import { freshTopic, readAll } from '../support/kafka';
-import { timeSkippingServer } from '../support/time-skipping';
+import { createTimeSkippingEnvironment } from '../support/time-skipping';
 
 /**
  * A P3M time-to-live, reaped in seconds: the reaper workflow's durable timer runs on Temporal's
@@ -22,7 +22,7 @@ describe('time-to-live of months under the time-skipping test server', () => {
 
   beforeAll(async () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: await timeSkippingServer() } } });
+    env = await createTimeSkippingEnvironment();
     pool = testPool();
   }, 300_000);
 

@@ -2,7 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { installTemporal } from '../../src/stack/services';
 import { BELTS, EVENT_COUNT, EVENT_TYPES, SOURCE } from '../../src/workflows/search-attributes';
-import { timeSkippingServer } from '../support/time-skipping';
+import { createTimeSkippingEnvironment } from '../support/time-skipping';
 
 export interface WorkflowEnvironment {
   env: TestWorkflowEnvironment;
@@ -24,7 +24,7 @@ async function open(create: () => Promise<TestWorkflowEnvironment>): Promise<Wor
 
 /** Temporal's time-skipping test server: durable timers of months pass in milliseconds. */
 export function timeSkippingEnvironment(): Promise<WorkflowEnvironment> {
-  return open(async () => TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: await timeSkippingServer() } } }));
+  return open(createTimeSkippingEnvironment);
 }
 
 /**
