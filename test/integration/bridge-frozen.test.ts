@@ -1,8 +1,7 @@
 import type { Pool } from 'pg';
 import { CONSUMER_SESSION_TIMEOUT_MS } from '../../src/bridge/bridge';
-import { ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
-import { batchCoverage } from '../support/batches';
-import { freshTopic } from '../support/kafka';
+import { testPool, waitFor, type BeltlineProcess } from '../support/beltline';
+import { closedBatchCoverage, startSplitPipeline } from '../support/batches';
 
 /**
  * Guarantee 7: a bridge process frozen (SIGSTOP) for longer than its Kafka session, as a paused
@@ -30,23 +29,7 @@ describe('a bridge frozen for longer than its Kafka session', () => {
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
   it('consumes again when it wakes, and every record ends in a completed batch', async () => {
-    const { topic, group } = await freshTopic('bridge-frozen', 2);
-    const env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: run };
-    const front = await startBeltline({ roles: ['collector', 'worker'], port: 18165, env });
-    procs.push(front);
-    await ensureEventType(front.url, TEST_JSON_TYPE);
-    const bridge = await startBeltline({ roles: ['bridge'], port: 18166, env });
-    procs.push(bridge);
-
-    const ids: string[] = [];
-    const send = async (tag: string): Promise<void> => {
-      const events = Array.from({ length: 5 }, (_, i) => ({ eventId: `${run}-${tag}-${i}`, correlationId: `${run}-user`, kind: 'tick' }));
-      const res = await fetch(`${front.url}/api/v1/events/test-json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
-      expect(res.status).toBe(200);
-      ids.push(...events.map((e) => e.eventId));
-    };
-    const applied = async (): Promise<number> =>
-      (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM belt_outputs WHERE event_id = ANY($1) AND belt = 'counter' AND applied", [ids])).rows[0].n;
+    const { topic, bridge, ids, send, applied } = await startSplitPipeline({ run, topicPrefix: 'bridge-frozen', ports: [18165, 18166], pool, procs });
 
     await send('before');
     await waitFor('the events before the freeze', async () => ((await applied()) === ids.length ? true : undefined));
@@ -69,12 +52,7 @@ describe('a bridge frozen for longer than its Kafka session', () => {
     // Records sent after everything above was applied: the consumer still runs, not only its last fetch.
     await send('later');
     await waitFor('the events sent later', async () => ((await applied()) === ids.length ? true : undefined), 60_000);
-    // Events are applied inside a batch's step, before its workflow completes, and the visibility
-    // store lags the close: wait until no batch of the topic is still running.
-    const coverage = await waitFor('every batch closed', async () => {
-      const c = await batchCoverage(topic);
-      return c.statuses.includes('RUNNING') ? undefined : c;
-    });
+    const coverage = await closedBatchCoverage(topic);
     expect(coverage.statuses).toEqual(['COMPLETED']);
     expect(coverage.uncovered).toEqual({ 0: [], 1: [] });
   }, 300_000);

@@ -3,9 +3,8 @@ import { loadConfig } from '../../src/config';
 import { CONSUMER_SESSION_TIMEOUT_MS } from '../../src/bridge/bridge';
 import { stackStatus, stackUp } from '../../src/stack';
 import { isAlive } from '../../src/stack/procs';
-import { ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
-import { batchCoverage } from '../support/batches';
-import { freshTopic } from '../support/kafka';
+import { testPool, waitFor, type BeltlineProcess } from '../support/beltline';
+import { closedBatchCoverage, startSplitPipeline } from '../support/batches';
 
 /**
  * Guarantee 7, the bridge's part: the Temporal dev server is killed (-9) and stays away for longer
@@ -33,23 +32,7 @@ describe('the Temporal dev server killed for longer than the Kafka session', () 
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
   it('keeps the bridge running and every record ends in a completed batch', async () => {
-    const { topic, group } = await freshTopic('temporal-outage', 2);
-    const env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: run };
-    const front = await startBeltline({ roles: ['collector', 'worker'], port: 18163, env });
-    procs.push(front);
-    await ensureEventType(front.url, TEST_JSON_TYPE);
-    const bridge = await startBeltline({ roles: ['bridge'], port: 18164, env });
-    procs.push(bridge);
-
-    const ids: string[] = [];
-    const send = async (tag: string): Promise<void> => {
-      const events = Array.from({ length: 5 }, (_, i) => ({ eventId: `${run}-${tag}-${i}`, correlationId: `${run}-user`, kind: 'tick' }));
-      const res = await fetch(`${front.url}/api/v1/events/test-json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
-      expect(res.status).toBe(200);
-      ids.push(...events.map((e) => e.eventId));
-    };
-    const applied = async (): Promise<number> =>
-      (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM belt_outputs WHERE event_id = ANY($1) AND belt = 'counter' AND applied", [ids])).rows[0].n;
+    const { topic, ids, send, applied } = await startSplitPipeline({ run, topicPrefix: 'temporal-outage', ports: [18163, 18164], pool, procs });
 
     await send('before');
     await waitFor('the events before the outage', async () => ((await applied()) === ids.length ? true : undefined));
@@ -76,12 +59,7 @@ describe('the Temporal dev server killed for longer than the Kafka session', () 
     }
 
     // Every record of the topic is in a batch whose workflow completed, and no batch ended otherwise.
-    // Events are applied inside a batch's step, before its workflow completes, and the visibility
-    // store lags the close: wait until no batch of the topic is still running.
-    const coverage = await waitFor('every batch closed', async () => {
-      const c = await batchCoverage(topic);
-      return c.statuses.includes('RUNNING') ? undefined : c;
-    });
+    const coverage = await closedBatchCoverage(topic);
     expect(coverage.statuses).toEqual(['COMPLETED']);
     expect(coverage.uncovered).toEqual({ 0: [], 1: [] });
     const profile = await pool.query<{ count: number }>("SELECT (document->>'count')::int AS count FROM profiles WHERE id = $1", [`${run}-user`]);

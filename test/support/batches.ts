@@ -1,6 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../src/config';
+import type { Pool } from 'pg';
 import { createKafka } from '../../src/kafka/producer';
+import { ensureEventType, startBeltline, TEST_JSON_TYPE, waitFor, type BeltlineProcess } from './beltline';
+import { freshTopic } from './kafka';
 
 export interface BatchCoverage {
   /** The statuses of the topic's batch workflows (found by BeltlineSource), e.g. ['COMPLETED']. */
@@ -37,4 +40,55 @@ export async function batchCoverage(topic: string): Promise<BatchCoverage> {
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * The batch coverage once no batch of the topic is still running: events are applied inside a
+ * batch's step, before its workflow completes, and the visibility store lags the close.
+ */
+export async function closedBatchCoverage(topic: string): Promise<BatchCoverage> {
+  return waitFor('every batch closed', async () => {
+    const c = await batchCoverage(topic);
+    return c.statuses.includes('RUNNING') ? undefined : c;
+  });
+}
+
+/** beltline as collector+worker and a bridge of its own, on a fresh topic, with a counting sender. */
+export interface SplitPipeline {
+  topic: string;
+  front: BeltlineProcess;
+  bridge: BeltlineProcess;
+  /** Every event id accepted so far. */
+  ids: string[];
+  /** Posts five JSON events of one profile; expects 200. */
+  send(tag: string): Promise<void>;
+  /** How many of the accepted events the counting belt applied. */
+  applied(): Promise<number>;
+}
+
+export async function startSplitPipeline(opts: { run: string; topicPrefix: string; ports: [number, number]; pool: Pool; procs: BeltlineProcess[] }): Promise<SplitPipeline> {
+  const { run, pool } = opts;
+  const { topic, group } = await freshTopic(opts.topicPrefix, 2);
+  const env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: run };
+  const front = await startBeltline({ roles: ['collector', 'worker'], port: opts.ports[0], env });
+  opts.procs.push(front);
+  await ensureEventType(front.url, TEST_JSON_TYPE);
+  const bridge = await startBeltline({ roles: ['bridge'], port: opts.ports[1], env });
+  opts.procs.push(bridge);
+  const ids: string[] = [];
+  return {
+    topic,
+    front,
+    bridge,
+    ids,
+    async send(tag) {
+      const events = Array.from({ length: 5 }, (_, i) => ({ eventId: `${run}-${tag}-${i}`, correlationId: `${run}-user`, kind: 'tick' }));
+      const res = await fetch(`${front.url}/api/v1/events/test-json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+      expect(res.status).toBe(200);
+      ids.push(...events.map((e) => e.eventId));
+    },
+    async applied() {
+      return (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM belt_outputs WHERE event_id = ANY($1) AND belt = 'counter' AND applied", [ids])).rows[0].n;
+    },
+  };
 }
