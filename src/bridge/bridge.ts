@@ -86,13 +86,18 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, opts:
   const admin = kafka.admin();
   const harvested = opts.harvestedTopics ?? (async () => []);
   /** The raw topic, and the topics harvesters read that exist (one that does not yet is skipped, not fatal). */
+  // Said once per topic, not at every poll.
+  const warnedMissing = new Set<string>();
   async function wantedTopics(): Promise<string[]> {
     const extra = [...new Set(await harvested())].filter((t) => t !== cfg.BELTLINE_RAW_TOPIC).sort();
     if (extra.length === 0) return [cfg.BELTLINE_RAW_TOPIC];
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      for (const t of extra.filter((t) => !existing.has(t))) log.warn({ topic: t }, 'a harvester reads a topic that does not exist (yet); not consuming it');
+      for (const t of extra.filter((t) => !existing.has(t) && !warnedMissing.has(t))) {
+        warnedMissing.add(t);
+        log.warn({ topic: t }, 'a harvester reads a topic that does not exist (yet); not consuming it');
+      }
       return [cfg.BELTLINE_RAW_TOPIC, ...extra.filter((t) => existing.has(t))];
     } finally {
       await admin.disconnect();
@@ -218,15 +223,21 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, opts:
     await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: cfg.BELTLINE_RAW_PARTITIONS, eachBatch });
   }
 
+  /** A new consumer in place of the current one, on the topics in force: how a subscription changes. */
+  async function replaceConsumer(): Promise<void> {
+    const old = consumer;
+    consumer = kafka.consumer(consumerConfig);
+    await old.disconnect().catch(() => undefined);
+    await consume(consumer);
+  }
+
   function restartLater(): void {
     const delayMs = Math.min(30_000, 1000 * 2 ** Math.min(crashes++, 5));
     restartTimer = setTimeout(() => {
       void (async () => {
         if (stopping) return;
-        await consumer.disconnect().catch(() => undefined);
-        consumer = kafka.consumer(consumerConfig);
         try {
-          await consume(consumer);
+          await replaceConsumer();
           log.info({ topics, group: cfg.BELTLINE_CONSUMER_GROUP }, 'bridge consuming again');
         } catch (err) {
           log.warn({ err: (err as Error).message }, 'could not start a new Kafka consumer; trying again');
@@ -251,10 +262,7 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, opts:
         if (next.join('\n') === topics.join('\n')) return;
         topics = next;
         log.info({ topics }, 'harvested topics changed; consuming them');
-        const old = consumer;
-        consumer = kafka.consumer(consumerConfig);
-        await old.disconnect().catch(() => undefined);
-        await consume(consumer);
+        await replaceConsumer();
       })
       .catch((err: unknown) => {
         log.warn({ err: (err as Error).message }, 'could not refresh the harvested topics; trying again later');
