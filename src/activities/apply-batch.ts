@@ -27,20 +27,20 @@ export function createApplyBatch(deps: ActivityDeps) {
       const timer = applyLatency.startTimer();
       const result = await withTransaction(pool, async (client) => {
         const rows = await lockPendingOutputs(client, toSelector(events));
-        if (rows.length === 0) return { applied: 0, profiles: 0, buckets: [], refused: new Map(), eventIds: [] };
+        if (rows.length === 0) return { applied: 0, profiles: 0, buckets: [], refused: new Map(), outbox: null };
         const applied = await applyOutputs(client, rows, { project: deps.project, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS, producer: deps.producer });
         await markOutputsApplied(client, rows, applied.refused);
         faultPoint('before-commit', 'applyBatch', applied.applied);
-        return { ...applied, eventIds: [...new Set(rows.map((r) => r.eventId))] };
+        return applied;
       });
       faultPoint('after-commit', 'applyBatch', result.applied);
       timer();
       updatesApplied.inc(result.applied);
       for (const [belt, refused] of result.refused) beltErrors.inc({ belt }, refused.size);
-      if (result.applied > 0) {
+      if (result.outbox !== null) {
         log.debug({ workflowId: workflowId(), applied: result.applied, profiles: result.profiles }, 'updates applied');
         // After the commit; what fails to go out now, the worker's outbox flusher sends later.
-        await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, result.eventIds).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+        await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, [result.outbox]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
       }
       return { applied: result.applied, profiles: result.profiles, buckets: result.buckets };
     },

@@ -144,9 +144,9 @@ export function createProcessBatch(deps: ActivityDeps) {
       const duplicates = expanded.duplicates + (events.length - done.fresh.size);
       if (badRows.length > 0) log.warn({ batchId: id, workflowId: workflowId(), badRows: badRows.length, types: [...new Set(done.freshBad.map((b) => b.type))] }, 'bad rows stored');
       log.debug({ batchId: id, workflowId: workflowId(), events: events.length, duplicates, applied: done.applied.applied, queued: queuedBelts.map((b) => b.name) }, 'batch processed');
-      if (done.applied.applied > 0) {
+      if (done.applied.outbox !== null) {
         // After the commit; what fails to go out now, the worker's outbox flusher sends later.
-        await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, [...done.fresh]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+        await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, [done.applied.outbox]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
       }
       return {
         batchId: id,

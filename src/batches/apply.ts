@@ -20,6 +20,8 @@ export interface AppliedOutputs {
   buckets: number[];
   /** Outputs whose update the store refused: recorded as that event's belt error. */
   refused: Refusals;
+  /** The change-stream outbox row written, to publish after the commit. */
+  outbox: string | null;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function applyOutputs(
       await publishDeadLetters(opts.producer(), segments.deadLetters);
     }
   }
-  return { applied: pending.length, profiles: result.profiles, buckets: soonestBuckets(result.buckets), refused };
+  return { applied: pending.length, profiles: result.profiles, buckets: soonestBuckets(result.buckets), refused, outbox: result.outbox };
 }
 
 /**

@@ -82,7 +82,7 @@ export async function reapPage(pool: Pool, producer: ResilientProducer, rawTopic
       rows.filter((r) => r.kind === 'ttl').map((r) => r.profile_id),
     );
     const changed = new Set<string>();
-    const changes: { eventId: string; message: unknown }[] = [];
+    const changes: unknown[] = [];
     const events: Record<'ttl' | 'ttn', unknown[]> = { ttl: [], ttn: [] };
     for (const r of rows) {
       const expirationId = expirationEventId(r.kind, r.profile_id, r.path, r.stamp_eid);
@@ -95,7 +95,7 @@ export async function reapPage(pool: Pool, producer: ResilientProducer, rawTopic
       const expired = state ? expireValue(state, r.path, { in: r.stamp_in, eid: r.stamp_eid }) : undefined;
       if (!expired) continue;
       changed.add(r.profile_id);
-      changes.push({ eventId: expirationId, message: { _schema: 'update_1', _operation: '_delete', _id: r.profile_id, _path: r.path, _reason: 'ttl' } });
+      changes.push({ _schema: 'update_1', _operation: '_delete', _id: r.profile_id, _path: r.path, _reason: 'ttl' });
       events.ttl.push({ ...base, oldValue: expired.value as Json });
     }
     await writeProfiles(client, states, [...changed].sort());

@@ -1,24 +1,45 @@
 import type { Pool } from 'pg';
 import type { ResilientProducer } from '../kafka/producer';
 
+interface OutboxRow {
+  id: string;
+  /** A row of one change (written before batches shared a row). */
+  message: ChangeMessage | null;
+  /** A batch's changes, in the order they were applied. */
+  messages: ChangeMessage[] | null;
+}
+
+interface ChangeMessage {
+  _id: string;
+}
+
+/** Rows per read: each holds a whole batch's changes (up to the batch size). */
+const ROWS_PER_READ = 50;
+
 /**
- * Publishes queued change-stream messages (of these events, or all) to the change stream after
- * their transaction committed, then marks them. A crash in between publishes them again later:
- * at least once, keyed by profile id so a profile's changes stay in order.
+ * Publishes queued change-stream messages (of these outbox rows, or all) to the change stream
+ * after their transaction committed, then marks them. A crash in between publishes them again
+ * later: at least once, keyed by profile id so a profile's changes stay in order.
  */
-export async function publishOutbox(pool: Pool, producer: ResilientProducer, topic: string, eventIds?: string[]): Promise<number> {
-  const { rows } = await pool.query<{ id: string; message: { _id: string } }>(
-    `SELECT id, message FROM profile_changes WHERE NOT published AND ($1::text[] IS NULL OR event_id = ANY($1::text[])) ORDER BY id LIMIT 10000`,
-    [eventIds ?? null],
-  );
-  if (rows.length === 0) return 0;
-  await producer.send(
-    topic,
-    rows.map((r) => ({ key: r.message._id, value: JSON.stringify(r.message) })),
-    // A change too large for Kafka would hold up the outbox for ever: it goes out without its
-    // value (kept in profile_changes), so consumers know to read the profile instead.
-    { oversized: (m, err) => ({ key: m.key, value: JSON.stringify({ ...(JSON.parse(m.value) as object), _value: null, _tooLarge: { bytes: err.bytes, limit: err.limit } }) }) },
-  );
-  await pool.query('UPDATE profile_changes SET published = true WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
-  return rows.length;
+export async function publishOutbox(pool: Pool, producer: ResilientProducer, topic: string, rowIds?: string[]): Promise<number> {
+  if (rowIds?.length === 0) return 0;
+  let sent = 0;
+  for (;;) {
+    const { rows } = await pool.query<OutboxRow>(
+      `SELECT id, message, messages FROM profile_changes WHERE NOT published AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) ORDER BY id LIMIT ${ROWS_PER_READ}`,
+      [rowIds ?? null],
+    );
+    if (rows.length === 0) return sent;
+    const messages = rows.flatMap((r) => r.messages ?? (r.message ? [r.message] : []));
+    await producer.send(
+      topic,
+      messages.map((m) => ({ key: m._id, value: JSON.stringify(m) })),
+      // A change too large for Kafka would hold up the outbox for ever: it goes out without its
+      // value (kept in profile_changes), so consumers know to read the profile instead.
+      { oversized: (m, err) => ({ key: m.key, value: JSON.stringify({ ...(JSON.parse(m.value) as object), _value: null, _tooLarge: { bytes: err.bytes, limit: err.limit } }) }) },
+    );
+    await pool.query('UPDATE profile_changes SET published = true WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+    sent += messages.length;
+    if (rows.length < ROWS_PER_READ) return sent;
+  }
 }

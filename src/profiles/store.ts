@@ -44,6 +44,8 @@ export interface Applied {
   buckets: number[];
   /** Updates refused: a link between two authenticated profiles, or a malformed update (a path reaching the object prototype). */
   refused: Refusal[];
+  /** The change-stream outbox row this wrote (null when nothing changed): publish it after the commit. */
+  outbox: string | null;
 }
 
 interface Locked {
@@ -70,12 +72,13 @@ interface LockedRow {
 }
 
 /**
- * Missing profiles are created first, all in id order: a concurrent batch creating the same ids
- * waits for this one instead of taking them in another order. (Locking the existing ones and
- * creating the missing ones in one statement deadlocked under concurrent batches: a statement's
- * CTEs run in no fixed order, so new and existing ids were taken out of id order.)
+ * Missing profiles are created first, all in id order, then all are locked in id order: a
+ * concurrent batch creating the same ids waits for this one instead of taking them in another
+ * order. Both happen in lock_profiles (migration 016), one round trip. (Locking the existing ones
+ * and creating the missing ones in one statement deadlocked under concurrent batches: a
+ * statement's CTEs run in no fixed order, so new and existing ids were taken out of id order.)
  */
-const INSERT_MISSING = `INSERT INTO profiles (id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING`;
+const CREATE_AND_LOCK = `SELECT id, document, stamps, canonical_id, known FROM lock_profiles($1::text[])`;
 
 /**
  * Locks the profiles with the ones they are linked to, in id order. The linked ids go through an
@@ -96,9 +99,9 @@ const LOCK_ROUND = `
 async function lockGraph(client: PoolClient, ids: string[]): Promise<Locked> {
   const locked: Locked = { states: new Map(), canonical: new Map(), known: new Set() };
   let wanted = [...new Set(ids)].sort();
-  if (wanted.length > 0) await client.query({ name: 'beltline-profiles-insert', text: INSERT_MISSING, values: [wanted] });
   for (let round = 0; wanted.length > 0 && round < 5; round++) {
-    const { rows } = await client.query<LockedRow>({ name: 'beltline-profiles-lock', text: LOCK_ROUND, values: [wanted] });
+    // Ids of later rounds are link targets: profiles that exist.
+    const { rows } = await client.query<LockedRow>(round === 0 ? { name: 'beltline-profiles-create-lock', text: CREATE_AND_LOCK, values: [wanted] } : { name: 'beltline-profiles-lock', text: LOCK_ROUND, values: [wanted] });
     for (const r of rows) {
       locked.states.set(r.id, { document: r.document, stamps: r.stamps });
       locked.canonical.set(r.id, r.canonical_id ?? r.id);
@@ -123,15 +126,17 @@ interface ProfileWrite {
 const profileWrites = (states: Map<string, ProfileState>, ids: string[]): ProfileWrite[] =>
   ids.map((id) => ({ id, d: states.get(id)?.document, s: states.get(id)?.stamps }));
 
-const changeRows = (changes: { eventId: string; message: unknown }[]) => changes.map((c) => ({ e: c.eventId, m: c.message }));
+/** A batch's change messages as one outbox value, or null (no row) when there are none. */
+const outboxValue = (changes: unknown[]): string | null => (changes.length === 0 ? null : JSON.stringify(changes));
 
 // Each kind of row travels as one JSON parameter: node-postgres escapes every element of a
 // jsonb[] parameter in JavaScript, which cost more than running the statements.
 // `updated_at` is when the row was written (clock_timestamp()), not when the transaction began.
 const WRITE_PROFILES = `UPDATE profiles p SET document = x.d, stamps = x.s, updated_at = clock_timestamp()
     FROM jsonb_to_recordset($1::jsonb) AS x(id text, d jsonb, s jsonb) WHERE p.id = x.id`;
+// One row per batch, its messages as json (kept as text): they are only read back to be sent.
 const insertChanges = (param: string): string =>
-  `INSERT INTO profile_changes (event_id, message) SELECT x.e, x.m FROM jsonb_to_recordset(${param}::jsonb) AS x(e text, m jsonb)`;
+  `INSERT INTO profile_changes (messages) SELECT ${param}::json WHERE ${param}::json IS NOT NULL RETURNING id`;
 const INSERT_HISTORY = `INSERT INTO profile_history (profile_id, path, value, valid_from, event_id, replaced_by)
     SELECT x.p, string_to_array(x.path, E'\\x1f'), x.v, to_timestamp(x.t / 1000.0), x.e, x.r
       FROM jsonb_to_recordset($3::jsonb) AS x(p text, path text, v jsonb, t float8, e text, r text)
@@ -145,7 +150,7 @@ const INSERT_EXPIRATIONS = `INSERT INTO expirations (profile_id, path, kind, due
  * All a batch writes, in one statement and one round trip: documents, the change-stream outbox,
  * history and expirations, each a data-modifying CTE over its own parameter.
  */
-const WRITE_BATCH = `WITH w AS (${WRITE_PROFILES}), c AS (${insertChanges('$2')}), h AS (${INSERT_HISTORY}), e AS (${INSERT_EXPIRATIONS}) SELECT 1`;
+const WRITE_BATCH = `WITH w AS (${WRITE_PROFILES}), c AS (${insertChanges('$2')}), h AS (${INSERT_HISTORY}), e AS (${INSERT_EXPIRATIONS}) SELECT (SELECT id FROM c) AS outbox`;
 
 const PATH_SEPARATOR = '\x1f';
 
@@ -154,10 +159,11 @@ export async function writeProfiles(client: PoolClient, states: Map<string, Prof
   await client.query({ name: 'beltline-profiles-write', text: WRITE_PROFILES, values: [JSON.stringify(profileWrites(states, ids))] });
 }
 
-/** Queues change-stream messages in the outbox, inside the caller's transaction. */
-export async function queueChanges(client: PoolClient, changes: { eventId: string; message: unknown }[]): Promise<void> {
-  if (changes.length === 0) return;
-  await client.query({ name: 'beltline-profiles-changes', text: insertChanges('$1'), values: [JSON.stringify(changeRows(changes))] });
+/** Queues change-stream messages in the outbox, inside the caller's transaction; the row's id, or null. */
+export async function queueChanges(client: PoolClient, changes: unknown[]): Promise<string | null> {
+  if (changes.length === 0) return null;
+  const { rows } = await client.query<{ id: string }>({ name: 'beltline-profiles-changes', text: insertChanges('$1'), values: [outboxValue(changes)] });
+  return rows[0].id;
 }
 
 /**
@@ -165,14 +171,14 @@ export async function queueChanges(client: PoolClient, changes: { eventId: strin
  * and records what follows from them (history, change stream, expirations) in the same transaction.
  */
 export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdate[], bucketMs: number): Promise<Applied> {
-  if (pending.length === 0) return { profiles: 0, changes: 0, buckets: [], refused: [] };
+  if (pending.length === 0) return { profiles: 0, changes: 0, buckets: [], refused: [], outbox: null };
   const targets = pending.flatMap((p) => (p.update._operation === '_link' ? [String(p.update._value?._v)] : []));
   const graph = await lockGraph(client, [...pending.map((p) => p.update._id), ...targets]);
   const { states, canonical, known } = graph;
   const changed = new Set<string>();
   const linked = new Map<string, string>();
   const refused: Refusal[] = [];
-  const changes: { eventId: string; message: unknown }[] = [];
+  const changes: unknown[] = [];
   const history: (HistoryEntry & { profileId: string })[] = [];
   const schedule: (Scheduled & { profileId: string })[] = [];
   const resolve = (id: string): string => canonical.get(id) ?? id;
@@ -192,7 +198,7 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
       for (const [id, c] of canonical) if (c === from || id === from) canonical.set(id, to);
       linked.set(from, to);
       changed.add(from).add(to);
-      changes.push({ eventId: ctx.eventId, message: { _schema: 'update_1', _operation: '_link', _id: update._id, _value: { _v: to } } });
+      changes.push({ _schema: 'update_1', _operation: '_link', _id: update._id, _value: { _v: to } });
       continue;
     }
     const id = resolve(update._id);
@@ -214,17 +220,17 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
     history.push(...effects.history.map((h) => ({ ...h, profileId: id })));
     if (!won) continue;
     changed.add(id);
-    changes.push({ eventId: ctx.eventId, message: { _schema: 'update_1', _operation: update._operation ?? '_set', ...update, _id: id } });
+    changes.push({ _schema: 'update_1', _operation: update._operation ?? '_set', ...update, _id: id });
     schedule.push(...effects.schedule.map((s) => ({ ...s, profileId: id })));
   }
   const now = Date.now();
   const buckets = schedule.map((r) => registrationBucket(r.dueAt, now, bucketMs));
-  await client.query({
+  const { rows } = await client.query<{ outbox: string | null }>({
     name: 'beltline-profiles-apply',
     text: WRITE_BATCH,
     values: [
       JSON.stringify(profileWrites(states, [...changed].sort())),
-      JSON.stringify(changeRows(changes)),
+      outboxValue(changes),
       JSON.stringify(history.map((h) => ({ p: h.profileId, path: h.path.join(PATH_SEPARATOR), v: h.value ?? null, t: h.in, e: h.eid, r: h.replacedBy }))),
       JSON.stringify(schedule.map((r, i) => ({ p: r.profileId, path: r.path.join(PATH_SEPARATOR), k: r.kind, d: r.dueAt, b: buckets[i], si: r.stamp.in, se: r.stamp.eid }))),
     ],
@@ -237,7 +243,7 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
     );
     await client.query('UPDATE profiles SET known = true WHERE id = ANY($1::text[])', [[...new Set(linked.values())]]);
   }
-  return { profiles: changed.size, changes: changes.length, buckets: [...new Set(buckets)], refused };
+  return { profiles: changed.size, changes: changes.length, buckets: [...new Set(buckets)], refused, outbox: rows[0].outbox };
 }
 
 export async function applyUpdates(pool: Pool, pending: PendingUpdate[], bucketMs: number): Promise<Applied> {
