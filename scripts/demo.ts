@@ -33,7 +33,7 @@ const counted = (p: Profile) => Object.values(p.document?.counts ?? {}).reduce((
 
 async function fetchProfile(base: string, key: string, user: string): Promise<{ profile?: Profile; status: string }> {
   try {
-    const res = await fetch(`${base}/api/v1/profiles/${encodeURIComponent(user)}`, { headers: { authorization: `Bearer ${key}` } });
+    const res = await fetch(`${base}/projects/default/profiles/${encodeURIComponent(user)}`, { headers: { authorization: `Bearer ${key}` } });
     if (res.ok) return { profile: (await res.json()) as Profile, status: '200' };
     if (res.status === 401 || res.status === 403) fail(`The collector refused the admin key (${res.status}): set BELTLINE_ADMIN_KEY to the key \`npm start\` printed.`);
     return { status: String(res.status) };
@@ -54,7 +54,7 @@ async function waitForProfile(base: string, key: string, user: string, events: n
     if (latest && counted(latest) >= events) return latest;
     await new Promise((r) => setTimeout(r, 300));
   }
-  if (!latest) console.error(`Last answer of GET /api/v1/profiles/${user}: ${status}`);
+  if (!latest) console.error(`Last answer of GET /projects/default/profiles/${user}: ${status}`);
   return latest;
 }
 

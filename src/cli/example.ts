@@ -52,7 +52,7 @@ export function registerExampleCommand(program: Command): void {
         }
         print(`example ${path.basename(folder.dir)} against ${opts.url} (run ${run})`);
         const { profiles } = await runExample(folder, { url: opts.url, adminKey, actionUrls, print });
-        for (const id of profiles) print(`profile: bin/beltline profiles get ${id}   (or curl -H "Authorization: Bearer $BELTLINE_ADMIN_KEY" ${opts.url}/api/v1/profiles/${encodeURIComponent(id)})`);
+        for (const id of profiles) print(`profile: bin/beltline profiles get ${id}   (or curl -H "Authorization: Bearer $BELTLINE_ADMIN_KEY" ${opts.url}/projects/default/profiles/${encodeURIComponent(id)})`);
         if (receiver) {
           print(`waiting ${opts.wait} s for webhooks…`);
           await new Promise((r) => setTimeout(r, Number(opts.wait) * 1000));

@@ -146,8 +146,8 @@ async function runStep(opts: RunOptions, step: Step, segmentHighWater: number): 
   const { profile, path } = step.waitFor;
   const deadline = Date.now() + step.timeoutMs;
   for (;;) {
-    const res = await call(opts, 'GET', `/api/v1/profiles/${encodeURIComponent(profile)}`);
-    if (res.status === 401 || res.status === 403) throw new ExampleError(`GET /api/v1/profiles: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
+    const res = await call(opts, 'GET', `/projects/default/profiles/${encodeURIComponent(profile)}`);
+    if (res.status === 401 || res.status === 403) throw new ExampleError(`GET /projects/default/profiles: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
     const v = res.status === 200 ? valueAt((res.json as { document?: unknown }).document, path) : undefined;
     if (v !== undefined) {
       opts.print(`profile ${profile} has ${path.join('.')} = ${JSON.stringify(v)}`);
@@ -173,8 +173,8 @@ async function scanSegmentRows(opts: RunOptions, w: SegmentWait, visit: (row: Re
   const query = Object.entries(w.filter).map(([k, v]) => `filter=${encodeURIComponent(`${k}=${v}`)}`);
   let after: string | null = null;
   do {
-    const res = await call(opts, 'GET', `/api/v1/segments/${encodeURIComponent(w.segment)}/rows?${[...query, 'limit=1000', ...(after ? [`after=${encodeURIComponent(after)}`] : [])].join('&')}`);
-    if (res.status !== 200 && res.status !== 404) throw new ExampleError(`GET /api/v1/segments/${w.segment}/rows: ${res.status} ${res.text}`);
+    const res = await call(opts, 'GET', `/projects/default/segments/${encodeURIComponent(w.segment)}/rows?${[...query, 'limit=1000', ...(after ? [`after=${encodeURIComponent(after)}`] : [])].join('&')}`);
+    if (res.status !== 200 && res.status !== 404) throw new ExampleError(`GET /projects/default/segments/${w.segment}/rows: ${res.status} ${res.text}`);
     const page = res.status === 200 ? (res.json as { rows: Record<string, unknown>[]; next: string | null }) : { rows: [], next: null };
     if (page.rows.some(visit)) return true;
     after = page.next;

@@ -1,10 +1,11 @@
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Pool } from 'pg';
 import type { AllowedHosts } from '../actions/targets';
 import type { Config } from '../config';
 import type { SchemaRegistry } from '../schemas/registry';
 import { requireAdminKey } from './auth';
+import { assertProject, DEFAULT_PROJECT, projectParam } from './projects';
 
 /** What the admin API's routes are built on: one object, whatever the domain. */
 export interface ApiDeps {
@@ -28,6 +29,75 @@ export function errorReplies(...codes: number[]): Record<number, { $ref: 'Error#
 }
 
 const AUTH = errorReplies(401, 403);
+
+/** A JSON schema of an object whose properties are all named (path parameters, query strings). */
+export interface ObjectSchema {
+  type: 'object';
+  required?: readonly string[];
+  properties: Record<string, unknown>;
+}
+
+/** A read of a project's data: `GET /projects/:project<path>`, and perhaps its old URL too. */
+export interface ProjectGet<P, Q> {
+  /** After `/projects/:project`, e.g. `/profiles/:id`. */
+  path: string;
+  /**
+   * The route's URL from before every admin route lived under `/projects/:project/...`, still
+   * answered because users and the seed documents call it: the same handler, for the project its
+   * `?project=` names (`default` when absent), marked deprecated in the OpenAPI document.
+   */
+  alias?: string;
+  summary: string;
+  tags: string[];
+  /** The path's own parameters; `project` is added. */
+  params?: ObjectSchema;
+  querystring?: ObjectSchema;
+  /** 200 and the route's own errors; an unknown project's 404 is added. */
+  response: Record<number, unknown>;
+  /** Called once the project is known to exist. */
+  handler: (project: string, params: P, query: Q) => Promise<unknown>;
+}
+
+/** `{name}` for `:name`: how the OpenAPI document, and so a reader of it, spells a path. */
+const openApiPath = (path: string): string => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+/**
+ * Registers a project read on the one URL scheme and, when it has one, on its deprecated alias:
+ * one handler for both, so the two cannot answer differently.
+ */
+export function registerProjectGet<P, Q>(app: FastifyInstance, route: ProjectGet<P, Q>): void {
+  const path = `/projects/:project${route.path}`;
+  const response = { ...errorReplies(404), ...route.response };
+  // The project is in the path, or, on the alias, in the query (where the schema defaults it).
+  const handler = async (req: FastifyRequest): Promise<unknown> => {
+    const { project: inPath, ...params } = req.params as P & { project?: string };
+    const { project: inQuery, ...query } = req.query as Q & { project?: string };
+    const project = inPath ?? inQuery ?? DEFAULT_PROJECT;
+    assertProject(project);
+    return route.handler(project, params as P, query as Q);
+  };
+  const own = route.params ?? { type: 'object' as const, properties: {} };
+  const params = { ...own, required: ['project', ...(own.required ?? [])], properties: { ...projectParam.properties, ...own.properties } };
+  const querystring = route.querystring ? { querystring: route.querystring } : {};
+  app.get(path, { schema: { summary: route.summary, tags: route.tags, params, ...querystring, response } }, handler);
+  if (!route.alias) return;
+  const query = route.querystring ?? { type: 'object' as const, properties: {} };
+  app.get(
+    route.alias,
+    {
+      schema: {
+        summary: `${route.summary} (deprecated: use GET ${openApiPath(path)})`,
+        description: `The URL of before every admin route lived under /projects/{project}/…; it answers for the project ?project= names, default "${DEFAULT_PROJECT}".`,
+        deprecated: true,
+        tags: route.tags,
+        ...(route.params ? { params: route.params } : {}),
+        querystring: { ...query, properties: { ...query.properties, project: { type: 'string', default: DEFAULT_PROJECT } } },
+        response,
+      },
+    },
+    handler,
+  );
+}
 
 /**
  * The admin API: one encapsulated scope whose every route takes the admin key (no key 401, a

@@ -1,7 +1,6 @@
-import { errorReplies, type AdminRoutes } from '../http/api';
+import { errorReplies, registerProjectGet, type AdminRoutes } from '../http/api';
 import { DefinitionError } from '../shared/errors';
 import { HttpError } from '../http/app';
-import { DEFAULT_PROJECT } from '../http/projects';
 import { assertProject, projectParam } from '../http/projects';
 import { getSegment, listSegments, type Segment } from './catalog';
 import { listDeadLetters, redrive } from './dead-letters';
@@ -53,41 +52,36 @@ export const segmentRoutes: AdminRoutes = (app, { pool }) => {
     return seg;
   };
 
-  app.get(
-    '/api/v1/segments/:name/rows',
-    {
-      schema: {
-        summary: "A live segment's rows in id order",
-        tags: ['live segments'],
-        params: nameParams,
-        querystring: {
-          type: 'object',
-          properties: {
-            filter: { type: 'array', items: { type: 'string' }, description: 'column=value (compared as text); repeat for several' },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            after: { type: 'string', description: 'the `next` cursor of the previous page' },
-            version: { type: 'integer', minimum: 1, description: "an older version's table; the newest by default" },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['segment', 'version', 'rows', 'next'],
-            properties: {
-              segment: { type: 'string' },
-              version: { type: 'integer' },
-              rows: { type: 'array', items: { type: 'object', additionalProperties: true } },
-              next: { type: ['string', 'null'] },
-            },
-          },
-          ...errors,
-        },
+  registerProjectGet<{ name: string }, { filter?: string[]; limit: number; after?: string; version?: number }>(app, {
+    path: '/segments/:name/rows',
+    alias: '/api/v1/segments/:name/rows',
+    summary: "A live segment's rows in id order",
+    tags: ['live segments'],
+    params: nameParams,
+    querystring: {
+      type: 'object',
+      properties: {
+        filter: { type: 'array', items: { type: 'string' }, description: 'column=value (compared as text); repeat for several' },
+        limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        after: { type: 'string', description: 'the `next` cursor of the previous page' },
+        version: { type: 'integer', minimum: 1, description: "an older version's table; the newest by default" },
       },
     },
-    async (req) => {
-      const { name } = req.params as { name: string };
-      const q = req.query as { filter?: string[]; limit: number; after?: string; version?: number };
-      const seg = await find(DEFAULT_PROJECT, name, q.version);
+    response: {
+      200: {
+        type: 'object',
+        required: ['segment', 'version', 'rows', 'next'],
+        properties: {
+          segment: { type: 'string' },
+          version: { type: 'integer' },
+          rows: { type: 'array', items: { type: 'object', additionalProperties: true } },
+          next: { type: ['string', 'null'] },
+        },
+      },
+      ...errors,
+    },
+    handler: async (project, { name }, q) => {
+      const seg = await find(project, name, q.version);
       try {
         const page = await readRows(pool, seg, { filters: parseFilters(q.filter), limit: q.limit, after: q.after });
         return { segment: seg.name, version: seg.version, ...page };
@@ -96,7 +90,7 @@ export const segmentRoutes: AdminRoutes = (app, { pool }) => {
         throw err;
       }
     },
-  );
+  });
 
   app.get(
     '/projects/:project/segments',

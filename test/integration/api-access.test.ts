@@ -51,9 +51,12 @@ describe('profile reads', () => {
     await pool?.end();
   });
 
-  const routes = [`/api/v1/profiles/${anon}`, `/api/v1/profiles?path=email&value=${s}@example.com`];
+  const routes = [`/projects/default/profiles/${anon}`, `/projects/default/profiles?path=email&value=${s}@example.com`];
+  /** The URLs of before every admin route lived under /projects/:project, still answered for the default project. */
+  const aliases = [`/api/v1/profiles/${anon}`, `/api/v1/profiles?path=email&value=${s}@example.com`];
+  const withKey = { authorization: `Bearer ${ADMIN_KEY}` };
 
-  it.each(routes)('%s answers 401 without a key and 403 with a wrong one, in the error shape', async (url) => {
+  it.each([...routes, ...aliases])('%s answers 401 without a key and 403 with a wrong one, in the error shape', async (url) => {
     const none = await app.inject({ method: 'GET', url });
     expect(none.statusCode).toBe(401);
     expect(none.json()).toEqual({ error: 'unauthorized', message: expect.stringMatching(/Authorization: Bearer/) });
@@ -66,17 +69,66 @@ describe('profile reads', () => {
   });
 
   it('answers the linked profile with the key', async () => {
-    const res = await app.inject({ method: 'GET', url: routes[0], headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const res = await app.inject({ method: 'GET', url: routes[0], headers: withKey });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ id: known, document: { email: `${s}@example.com` } });
-    const found = await app.inject({ method: 'GET', url: routes[1], headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const found = await app.inject({ method: 'GET', url: routes[1], headers: withKey });
     expect(found.json()).toEqual([expect.objectContaining({ id: known })]);
+  });
+
+  it('answers the same on the old URLs, which take the project from ?project= (default "default")', async () => {
+    for (const [i, alias] of aliases.entries()) {
+      const current = await app.inject({ method: 'GET', url: routes[i], headers: withKey });
+      expect(current.statusCode).toBe(200);
+      for (const url of [alias, `${alias}${alias.includes('?') ? '&' : '?'}project=default`]) {
+        const old = await app.inject({ method: 'GET', url, headers: withKey });
+        expect(old.statusCode).toBe(200);
+        expect(old.json()).toEqual(current.json());
+      }
+    }
+    const missing = await app.inject({ method: 'GET', url: `/api/v1/profiles/nobody-${s}`, headers: withKey });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ error: 'not_found', message: `no profile with id "nobody-${s}"` });
+  });
+
+  it('answers 404 in the error shape for an unknown project, on the new URLs and the old', async () => {
+    const unknown = [
+      `/projects/nope/profiles/${anon}`,
+      `/projects/nope/profiles?path=email&value=${s}@example.com`,
+      `/api/v1/profiles/${anon}?project=nope`,
+      `/api/v1/profiles?path=email&value=${s}@example.com&project=nope`,
+    ];
+    for (const url of unknown) {
+      const res = await app.inject({ method: 'GET', url, headers: withKey });
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toEqual({ error: 'not_found', message: 'unknown project "nope" (this server has "default")' });
+      expect(res.body).not.toContain(s);
+    }
+  });
+
+  it('documents the new URLs and marks the old ones deprecated, pointing to the new', async () => {
+    type Operation = { summary?: string; deprecated?: boolean; security?: unknown; responses: Record<string, unknown>; parameters?: { name: string; in: string }[] };
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { get?: Operation }> };
+    for (const [path, successor] of [
+      ['/api/v1/profiles/{id}', '/projects/{project}/profiles/{id}'],
+      ['/api/v1/profiles', '/projects/{project}/profiles'],
+    ]) {
+      const current = doc.paths[successor]?.get;
+      expect(current).toBeDefined();
+      expect(current?.deprecated).toBeUndefined();
+      expect(current?.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'project', in: 'path' })]));
+      expect(Object.keys(current?.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
+      const old = doc.paths[path]?.get;
+      expect(old).toMatchObject({ deprecated: true, security: [{ adminKey: [] }] });
+      expect(old?.summary).toContain(`GET ${successor}`);
+      expect(old?.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'project', in: 'query' })]));
+    }
   });
 
   it('advertises CORS to no origin for profiles, and still to trackers on the collector routes', async () => {
     const preflight = (url: string) =>
       app.inject({ method: 'OPTIONS', url, headers: { origin: ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
-    for (const url of routes) {
+    for (const url of [...routes, ...aliases]) {
       const pre = await preflight(url);
       expect(pre.headers['access-control-allow-origin']).toBeUndefined();
       expect(pre.headers['access-control-allow-credentials']).toBeUndefined();

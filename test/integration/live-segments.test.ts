@@ -67,7 +67,7 @@ describe('live segments', () => {
   const send = (type: string, body: unknown): Promise<Response> =>
     fetch(`${beltline.url}/api/v1/events/${type}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const rows = async (segment: string, query = ''): Promise<Record<string, unknown>[]> => {
-    const res = await admin(beltline.url, 'GET', `/api/v1/segments/${segment}/rows${query}`);
+    const res = await admin(beltline.url, 'GET', `/projects/default/segments/${segment}/rows${query}`);
     if (res.status !== 200) throw new Error(`rows of ${segment}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { rows: Record<string, unknown>[] }).rows;
   };
@@ -359,7 +359,7 @@ describe('live segments', () => {
     expect(row).toMatchObject({ id: 'h1', [evil]: 'v; DELETE FROM beltline.events', [quote]: 7 });
     const filtered = await rows(segment, `?filter=${encodeURIComponent(`${evil}=v; DELETE FROM beltline.events`)}`);
     expect(filtered).toHaveLength(1);
-    const unknown = await admin(beltline.url, 'GET', `/api/v1/segments/${segment}/rows?filter=${encodeURIComponent('nope" OR 1=1 --=x')}`);
+    const unknown = await admin(beltline.url, 'GET', `/projects/default/segments/${segment}/rows?filter=${encodeURIComponent('nope" OR 1=1 --=x')}`);
     expect(unknown.status).toBe(400);
     // Nothing the names spelled ran: the tables are all there, the events too.
     const { rows: tables } = await pool.query("SELECT to_regclass('beltline.profiles') AS p, to_regclass('beltline.events') AS e");
@@ -370,9 +370,15 @@ describe('live segments', () => {
   it('publishes every route, segments included, in one OpenAPI document', async () => {
     const res = await fetch(`${beltline.url}/openapi.json`);
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { tags?: string[]; parameters?: unknown[] }>> };
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { tags?: string[]; deprecated?: boolean; summary?: string }>> };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(doc.paths['/api/v1/segments/{name}/rows'].get.tags).toEqual(['live segments']);
+    const rowsRoute = doc.paths['/projects/{project}/segments/{name}/rows'].get;
+    expect(rowsRoute.tags).toEqual(['live segments']);
+    expect(rowsRoute.deprecated).toBeUndefined();
+    // The old URL is listed, marked deprecated, and names its successor.
+    const alias = doc.paths['/api/v1/segments/{name}/rows'].get;
+    expect(alias).toMatchObject({ tags: ['live segments'], deprecated: true });
+    expect(alias.summary).toContain('/projects/{project}/segments/{name}/rows');
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
         '/projects/{project}/segments',
@@ -386,10 +392,40 @@ describe('live segments', () => {
     );
   });
 
-  it('needs the admin key to read rows', async () => {
-    const res = await fetch(`${beltline.url}/api/v1/segments/livesegment-dataoutp/rows`);
-    expect(res.status).toBe(401);
-    const missing = await admin(beltline.url, 'GET', '/api/v1/segments/no-such-segment/rows');
-    expect(missing.status).toBe(404);
+  it('reads rows under /projects/:project; the old URL answers the same for the default project, behind the admin key', async () => {
+    // Rows the seed test wrote; earlier runs against the same database may have left more.
+    const route = '/projects/default/segments/livesegment-dataoutp/rows?filter=lastName=Peterson&limit=5';
+    const alias = '/api/v1/segments/livesegment-dataoutp/rows?filter=lastName=Peterson&limit=5';
+    const current = await admin(beltline.url, 'GET', route);
+    expect(current.status).toBe(200);
+    const page = (await current.json()) as { segment: string; rows: unknown[] };
+    expect(page.segment).toBe('livesegment-dataoutp');
+    expect(page.rows.length).toBeGreaterThan(0);
+    for (const old of [alias, `${alias}&project=default`]) {
+      const res = await admin(beltline.url, 'GET', old);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(page);
+    }
+
+    for (const url of [route, alias]) {
+      const none = await fetch(`${beltline.url}${url}`);
+      expect(none.status).toBe(401);
+      expect(await none.json()).toMatchObject({ error: 'unauthorized' });
+      const wrong = await fetch(`${beltline.url}${url}`, { headers: { authorization: 'Bearer not-the-key' } });
+      expect(wrong.status).toBe(403);
+      expect(await wrong.json()).toMatchObject({ error: 'forbidden' });
+    }
+
+    // An unknown project, or an unknown segment, is a 404 in the shared error shape.
+    for (const url of ['/projects/nope/segments/livesegment-dataoutp/rows', '/api/v1/segments/livesegment-dataoutp/rows?project=nope']) {
+      const res = await admin(beltline.url, 'GET', url);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: 'not_found', message: expect.stringContaining('unknown project "nope"') });
+    }
+    for (const url of ['/projects/default/segments/no-such-segment/rows', '/api/v1/segments/no-such-segment/rows']) {
+      const res = await admin(beltline.url, 'GET', url);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: 'not_found', message: 'no live segment "no-such-segment"' });
+    }
   });
 });

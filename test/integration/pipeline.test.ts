@@ -59,12 +59,12 @@ describe('tracker to profile', () => {
     for (const r of rows) expect(r.document.count).toBe(PER_USER);
 
     // The visitor profile over HTTP, as a user reads it.
-    const res = await admin(beltline.url, 'GET', `/api/v1/profiles/${encodeURIComponent(`${runId}-user-3`)}`);
+    const res = await admin(beltline.url, 'GET', `/projects/default/profiles/${encodeURIComponent(`${runId}-user-3`)}`);
     expect(res.status).toBe(200);
     const profile = (await res.json()) as { id: string; document: { count: number } };
     expect(profile).toMatchObject({ id: `${runId}-user-3`, document: { count: PER_USER } });
 
-    const missing = await admin(beltline.url, 'GET', `/api/v1/profiles/nobody-${runId}`);
+    const missing = await admin(beltline.url, 'GET', `/projects/default/profiles/nobody-${runId}`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: 'not_found' });
 

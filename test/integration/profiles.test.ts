@@ -53,12 +53,16 @@ describe('profile graph', () => {
     });
     expect(profile).toMatchObject({ plan: 'pro', removed: ['sku-2'], first: 'a', contact: { email: `${s}@example.com` } });
 
-    const res = await admin(beltline.url, 'GET', `/api/v1/profiles/${user}?history=true`);
+    const res = await admin(beltline.url, 'GET', `/projects/default/profiles/${user}?history=true`);
     const body = (await res.json()) as { history: { path: string[]; value: string }[] };
     expect(body.history.map((h) => h.value).sort()).toEqual(['free', 'trial']);
+    // The URL of before /projects/:project is an alias of the default project's: the same answer.
+    expect(await (await admin(beltline.url, 'GET', `/api/v1/profiles/${user}?history=true`)).json()).toEqual(body);
 
-    const found = (await (await admin(beltline.url, 'GET', `/api/v1/profiles?path=contact.email&value=${encodeURIComponent(`${s}@example.com`)}`)).json()) as { id: string }[];
+    const search = `path=contact.email&value=${encodeURIComponent(`${s}@example.com`)}`;
+    const found = (await (await admin(beltline.url, 'GET', `/projects/default/profiles?${search}`)).json()) as { id: string }[];
     expect(found.map((p) => p.id)).toEqual([user]);
+    expect(await (await admin(beltline.url, 'GET', `/api/v1/profiles?${search}`)).json()).toEqual(found);
 
     // Every applied change went to `profile-updates` in the update message format.
     type Change = { _id: string; _schema: string; _operation: string };
@@ -119,7 +123,7 @@ describe('profile graph', () => {
     // After the link, updates through the anonymous id reach the authenticated profile.
     await send(anon, [{ _path: ['via'], _value: { _v: 'via-anon', _in: 2000 } }]);
     const linked = await waitFor('the merged profile', async () => {
-      const res = await admin(beltline.url, 'GET', `/api/v1/profiles/${anon}`);
+      const res = await admin(beltline.url, 'GET', `/projects/default/profiles/${anon}`);
       const p = res.ok ? ((await res.json()) as { id: string; document: Record<string, unknown> }) : undefined;
       return p?.document.via === 'via-anon' ? p : undefined;
     });
@@ -134,7 +138,7 @@ describe('profile graph', () => {
       return rows[0] as { error: { message: string } } | undefined;
     });
     expect(refusal.error.message).toMatch(/both profiles are authenticated/);
-    expect((await (await admin(beltline.url, 'GET', `/api/v1/profiles/${known}`)).json()) as { id: string }).toMatchObject({ id: known });
+    expect((await (await admin(beltline.url, 'GET', `/projects/default/profiles/${known}`)).json()) as { id: string }).toMatchObject({ id: known });
   }, 120_000);
 
   it('reaps after the Temporal server was restarted while the timer ran', async () => {
