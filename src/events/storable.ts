@@ -35,26 +35,45 @@ function childPath(path: string, key: string | number): string {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(storableString(key.slice(0, 40)))}]`;
 }
 
-/** The first thing in a JSON value PostgreSQL would refuse; walked without recursion (the value may nest deeply). */
+/** A node being walked: its path is built from its parents only when it has a problem. */
+interface Walked {
+  v: unknown;
+  parent: Walked | undefined;
+  key: string | number;
+  depth: number;
+}
+
+function pathOf(node: Walked): string {
+  const keys: (string | number)[] = [];
+  for (let n: Walked | undefined = node; n?.parent; n = n.parent) keys.push(n.key);
+  return keys.reverse().reduce<string>((path, key) => childPath(path, key), '$');
+}
+
+/**
+ * The first thing in a JSON value PostgreSQL would refuse; walked without recursion (the value
+ * may nest deeply). Every event passes through here, so paths are only spelled out for a problem.
+ */
 export function storageProblem(value: unknown, maxDepth: number = MAX_STORED_DEPTH): StorageProblem | undefined {
-  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: '$', depth: 0 }];
+  const stack: Walked[] = [{ v: value, parent: undefined, key: '', depth: 0 }];
   while (stack.length > 0) {
-    const { v, path, depth } = stack.pop() as { v: unknown; path: string; depth: number };
+    const node = stack.pop() as Walked;
+    const { v, depth } = node;
     if (typeof v === 'string') {
       const reason = stringProblem(v);
-      if (reason) return { path, reason: `the string ${reason}` };
+      if (reason) return { path: pathOf(node), reason: `the string ${reason}` };
       continue;
     }
     if (typeof v !== 'object' || v === null) continue;
-    if (depth >= maxDepth) return { path, reason: `nests deeper than ${maxDepth} levels` };
+    if (depth >= maxDepth) return { path: pathOf(node), reason: `nests deeper than ${maxDepth} levels` };
     if (Array.isArray(v)) {
-      v.forEach((item, i) => stack.push({ v: item, path: childPath(path, i), depth: depth + 1 }));
+      v.forEach((item, i) => stack.push({ v: item, parent: node, key: i, depth: depth + 1 }));
       continue;
     }
     for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+      const child: Walked = { v: item, parent: node, key: k, depth: depth + 1 };
       const reason = stringProblem(k);
-      if (reason) return { path: childPath(path, k), reason: `the key ${reason}` };
-      stack.push({ v: item, path: childPath(path, k), depth: depth + 1 });
+      if (reason) return { path: pathOf(child), reason: `the key ${reason}` };
+      stack.push(child);
     }
   }
   return undefined;
