@@ -104,6 +104,8 @@ const schema = z.object({
   BATCH_MAX_IN_FLIGHT: positiveInt.default(4),
   /** How long a finished batch's staged records are kept (a failed batch's are kept until replayed). */
   BELTLINE_STAGED_RETENTION: durationMs.default(3_600_000),
+  /** How long a change-stream message stays in the outbox (profile_changes) once Kafka has it. */
+  BELTLINE_OUTBOX_RETENTION: durationMs.default(3_600_000),
 });
 
 /** Every environment variable the configuration reads (the docs' configuration table lists each). */

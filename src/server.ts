@@ -33,6 +33,7 @@ import { profileRoutes } from './profiles/routes';
 import { registerAdminApi } from './http/api';
 import { connectClient } from './temporal/client';
 import { startWorker } from './workers/worker';
+import { purgePublishedChanges } from './profiles/outbox';
 
 const log = logger('beltline');
 
@@ -48,6 +49,8 @@ function startRetention(cfg: Config, pool: Pool): { stop(): void } {
         if (n > 0) log.info({ deleted: n }, 'event store retention');
         const purged = await purgeDoneBatches(pool, cfg.BELTLINE_STAGED_RETENTION);
         if (purged > 0) log.info({ purged }, 'staged batches purged');
+        const changes = await purgePublishedChanges(pool, cfg.BELTLINE_OUTBOX_RETENTION);
+        if (changes > 0) log.info({ purged: changes }, 'published change-stream rows purged');
       })
       .catch((err: unknown) => log.warn({ err }, 'event store retention failed'))
       .finally(() => {

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { ResilientProducer } from '../kafka/producer';
 
 interface OutboxRow {
@@ -42,4 +42,13 @@ export async function publishOutbox(pool: Pool, producer: ResilientProducer, top
     sent += messages.length;
     if (rows.length < ROWS_PER_READ) return sent;
   }
+}
+
+/**
+ * Deletes outbox rows Kafka acknowledged more than `keepMs` ago; a row not yet published stays
+ * whatever its age. Without this the outbox grew by a row per batch for ever.
+ */
+export async function purgePublishedChanges(db: Pool | PoolClient, keepMs: number): Promise<number> {
+  const { rowCount } = await db.query(`DELETE FROM profile_changes WHERE published AND created_at < now() - $1 * interval '1 millisecond'`, [keepMs]);
+  return rowCount ?? 0;
 }

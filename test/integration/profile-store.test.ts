@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { withTransaction } from '../../src/db/pool';
+import { purgePublishedChanges } from '../../src/profiles/outbox';
 import { applyUpdates, applyUpdatesInTx } from '../../src/profiles/store';
 import { testPool } from '../support/beltline';
 
@@ -49,5 +50,25 @@ describe('profile store', () => {
       return rows[0].later;
     });
     expect(later).toBe(true);
+  });
+
+  it('purges outbox rows published longer ago than the retention, and no unpublished row whatever its age', async () => {
+    // In a transaction rolled back at the end: other tests' workers publish and purge the same
+    // outbox, and must neither see these rows nor have theirs purged by this test.
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const row = async (published: boolean, age: string): Promise<string> =>
+        (await client.query<{ id: string }>(`INSERT INTO profile_changes (messages, published, created_at) VALUES ('[]', $1, now() - $2::interval) RETURNING id`, [published, age])).rows[0].id;
+      const old = await row(true, '2 hours');
+      const recent = await row(true, '10 minutes');
+      const unsent = await row(false, '2 hours');
+      expect(await purgePublishedChanges(client, 3_600_000)).toBeGreaterThanOrEqual(1);
+      const { rows } = await client.query<{ id: string }>('SELECT id FROM profile_changes WHERE id = ANY($1::bigint[]) ORDER BY id', [[old, recent, unsent]]);
+      expect(rows.map((r) => r.id)).toEqual([recent, unsent]);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
   });
 });
