@@ -72,24 +72,14 @@ interface LockedRow {
 }
 
 /**
- * Missing profiles are created first, all in id order, then all are locked in id order: a
- * concurrent batch creating the same ids waits for this one instead of taking them in another
- * order. Both happen in lock_profiles (migration 016), one round trip. (Locking the existing ones
- * and creating the missing ones in one statement deadlocked under concurrent batches: a
- * statement's CTEs run in no fixed order, so new and existing ids were taken out of id order.)
+ * Creates the missing profiles, then locks them with the ones they are linked to, all in id
+ * order: a concurrent batch creating the same ids waits for this one instead of taking them in
+ * another order. Both happen in lock_profiles (migration 016), in one round trip. (Locking the
+ * existing ones and creating the missing ones in one statement deadlocked under concurrent
+ * batches: a statement's CTEs run in no fixed order.) The linked ids go through an array rather
+ * than `OR id IN (subquery)`, which PostgreSQL answered with a sequential scan of the whole table.
  */
 const CREATE_AND_LOCK = `SELECT id, document, stamps, canonical_id, known FROM lock_profiles($1::text[])`;
-
-/**
- * Locks the profiles with the ones they are linked to, in id order. The linked ids go through an
- * array rather than `OR id IN (subquery)`, which PostgreSQL answered with a sequential scan of the
- * whole table; the array is an index lookup.
- */
-const LOCK_ROUND = `
-  SELECT id, document, stamps, canonical_id, known FROM profiles
-   WHERE id = ANY($1::text[])
-      OR id = ANY(ARRAY(SELECT canonical_id FROM profiles WHERE id = ANY($1::text[]) AND canonical_id IS NOT NULL))
-   ORDER BY id FOR UPDATE`;
 
 /**
  * Locks the profiles and the ones they are linked to. A link committed by a concurrent batch
@@ -100,8 +90,8 @@ async function lockGraph(client: PoolClient, ids: string[]): Promise<Locked> {
   const locked: Locked = { states: new Map(), canonical: new Map(), known: new Set() };
   let wanted = [...new Set(ids)].sort();
   for (let round = 0; wanted.length > 0 && round < 5; round++) {
-    // Ids of later rounds are link targets: profiles that exist.
-    const { rows } = await client.query<LockedRow>(round === 0 ? { name: 'beltline-profiles-create-lock', text: CREATE_AND_LOCK, values: [wanted] } : { name: 'beltline-profiles-lock', text: LOCK_ROUND, values: [wanted] });
+    // Ids of later rounds are link targets, profiles that exist: creating them is a no-op.
+    const { rows } = await client.query<LockedRow>({ name: 'beltline-profiles-lock', text: CREATE_AND_LOCK, values: [wanted] });
     for (const r of rows) {
       locked.states.set(r.id, { document: r.document, stamps: r.stamps });
       locked.canonical.set(r.id, r.canonical_id ?? r.id);
