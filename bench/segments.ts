@@ -4,6 +4,7 @@ import { loadConfig } from '../src/config';
 import { withTransaction } from '../src/db/pool';
 import { migrate } from '../src/db/migrate';
 import { ensureSegment, qualified } from '../src/segments/catalog';
+import { DEFAULT_PROJECT } from '../src/projects/names';
 import { writeSegmentRows, type PendingRow } from '../src/segments/writes';
 
 const BATCH = 500;
@@ -68,7 +69,7 @@ export async function benchSegments(opts: { rows?: number } = {}): Promise<Recor
   }
   const ceilingSec = (Date.now() - t) / 1000;
   await pool.query(`DROP TABLE ${ceiling}`);
-  await pool.query(`DROP TABLE ${qualified(`live_segment_${name}`)}`);
+  await pool.query(`DROP TABLE ${qualified(DEFAULT_PROJECT, `live_segment_${name}`)}`);
   await pool.query('DELETE FROM live_segments WHERE name = $1', [name]);
   await pool.end();
   const real = n / realSec;

@@ -17,7 +17,7 @@ CREATE TABLE event_types (
 
 -- Tracker events land in `snowplow` unless harvesters route them further.
 INSERT INTO event_types (project, name, display_name, description, type, event_id_expression, timestamp_expression, correlation_id_expression, eventstore_ttl)
-VALUES ('default', 'snowplow', 'Snowplow events', 'Every good event from Snowplow trackers, enriched', 'data_in',
+VALUES (current_setting('beltline.project'), 'snowplow', 'Snowplow events', 'Every good event from Snowplow trackers, enriched', 'data_in',
         '$.event_id', '$.derived_tstamp', '#snowplowUser()', 'P30D');
 
 -- Harvesters (seed 001): a source, a sandboxed transform, a target event type.

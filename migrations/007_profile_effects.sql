@@ -37,6 +37,6 @@ CREATE INDEX expirations_bucket ON expirations (bucket);
 
 -- The pipeline's own event types: what the reapers emit, for belts to take as input (seed 001).
 INSERT INTO event_types (project, name, display_name, description, type, event_id_expression, timestamp_expression, correlation_id_expression)
-VALUES ('default', 'profile-ttl', 'Profile value expired', 'A profile value reached its _ttl and was removed', 'time_to_live', '$.expirationId', '$.dueAt', '$.profileId'),
-       ('default', 'profile-ttn', 'Profile value notification', 'A profile value reached its _ttn', 'time_to_notify', '$.expirationId', '$.dueAt', '$.profileId')
+VALUES (current_setting('beltline.project'), 'profile-ttl', 'Profile value expired', 'A profile value reached its _ttl and was removed', 'time_to_live', '$.expirationId', '$.dueAt', '$.profileId'),
+       (current_setting('beltline.project'), 'profile-ttn', 'Profile value notification', 'A profile value reached its _ttn', 'time_to_notify', '$.expirationId', '$.dueAt', '$.profileId')
 ON CONFLICT DO NOTHING;

@@ -7,7 +7,7 @@ import type { EventType } from '../eventtypes/definition';
 import { EventTypeCache } from '../eventtypes/store';
 import { Partitions } from '../events/partitions';
 import { Harvesting } from '../harvesters/run';
-import { DEFAULT_PROJECT } from '../http/projects';
+import { DEFAULT_PROJECT } from '../projects/names';
 import { createKafka, ResilientProducer } from '../kafka/producer';
 import { SchemaRegistry } from '../schemas/registry';
 
@@ -61,7 +61,7 @@ export function workflowId(): string | undefined {
  * answered for is in effect for the batch, whether or not its notification has arrived.
  */
 export async function currentTypes(deps: ActivityDeps): Promise<ReadonlyMap<string, EventType>> {
-  await deps.definitions.catchUp(deps.pool);
+  await deps.definitions.catchUp(deps.pool, deps.project);
   return deps.types.all(deps.project);
 }
 

@@ -13,6 +13,7 @@
  */
 import { Client, type Pool } from 'pg';
 import { logger } from '../log';
+import { DEFAULT_PROJECT } from '../projects/names';
 
 const log = logger('definitions');
 
@@ -78,8 +79,8 @@ export class DefinitionsFeed implements DefinitionEvents {
   private attempts = 0;
   private stopped = false;
   private started = false;
-  /** The highest version heard of, by notification or by `catchUp`. */
-  private version = 0;
+  /** Per project (each schema counts its own), the highest version heard of, by notification or by `catchUp`. */
+  private readonly versions = new Map<string, number>();
 
   constructor(
     private readonly databaseUrl: string,
@@ -125,7 +126,7 @@ export class DefinitionsFeed implements DefinitionEvents {
       if (msg.channel !== DEFINITIONS_CHANNEL) return;
       const change = parseChange(msg.payload);
       if (!change) return;
-      this.version = Math.max(this.version, change.version);
+      this.versions.set(change.project, Math.max(this.versions.get(change.project) ?? 0, change.version));
       this.emit(change);
     });
     try {
@@ -166,15 +167,15 @@ export class DefinitionsFeed implements DefinitionEvents {
   }
 
   /**
-   * Reads the stored version; when it is past the last one heard of, some change was not heard
+   * Reads the stored version of `project` (whose pool `pool` is); when it is past the last one heard of, some change was not heard
    * (yet): listeners reset. After it returns, a cache's next read reflects every change committed
    * before it was called. Throws when PostgreSQL cannot be read.
    */
-  async catchUp(pool: Pool): Promise<void> {
+  async catchUp(pool: Pool, project: string = DEFAULT_PROJECT): Promise<void> {
     const { rows } = await pool.query<{ version: string }>('SELECT version FROM definitions_version');
     const stored = Number(rows[0]?.version ?? 0);
-    if (stored <= this.version) return;
-    this.version = stored;
+    if (stored <= (this.versions.get(project) ?? 0)) return;
+    this.versions.set(project, stored);
     this.emit('reset');
   }
 

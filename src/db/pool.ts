@@ -1,10 +1,14 @@
+import { DEFAULT_SCHEMA } from '../projects/names';
+import { quoteIdent } from './sql';
 import { Pool, type PoolClient } from 'pg';
 
-/** beltline's own tables live in this schema, apart from anything else in the database. */
-export const SCHEMA = 'beltline';
+/** The default project's tables live in this schema, apart from anything else in the database. */
+export const SCHEMA = DEFAULT_SCHEMA;
 
-export function createPool(databaseUrl: string, max = 10): Pool {
-  const pool = new Pool({ connectionString: databaseUrl, max, options: `-c search_path=${SCHEMA},public` });
+/** A pool whose queries see `schema` (a project's tables) first: the default project's unless told. */
+export function createPool(databaseUrl: string, max = 10, schema: string = SCHEMA): Pool {
+  // A project name may hold "-": the schema is quoted (PostgreSQL parses the option like SET's value).
+  const pool = new Pool({ connectionString: databaseUrl, max, options: `-c search_path=${quoteIdent(schema)},public` });
   // A client's error (the server restarted, a connection cut) must not crash the process: an idle
   // client's reaches the pool, a checked-out client's is emitted on the client itself, and an
   // 'error' event without a listener kills the process. The query in flight fails on its own.

@@ -1,14 +1,20 @@
 import { HttpError } from './app';
+import { DEFAULT_PROJECT, PROJECT_NAME_PATTERN } from '../projects/names';
 
-/** One project for now: its data lives in the `beltline` schema. */
-export const DEFAULT_PROJECT = 'default';
+export { DEFAULT_PROJECT };
 
-export function assertProject(project: string): void {
-  if (project !== DEFAULT_PROJECT) throw new HttpError(404, 'not_found', `unknown project ${JSON.stringify(project)} (this server has "${DEFAULT_PROJECT}")`);
+/** What routes need to know of the registry: whether a project exists. */
+export interface ProjectLookup {
+  exists(project: string): Promise<boolean>;
+}
+
+/** A 404 in the shared shape for a project the registry does not hold. */
+export async function assertProject(projects: ProjectLookup, project: string): Promise<void> {
+  if (!(await projects.exists(project))) throw new HttpError(404, 'not_found', `unknown project ${JSON.stringify(project)}`);
 }
 
 export const projectParam = {
   type: 'object',
   required: ['project'],
-  properties: { project: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } },
+  properties: { project: { type: 'string', pattern: PROJECT_NAME_PATTERN } },
 } as const;

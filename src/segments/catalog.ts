@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { SCHEMA } from '../db/pool';
+import { projectSchema } from '../projects/names';
 import { DefinitionError } from '../shared/errors';
 import { quoteIdent } from '../db/sql';
 import { evolve, META_COLUMNS, segmentColumns, tableName,  type Column } from './columns';
@@ -28,8 +28,8 @@ interface SegmentRow {
 
 const fromRow = (r: SegmentRow): Segment => ({ project: r.project, name: r.name, version: r.version, table: r.table_name, schema: r.schema, columns: r.columns });
 
-/** The table a name refers to, schema-qualified and quoted. */
-export const qualified = (table: string): string => `${quoteIdent(SCHEMA)}.${quoteIdent(table)}`;
+/** A project's segment table, qualified with the project's schema and quoted. */
+export const qualified = (project: string, table: string): string => `${quoteIdent(projectSchema(project))}.${quoteIdent(table)}`;
 
 /** The newest version of a segment (or the one asked for), which takes new rows. */
 export async function getSegment(db: Queryable, project: string, name: string, version?: number): Promise<Segment | undefined> {
@@ -50,7 +50,7 @@ export async function listSegments(db: Queryable, project: string): Promise<(Seg
   );
   const out: (Segment & { rows: number; deadLetters: number })[] = [];
   for (const r of rows) {
-    const { rows: n } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified(r.table_name)}`);
+    const { rows: n } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified(r.project, r.table_name)}`);
     out.push({ ...fromRow(r), rows: n[0].n, deadLetters: r.dead });
   }
   return out;
@@ -64,10 +64,10 @@ function columnDdl(c: Column): string {
 // place (a HOT update) instead of adding an index entry for every new version.
 const UPSERT_FILLFACTOR = 80;
 
-async function createTable(client: PoolClient, table: string, columns: Column[]): Promise<void> {
+async function createTable(client: PoolClient, project: string, table: string, columns: Column[]): Promise<void> {
   const cols = columns.filter((c) => c.name !== 'id').map(columnDdl);
   await client.query(
-    `CREATE TABLE ${qualified(table)} (
+    `CREATE TABLE ${qualified(project, table)} (
        "id" text PRIMARY KEY${cols.map((c) => `,\n       ${c}`).join('')},
        ${quoteIdent(META_COLUMNS.data)} jsonb NOT NULL,
        ${quoteIdent(META_COLUMNS.eventId)} text NOT NULL,
@@ -89,7 +89,7 @@ export async function ensureSegment(client: PoolClient, project: string, name: s
   const current = await getSegment(client, project, name);
   const create = async (version: number): Promise<number> => {
     const table = tableName(name, version);
-    await createTable(client, table, columns);
+    await createTable(client, project, table, columns);
     await client.query('INSERT INTO live_segments (project, name, version, table_name, schema, columns) VALUES ($1, $2, $3, $4, $5, $6)', [
       project,
       name,
@@ -117,7 +117,7 @@ export async function ensureSegment(client: PoolClient, project: string, name: s
       409,
     );
   }
-  const table = qualified(current.table);
+  const table = qualified(current.project, current.table);
   for (const c of added) {
     await client.query(`ALTER TABLE ${table} ADD COLUMN ${columnDdl(c)}`);
     // Rows written before the property was in the schema may hold it already (in _data); values

@@ -31,7 +31,7 @@ export async function readRows(db: Queryable, seg: Segment, opts: { filters?: [s
   params.push(limit);
   const { rows } = await db.query<{ row: Record<string, unknown>; id: string }>(
     `SELECT t."id" AS id, to_jsonb(t) - '${META_COLUMNS.data}' - '${META_COLUMNS.eventId}' - '${META_COLUMNS.eventAt}' AS row
-       FROM ${qualified(seg.table)} t ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       FROM ${qualified(seg.project, seg.table)} t ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY t."id" LIMIT $${params.length}`,
     params,
   );

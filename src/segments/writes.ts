@@ -62,7 +62,7 @@ export function latestPerId(rows: PendingRow[]): PendingRow[] {
  * `updated_at` is when the row was written (clock_timestamp()), not when the transaction began.
  */
 async function upsert(client: PoolClient, seg: Segment, rows: PendingRow[]): Promise<void> {
-  const table = qualified(seg.table);
+  const table = qualified(seg.project, seg.table);
   const cols = seg.columns.map((c) => quoteIdent(c.name));
   const at = quoteIdent(META_COLUMNS.eventAt);
   const eid = quoteIdent(META_COLUMNS.eventId);
