@@ -9,7 +9,7 @@ export interface ProjectLookup {
 }
 
 /** A 404 in the shared shape for a project the registry does not hold. */
-export async function assertProject(projects: ProjectLookup, project: string): Promise<void> {
+export async function requireProject(projects: ProjectLookup, project: string): Promise<void> {
   if (!(await projects.exists(project))) throw new HttpError(404, 'not_found', `unknown project ${JSON.stringify(project)}`);
 }
 
@@ -18,3 +18,8 @@ export const projectParam = {
   required: ['project'],
   properties: { project: { type: 'string', pattern: PROJECT_NAME_PATTERN } },
 } as const;
+
+/** Until every route resolves projects through the registry: only the default project answers. */
+export function assertProject(project: string): void {
+  if (project !== DEFAULT_PROJECT) throw new HttpError(404, 'not_found', `unknown project ${JSON.stringify(project)}`);
+}
