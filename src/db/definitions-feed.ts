@@ -19,7 +19,8 @@ const log = logger('definitions');
 
 export const DEFINITIONS_CHANNEL = 'beltline_definitions';
 
-export const DEFINITION_KINDS = ['event_type', 'harvester', 'belt', 'schema', 'action'] as const;
+/** `project`: a project was created, deleted, or had its keys or settings changed (name = project). */
+export const DEFINITION_KINDS = ['event_type', 'harvester', 'belt', 'schema', 'action', 'project'] as const;
 export type DefinitionKind = (typeof DEFINITION_KINDS)[number];
 
 export interface DefinitionChange {

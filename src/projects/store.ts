@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { DEFINITIONS_CHANNEL } from '../db/definitions-feed';
 import { generateKey, hashKey, type KeyKind } from './keys';
 import { DEFAULT_PROJECT, INSTANCE_SCHEMA, projectSchema } from './names';
 
@@ -98,8 +99,9 @@ export async function rotateKeys(db: Pool, name: string, kinds: readonly KeyKind
   if (kinds.includes('admin')) issued.adminKey = generateKey('admin');
   if (kinds.includes('write')) issued.writeKey = generateKey('write');
   const { rowCount } = await db.query(
-    `UPDATE ${TABLE} SET admin_key_hash = coalesce($2, admin_key_hash), write_key_hash = coalesce($3, write_key_hash) WHERE name = $1`,
-    [name, issued.adminKey ? hashKey(issued.adminKey) : null, issued.writeKey ? hashKey(issued.writeKey) : null],
+    `WITH changed AS (UPDATE ${TABLE} SET admin_key_hash = coalesce($2, admin_key_hash), write_key_hash = coalesce($3, write_key_hash) WHERE name = $1 RETURNING name)
+     SELECT pg_notify($4, json_build_object('kind', 'project', 'project', name, 'name', name, 'version', 0)::text) FROM changed`,
+    [name, issued.adminKey ? hashKey(issued.adminKey) : null, issued.writeKey ? hashKey(issued.writeKey) : null, DEFINITIONS_CHANNEL],
   );
   return (rowCount ?? 0) > 0 ? issued : undefined;
 }
@@ -112,5 +114,19 @@ export async function projectOfKey(db: Pool, key: string, kind: KeyKind): Promis
 }
 
 export async function setRequireWriteKey(db: Pool, name: string, require: boolean): Promise<boolean> {
-  return ((await db.query(`UPDATE ${TABLE} SET require_write_key = $2 WHERE name = $1`, [name, require])).rowCount ?? 0) > 0;
+  const { rowCount } = await db.query(
+    `WITH changed AS (UPDATE ${TABLE} SET require_write_key = $2 WHERE name = $1 RETURNING name)
+     SELECT pg_notify($3, json_build_object('kind', 'project', 'project', name, 'name', name, 'version', 0)::text) FROM changed`,
+    [name, require, DEFINITIONS_CHANNEL],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * Tells every process (definitions feed, kind `project`) that a project changed, at the commit of
+ * the caller's transaction. Version 0: the registry has no version of its own; listeners that
+ * cache projects reload on the event, and a missed one is caught by their periodic reload.
+ */
+export async function notifyProjectChange(db: Pool | PoolClient, name: string): Promise<void> {
+  await db.query('SELECT pg_notify($1, $2)', [DEFINITIONS_CHANNEL, JSON.stringify({ kind: 'project', project: name, name, version: 0 })]);
 }
