@@ -34,6 +34,8 @@ import { registerAdminApi } from './http/api';
 import { connectClient } from './temporal/client';
 import { startWorker } from './workers/worker';
 import { purgePublishedChanges } from './profiles/outbox';
+import { projectRoutes } from './projects/routes';
+import { Projects } from './projects/service';
 
 const log = logger('beltline');
 
@@ -80,10 +82,12 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
   }
   const pool = createPool(cfg.databaseUrl);
   await migrate(pool);
-  const schemaRegistry = new SchemaRegistry(pool);
-  // The Iglu schemas shipped in schemas/ (standard Snowplow events); kept keys are left alone.
-  await schemaRegistry.seedFromDir(SCHEMAS_DIR);
-  const stops: (() => Promise<void>)[] = [() => pool.end()];
+  const projects = new Projects(pool, cfg.databaseUrl);
+  const schemaRegistry = projects.perProject((_project, db) => new SchemaRegistry(db));
+  // The Iglu schemas shipped in schemas/ (standard Snowplow events), in every project: a new
+  // release's reach projects made before it. Kept keys are left alone.
+  for (const p of await projects.list()) await schemaRegistry(p.name).seedFromDir(SCHEMAS_DIR);
+  const stops: (() => Promise<void>)[] = [() => pool.end(), () => projects.end()];
   let url: string | undefined;
   // One LISTEN connection per process keeps the definitions its roles cache current.
   const definitions = new DefinitionsFeed(cfg.databaseUrl);
@@ -147,6 +151,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
         app,
         {
           pool,
+          projects,
           cfg,
           adminKey: cfg.BELTLINE_ADMIN_KEY as string,
           schemas: schemaRegistry,
@@ -154,7 +159,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
           pythonCheck: (source, filename) => (checker ??= new PythonBeltPool({ processes: 1 })).check(source, filename),
           actionHosts: parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS),
         },
-        [profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, metricsRoutes, segmentRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
+        [projectRoutes, profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, metricsRoutes, segmentRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
       );
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;

@@ -51,26 +51,27 @@ const runSchema = {
  * CRUD of actions under the admin key, and the deliveries of one action (action_runs). A URL
  * that targets an internal address is refused here (400 on `url`) and again at delivery.
  */
-export const actionRoutes: AdminRoutes = (app, { pool, actionHosts: allowed }) => {
+export const actionRoutes: AdminRoutes = (app, { projects, actionHosts: allowed }) => {
   const find = registerResourceRoutes(
     app,
+    projects,
     {
       path: 'actions',
       noun: 'action',
       tag: 'actions',
       itemSchema: actionSchema,
       parse: parseActionBody,
-      list: (project) => listActions(pool, project),
-      get: (project, name) => getAction(pool, project, name),
+      list: (project) => listActions(projects.db(project), project),
+      get: (project, name) => getAction(projects.db(project), project, name),
       create: async (project, a) => {
         await checkActionUrl(a.url, allowed);
-        return createAction(pool, project, a);
+        return createAction(projects.db(project), project, a);
       },
       update: async (project, a) => {
         await checkActionUrl(a.url, allowed);
-        return updateAction(pool, project, a);
+        return updateAction(projects.db(project), project, a);
       },
-      remove: (project, name) => deleteAction(pool, project, name),
+      remove: (project, name) => deleteAction(projects.db(project), project, name),
     },
   );
   app.get(
@@ -92,7 +93,7 @@ export const actionRoutes: AdminRoutes = (app, { pool, actionHosts: allowed }) =
       const q = req.query as { state?: string; limit?: number };
       // Runs of an action that was deleted since stay readable; an unknown name is a 404 only
       // when it never ran.
-      const runs = await listActionRuns(pool, project, { action: name, state: q.state, limit: q.limit });
+      const runs = await listActionRuns(projects.db(project), project, { action: name, state: q.state, limit: q.limit });
       if (runs.length === 0) await find(project, name);
       return runs;
     },

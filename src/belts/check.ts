@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
 import { DefinitionError } from '../shared/errors';
 import { listEventTypes } from '../eventtypes/store';
-import { DEFAULT_PROJECT } from '../http/projects';
 import { javascriptSource, type BeltDefinition } from './definition';
 import { BeltCompileError, BeltSandbox } from './sandbox';
 
@@ -9,11 +8,11 @@ import { BeltCompileError, BeltSandbox } from './sandbox';
 export type PythonCheck = (source: string, filename: string) => Promise<void>;
 
 /**
- * What a belt definition must satisfy before it is stored: its input types exist, its outputs are
+ * What a belt definition must satisfy before it is stored in `project` (`pool` its schema's): its input types exist, its outputs are
  * live_segment or data_in types that exist, and its code compiles. Errors name the field.
  */
-export async function checkBelt(pool: Pool, def: BeltDefinition, pythonCheck?: PythonCheck): Promise<void> {
-  const types = new Map((await listEventTypes(pool, DEFAULT_PROJECT)).map((t) => [t.name, t]));
+export async function checkBelt(pool: Pool, project: string, def: BeltDefinition, pythonCheck?: PythonCheck): Promise<void> {
+  const types = new Map((await listEventTypes(pool, project)).map((t) => [t.name, t]));
   def.eventTypes.forEach((name, i) => {
     if (!types.has(name)) throw new DefinitionError(`eventTypes.${i}`, `unknown event type ${JSON.stringify(name)}`);
   });

@@ -1,7 +1,7 @@
 import { errorReplies, type AdminRoutes } from '../http/api';
 import { DefinitionError } from '../shared/errors';
 import { HttpError } from '../http/app';
-import { assertProject, projectParam } from '../http/projects';
+import { projectParam, requireProject } from '../http/projects';
 import { checkBelt } from './check';
 import { parseBeltBody, type BeltDefinition } from './definition';
 import { PythonUnconfinedError } from './python';
@@ -37,13 +37,13 @@ const errors = errorReplies(400, 404, 409);
 
 /** Belts (seed 001's body): versioned definitions, start/stop, errors, retry and backfill. */
 export const beltRoutes: AdminRoutes = (app, deps) => {
-  const { pool } = deps;
+  const { projects } = deps;
   const base = { tags: ['belts'] };
 
-  async function validated(body: unknown, fixedName?: string): Promise<BeltDefinition> {
+  async function validated(project: string, body: unknown, fixedName?: string): Promise<BeltDefinition> {
     try {
       const def = parseBeltBody(body, fixedName);
-      await checkBelt(pool, def, deps.pythonCheck);
+      await checkBelt(projects.db(project), project, def, deps.pythonCheck);
       return def;
     } catch (err) {
       if (err instanceof DefinitionError) throw new HttpError(400, 'bad_request', err.message, { field: err.field });
@@ -53,45 +53,48 @@ export const beltRoutes: AdminRoutes = (app, deps) => {
     }
   }
   async function find(project: string, name: string): Promise<BeltHead> {
-    assertProject(project);
-    const head = await getBelt(pool, name);
+    await requireProject(projects, project);
+    const head = await getBelt(projects.db(project), name);
     if (!head) throw new HttpError(404, 'not_found', `no belt ${JSON.stringify(name)}`);
     return head;
   }
   const params = (req: { params: unknown }) => req.params as { project: string; name: string };
 
   app.post('/projects/:project/belts', { schema: { ...base, summary: 'Create a belt', params: projectParam, body: { type: 'object' }, response: { 201: headSchema, ...errors } } }, async (req, reply) => {
-    assertProject(params(req).project);
-    const def = await validated(req.body);
-    if (await getBelt(pool, def.name)) throw new HttpError(409, 'conflict', `belt ${JSON.stringify(def.name)} exists already; PUT to make a new version`);
-    return reply.status(201).send(await putBelt(pool, def, 'api'));
+    const { project } = params(req);
+    await requireProject(projects, project);
+    const def = await validated(project, req.body);
+    if (await getBelt(projects.db(project), def.name)) throw new HttpError(409, 'conflict', `belt ${JSON.stringify(def.name)} exists already; PUT to make a new version`);
+    return reply.status(201).send(await putBelt(projects.db(project), def, 'api'));
   });
   app.get('/projects/:project/belts', { schema: { ...base, summary: 'List belts (their current versions)', params: projectParam, response: { 200: { type: 'array', items: headSchema }, ...errors } } }, async (req) => {
-    assertProject(params(req).project);
-    return listBelts(pool);
+    const { project } = params(req);
+    await requireProject(projects, project);
+    return listBelts(projects.db(project));
   });
   app.get('/projects/:project/belts/:name', { schema: { ...base, summary: 'A belt\'s current version', params: nameParams, response: { 200: headSchema, ...errors } } }, async (req) =>
     find(params(req).project, params(req).name),
   );
   app.put('/projects/:project/belts/:name', { schema: { ...base, summary: 'A new version of a belt; running batches keep theirs', params: nameParams, body: { type: 'object' }, response: { 200: headSchema, ...errors } } }, async (req) => {
-    await find(params(req).project, params(req).name);
-    return putBelt(pool, await validated(req.body, params(req).name), 'api');
+    const { project, name } = params(req);
+    await find(project, name);
+    return putBelt(projects.db(project), await validated(project, req.body, name), 'api');
   });
   app.delete('/projects/:project/belts/:name', { schema: { ...base, summary: 'Delete a belt (no new batches; its results stay)', params: nameParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
     await find(params(req).project, params(req).name);
-    await deleteBelt(pool, params(req).name);
+    await deleteBelt(projects.db(params(req).project), params(req).name);
     return reply.status(204).send();
   });
   for (const action of ['start', 'stop'] as const) {
     app.post(`/projects/:project/belts/:name/${action}`, { schema: { ...base, summary: `${action} a belt`, params: nameParams, response: { 200: headSchema, ...errors } } }, async (req) => {
       await find(params(req).project, params(req).name);
-      await setBeltRunning(pool, params(req).name, action === 'start');
+      await setBeltRunning(projects.db(params(req).project), params(req).name, action === 'start');
       return find(params(req).project, params(req).name);
     });
   }
   app.get('/projects/:project/belts/:name/versions', { schema: { ...base, summary: 'Every version of a belt', params: nameParams } }, async (req) => {
     await find(params(req).project, params(req).name);
-    return listVersions(pool, params(req).name);
+    return listVersions(projects.db(params(req).project), params(req).name);
   });
   app.get(
     '/projects/:project/belts/:name/errors',
@@ -105,7 +108,7 @@ export const beltRoutes: AdminRoutes = (app, deps) => {
     },
     async (req) => {
       await find(params(req).project, params(req).name);
-      return listBeltErrors(pool, params(req).name, req.query as { since?: string; limit: number });
+      return listBeltErrors(projects.db(params(req).project), params(req).name, req.query as { since?: string; limit: number });
     },
   );
   for (const mode of ['retry', 'backfill'] as const) {

@@ -9,6 +9,7 @@ import { listBeltErrors } from '../belts/errors';
 import { deleteBelt, getBelt, listBelts, putBelt, setBeltRunning } from '../belts/registry';
 import { rerunProgress, startRerun } from '../belts/rerun';
 import { loadConfig } from '../config';
+import { DEFAULT_PROJECT } from '../projects/names';
 import { fail, withPool } from './resource';
 
 /** A body file; `--source` replaces its extractorFn with a code file's text (a readable .js/.ts/.py). */
@@ -110,11 +111,11 @@ export function registerBeltCommands(program: Command): void {
           if (def.beltType === 'python-callback') {
             const python = new PythonBeltPool({ processes: 1 });
             try {
-              await checkBelt(pool, def, (src, file) => python.check(src, file));
+              await checkBelt(pool, DEFAULT_PROJECT, def, (src, file) => python.check(src, file));
             } finally {
               await python.close();
             }
-          } else await checkBelt(pool, def);
+          } else await checkBelt(pool, DEFAULT_PROJECT, def);
           const head = await putBelt(pool, def, 'api');
           console.log(`belt ${head.name} is at version ${head.number} (${head.version})`);
         }),

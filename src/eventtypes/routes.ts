@@ -1,6 +1,7 @@
 import { errorReplies, type AdminRoutes } from '../http/api';
 import { browseEvents } from '../events/store';
 import { HttpError } from '../http/app';
+import { projectParam } from '../http/projects';
 import { registerResourceRoutes } from '../http/resource';
 import { BUILT_IN_TYPES, EVENT_TYPE_KINDS, parseEventTypeBody } from './definition';
 import { createEventType, deleteEventType, getEventType, listEventTypes, updateEventType } from './store';
@@ -47,20 +48,21 @@ const eventPageSchema = {
   },
 };
 
-export const eventTypeRoutes: AdminRoutes = (app, { pool }) => {
+export const eventTypeRoutes: AdminRoutes = (app, { projects }) => {
   const find = registerResourceRoutes(
     app,
+    projects,
     {
       path: 'event-types',
       noun: 'event type',
       tag: 'event types',
       itemSchema: eventTypeSchema,
       parse: parseEventTypeBody,
-      list: (project) => listEventTypes(pool, project),
-      get: (project, name) => getEventType(pool, project, name),
-      create: (project, t) => createEventType(pool, project, t),
-      update: (project, t) => updateEventType(pool, project, t),
-      remove: (project, name) => deleteEventType(pool, project, name),
+      list: (project) => listEventTypes(projects.db(project), project),
+      get: (project, name) => getEventType(projects.db(project), project, name),
+      create: (project, t) => createEventType(projects.db(project), project, t),
+      update: (project, t) => updateEventType(projects.db(project), project, t),
+      remove: (project, name) => deleteEventType(projects.db(project), project, name),
       builtIn: BUILT_IN_TYPES,
     },
   );
@@ -71,7 +73,7 @@ export const eventTypeRoutes: AdminRoutes = (app, { pool }) => {
       schema: {
         summary: 'Browse the event store: events of a type in time order',
         tags: ['event store'],
-        params: { type: 'object', required: ['project', 'name'], properties: { project: { type: 'string' }, name: { type: 'string' } } },
+        params: { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } },
         querystring: {
           type: 'object',
           properties: {
@@ -89,7 +91,7 @@ export const eventTypeRoutes: AdminRoutes = (app, { pool }) => {
       await find(project, name);
       const q = req.query as { from?: string; to?: string; limit: number; after?: string };
       try {
-        return await browseEvents(pool, name, q);
+        return await browseEvents(projects.db(project), name, q);
       } catch (err) {
         if ((err as Error).message.startsWith('after:')) throw new HttpError(400, 'bad_request', (err as Error).message);
         throw err;

@@ -1,4 +1,5 @@
 import { errorReplies, type AdminRoutes } from '../http/api';
+import { projectParam } from '../http/projects';
 import { registerResourceRoutes } from '../http/resource';
 import { parseHarvesterBody } from './definition';
 import { createHarvester, deleteHarvester, getHarvester, listHarvesters, updateHarvester } from './store';
@@ -20,20 +21,21 @@ const harvesterSchema = {
   },
 };
 
-export const harvesterRoutes: AdminRoutes = (app, { pool }) => {
+export const harvesterRoutes: AdminRoutes = (app, { projects }) => {
   const find = registerResourceRoutes(
     app,
+    projects,
     {
       path: 'harvesters',
       noun: 'harvester',
       tag: 'harvesters',
       itemSchema: harvesterSchema,
       parse: parseHarvesterBody,
-      list: (project) => listHarvesters(pool, project),
-      get: (project, name) => getHarvester(pool, project, name),
-      create: (project, h) => createHarvester(pool, project, h),
-      update: (project, h) => updateHarvester(pool, project, h),
-      remove: (project, name) => deleteHarvester(pool, project, name),
+      list: (project) => listHarvesters(projects.db(project), project),
+      get: (project, name) => getHarvester(projects.db(project), project, name),
+      create: (project, h) => createHarvester(projects.db(project), project, h),
+      update: (project, h) => updateHarvester(projects.db(project), project, h),
+      remove: (project, name) => deleteHarvester(projects.db(project), project, name),
     },
   );
   for (const action of ['start', 'stop'] as const) {
@@ -43,14 +45,14 @@ export const harvesterRoutes: AdminRoutes = (app, { pool }) => {
         schema: {
           summary: `${action === 'start' ? 'Start' : 'Stop'} a harvester`,
           tags: ['harvesters'],
-          params: { type: 'object', required: ['project', 'name'], properties: { project: { type: 'string' }, name: { type: 'string' } } },
+          params: { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } },
           response: { 200: harvesterSchema, ...errorReplies(404) },
         },
       },
       async (req) => {
         const { project, name } = req.params as { project: string; name: string };
         const h = { ...(await find(project, name)), running: action === 'start' };
-        await updateHarvester(pool, project, h);
+        await updateHarvester(projects.db(project), project, h);
         return h;
       },
     );

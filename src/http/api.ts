@@ -4,15 +4,20 @@ import type { Pool } from 'pg';
 import type { AllowedHosts } from '../actions/targets';
 import type { Config } from '../config';
 import type { SchemaRegistry } from '../schemas/registry';
-import { requireAdminKey } from './auth';
-import { assertProject, DEFAULT_PROJECT, projectParam } from './projects';
+import type { Projects } from '../projects/service';
+import { instanceOnly, requireKey } from './auth';
+import { DEFAULT_PROJECT, projectParam, requireProject } from './projects';
 
 /** What the admin API's routes are built on: one object, whatever the domain. */
 export interface ApiDeps {
+  /** The instance's pool (the registry; the default project's tables). A project's: `projects.db(p)`. */
   pool: Pool;
+  projects: Projects;
   cfg: Config;
+  /** The instance admin key: every route of every project, and the instance's own routes. */
   adminKey: string;
-  schemas: SchemaRegistry;
+  /** The project's schema registry. */
+  schemas: (project: string) => SchemaRegistry;
   /** Connected on first use: the API answers before Temporal is reachable. */
   temporal: () => Promise<Client>;
   /** Compiles a Python belt in the sandboxed pool, so a definition that cannot run is a 400. */
@@ -54,8 +59,8 @@ export interface ProjectGet<P, Q> {
   querystring?: ObjectSchema;
   /** 200 and the route's own errors; an unknown project's 404 is added. */
   response: Record<number, unknown>;
-  /** Called once the project is known to exist. */
-  handler: (project: string, params: P, query: Q) => Promise<unknown>;
+  /** Called once the project is known to exist, with the pool of its schema. */
+  handler: (project: string, params: P, query: Q, db: Pool) => Promise<unknown>;
 }
 
 /** `{name}` for `:name`: how the OpenAPI document, and so a reader of it, spells a path. */
@@ -65,7 +70,7 @@ const openApiPath = (path: string): string => path.replace(/:([A-Za-z0-9_]+)/g, 
  * Registers a project read on the one URL scheme and, when it has one, on its deprecated alias:
  * one handler for both, so the two cannot answer differently.
  */
-export function registerProjectGet<P, Q>(app: FastifyInstance, route: ProjectGet<P, Q>): void {
+export function registerProjectGet<P, Q>(app: FastifyInstance, projects: Projects, route: ProjectGet<P, Q>): void {
   const path = `/projects/:project${route.path}`;
   const response = { ...errorReplies(404), ...route.response };
   // The project is in the path, or, on the alias, in the query (where the schema defaults it).
@@ -73,8 +78,8 @@ export function registerProjectGet<P, Q>(app: FastifyInstance, route: ProjectGet
     const { project: inPath, ...params } = req.params as P & { project?: string };
     const { project: inQuery, ...query } = req.query as Q & { project?: string };
     const project = inPath ?? inQuery ?? DEFAULT_PROJECT;
-    assertProject(project);
-    return route.handler(project, params as P, query as Q);
+    await requireProject(projects, project);
+    return route.handler(project, params as P, query as Q, projects.db(project));
   };
   const own = route.params ?? { type: 'object' as const, properties: {} };
   const params = { ...own, required: ['project', ...(own.required ?? [])], properties: { ...projectParam.properties, ...own.properties } };
@@ -100,19 +105,21 @@ export function registerProjectGet<P, Q>(app: FastifyInstance, route: ProjectGet
 }
 
 /**
- * The admin API: one encapsulated scope whose every route takes the admin key (no key 401, a
- * wrong one 403), says so in the OpenAPI document, and declares those two answers. Domains add
- * routes to it and never decide auth themselves; the public collector routes live outside it.
+ * The admin API: one encapsulated scope whose every route takes a key (no key 401, a wrong one
+ * 403), says so in the OpenAPI document, and declares those two answers. The instance admin key
+ * opens every route; a project's admin key only the routes of its project (see `requireKey`).
+ * Domains add routes to it and never decide auth themselves; the public collector routes live
+ * outside it.
  */
 export async function registerAdminApi(app: FastifyInstance, deps: ApiDeps, domains: readonly AdminRoutes[]): Promise<void> {
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route: RouteOptions) => {
       // Mutated in place: @fastify/swagger keeps this same object and reads it when asked.
       const schema = (route.schema ??= {}) as { security?: unknown; response?: Record<string, unknown> };
-      schema.security ??= [{ adminKey: [] }];
+      schema.security ??= instanceOnly(route.config) ? [{ adminKey: [] }] : [{ adminKey: [] }, { projectAdminKey: [] }];
       schema.response = { ...AUTH, ...schema.response };
     });
-    scope.addHook('onRequest', requireAdminKey(deps.adminKey));
+    scope.addHook('onRequest', requireKey(deps.adminKey, deps.projects));
     for (const register of domains) register(scope, deps);
   });
 }

@@ -75,7 +75,12 @@ export async function createApp(opts: { bodyLimit: number; trustedProxies?: stri
   await app.register(swagger, {
     openapi: {
       info: { title: 'beltline', version: '0.1.0', description: 'Collector, admin and data API of beltline' },
-      components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          adminKey: { type: 'http', scheme: 'bearer', description: 'The instance admin key (BELTLINE_ADMIN_KEY): every route.' },
+          projectAdminKey: { type: 'http', scheme: 'bearer', description: 'A project\'s admin key (from POST /projects or key rotation): that project\'s routes and data reads only.' },
+        },
+      },
     },
   });
 

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { DEFAULT_PROJECT } from '../projects/names';
 import { HttpError } from './app';
 
 /** A fresh admin key, for `npm start` when BELTLINE_ADMIN_KEY is unset. */
@@ -8,17 +9,51 @@ export function generateAdminKey(): string {
 }
 
 /**
- * A preHandler for admin routes: `Authorization: Bearer <key>`, compared in constant time so the
- * answer's timing tells nothing about the key. No key is a 401 (authenticate), a wrong one a 403
- * (a client that sent a key learns it is refused, not that it should try again without one).
+ * Route config of an instance route (`config: INSTANCE_ONLY`): the instance admin key alone opens
+ * it, whatever project its URL names (creating, listing and deleting projects; metrics).
  */
-export function requireAdminKey(key: string): (req: FastifyRequest) => Promise<void> {
-  const expected = crypto.createHash('sha256').update(key).digest();
+export const INSTANCE_ONLY = { instanceOnly: true } as const;
+
+export function instanceOnly(config: unknown): boolean {
+  return typeof config === 'object' && config !== null && (config as { instanceOnly?: unknown }).instanceOnly === true;
+}
+
+/** Who holds a project key: the registry's lookup by key. */
+export interface KeyOwners {
+  projectOfKey(key: string, kind: 'admin'): Promise<string | undefined>;
+}
+
+/**
+ * The project a request's route is about: its `:project`, else its `?project=` (the short data
+ * routes), else `default` (their default). Undefined for an instance route, which no project key opens.
+ */
+export function routeProject(req: FastifyRequest): string | undefined {
+  if (instanceOnly(req.routeOptions.config)) return undefined;
+  const inPath = (req.params as { project?: unknown } | undefined)?.project;
+  if (typeof inPath === 'string') return inPath;
+  const inQuery = (req.query as { project?: unknown } | undefined)?.project;
+  return typeof inQuery === 'string' ? inQuery : DEFAULT_PROJECT;
+}
+
+/**
+ * An onRequest hook for admin routes: `Authorization: Bearer <key>`. The instance key (compared
+ * in constant time, so the answer's timing tells nothing about it) opens every route; a
+ * project's admin key (looked up by its hash) opens the routes of that project only. No key is a
+ * 401 (authenticate); a wrong one, or another project's, a 403 (a client that sent a key learns
+ * it is refused, not that it should try again without one).
+ */
+export function requireKey(instanceKey: string, owners: KeyOwners): (req: FastifyRequest) => Promise<void> {
+  const expected = crypto.createHash('sha256').update(instanceKey).digest();
   return async (req) => {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header);
-    if (!m) throw new HttpError(401, 'unauthorized', 'this route needs the header Authorization: Bearer <BELTLINE_ADMIN_KEY>');
-    const given = crypto.createHash('sha256').update(m[1].trim()).digest();
-    if (!crypto.timingSafeEqual(given, expected)) throw new HttpError(403, 'forbidden', 'the admin key is not valid');
+    if (!m) throw new HttpError(401, 'unauthorized', 'this route needs the header Authorization: Bearer <key> (the instance admin key, or the project\'s admin key)');
+    const key = m[1].trim();
+    if (crypto.timingSafeEqual(crypto.createHash('sha256').update(key).digest(), expected)) return;
+    const owner = await owners.projectOfKey(key, 'admin');
+    if (owner === undefined) throw new HttpError(403, 'forbidden', 'the key is not valid');
+    const wanted = routeProject(req);
+    if (wanted === undefined) throw new HttpError(403, 'forbidden', `the admin key of project ${JSON.stringify(owner)} does not open instance routes; they need the instance admin key`);
+    if (wanted !== owner) throw new HttpError(403, 'forbidden', `the admin key of project ${JSON.stringify(owner)} opens only that project's routes, not ${JSON.stringify(wanted)}'s`);
   };
 }

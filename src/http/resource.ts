@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { errorReplies } from './api';
 import { DefinitionError } from '../shared/errors';
 import { HttpError } from './app';
-import { assertProject, projectParam } from './projects';
+import { projectParam, requireProject, type ProjectLookup } from './projects';
 
 /** The store and validation behind one kind of admin resource (event types, harvesters, …). */
 export interface Resource<T extends { name: string }> {
@@ -50,14 +50,19 @@ async function store(fn: () => Promise<boolean>): Promise<boolean> {
  * behind the admin key, with the shared error shape. Returns a lookup routes of the resource's
  * own (start, stop, …) can use.
  */
-export function registerResourceRoutes<T extends { name: string }>(app: FastifyInstance, r: Resource<T>, onChange: () => void = () => undefined): (project: string, name: string) => Promise<T> {
+export function registerResourceRoutes<T extends { name: string }>(
+  app: FastifyInstance,
+  projects: ProjectLookup,
+  r: Resource<T>,
+  onChange: () => void = () => undefined,
+): (project: string, name: string) => Promise<T> {
   const base = { tags: [r.tag] };
   const errors = errorReplies(400, 404, 409);
   const body = { type: 'object', additionalProperties: true } as const;
   const nameParams = { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } };
   const item = r.itemSchema;
   const find = async (project: string, name: string): Promise<T> => {
-    assertProject(project);
+    await requireProject(projects, project);
     const found = await r.get(project, name);
     if (!found) throw new HttpError(404, 'not_found', `no ${r.noun} ${JSON.stringify(name)}`);
     return found;
@@ -68,7 +73,7 @@ export function registerResourceRoutes<T extends { name: string }>(app: FastifyI
 
   app.post(`/projects/:project/${r.path}`, { schema: { ...base, summary: `Create a ${r.noun}`, params: projectParam, body, response: { 201: item, ...errors } } }, async (req, reply) => {
     const { project } = req.params as { project: string };
-    assertProject(project);
+    await requireProject(projects, project);
     const parsed = parseOr400(r, req.body);
     if (!(await store(() => r.create(project, parsed)))) throw new HttpError(409, 'conflict', `${r.noun} ${JSON.stringify(parsed.name)} exists already; PUT to change it`);
     onChange();
@@ -76,7 +81,7 @@ export function registerResourceRoutes<T extends { name: string }>(app: FastifyI
   });
   app.get(`/projects/:project/${r.path}`, { schema: { ...base, summary: `List ${r.noun}s`, params: projectParam, response: { 200: { type: 'array', items: item }, ...errors } } }, async (req) => {
     const { project } = req.params as { project: string };
-    assertProject(project);
+    await requireProject(projects, project);
     return r.list(project);
   });
   app.get(`/projects/:project/${r.path}/:name`, { schema: { ...base, summary: `One ${r.noun}`, params: nameParams, response: { 200: item, ...errors } } }, async (req) => {
@@ -85,7 +90,7 @@ export function registerResourceRoutes<T extends { name: string }>(app: FastifyI
   });
   app.put(`/projects/:project/${r.path}/:name`, { schema: { ...base, summary: `Replace a ${r.noun}`, params: nameParams, body, response: { 200: item, ...errors } } }, async (req) => {
     const { project, name } = req.params as { project: string; name: string };
-    assertProject(project);
+    await requireProject(projects, project);
     notBuiltIn(name);
     const parsed = parseOr400(r, req.body, name);
     if (!(await store(() => r.update(project, parsed)))) throw new HttpError(404, 'not_found', `no ${r.noun} ${JSON.stringify(name)}`);
@@ -94,7 +99,7 @@ export function registerResourceRoutes<T extends { name: string }>(app: FastifyI
   });
   app.delete(`/projects/:project/${r.path}/:name`, { schema: { ...base, summary: `Delete a ${r.noun}`, params: nameParams, response: { 204: { type: 'null' }, ...errors } } }, async (req, reply) => {
     const { project, name } = req.params as { project: string; name: string };
-    assertProject(project);
+    await requireProject(projects, project);
     notBuiltIn(name);
     if (!(await r.remove(project, name))) throw new HttpError(404, 'not_found', `no ${r.noun} ${JSON.stringify(name)}`);
     onChange();

@@ -1,4 +1,5 @@
 import type { AdminRoutes } from '../http/api';
+import { INSTANCE_ONLY } from '../http/auth';
 import http from 'node:http';
 import type { InjectedSinks } from '@temporalio/worker';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -120,6 +121,8 @@ export const metricsRoutes: AdminRoutes = (app) => {
   app.get(
     '/metrics',
     {
+      // The process's figures cover every project: no project's key opens them.
+      config: INSTANCE_ONLY,
       schema: {
         summary: 'Prometheus metrics of this process (text exposition format)',
         tags: ['operations'],

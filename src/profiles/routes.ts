@@ -25,8 +25,8 @@ const profileSchema = {
  * Profiles are personal data, and through `_link` an anonymous id (which a tracker's cookie
  * shows anyone) reads the authenticated profile: reading needs the admin key.
  */
-export const profileRoutes: AdminRoutes = (app, { pool }) => {
-  registerProjectGet<{ id: string }, { history: boolean }>(app, {
+export const profileRoutes: AdminRoutes = (app, { projects }) => {
+  registerProjectGet<{ id: string }, { history: boolean }>(app, projects, {
     path: '/profiles/:id',
     alias: '/api/v1/profiles/:id',
     summary: 'A profile document by id',
@@ -34,14 +34,14 @@ export const profileRoutes: AdminRoutes = (app, { pool }) => {
     params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 512 } } },
     querystring: { type: 'object', properties: { history: { type: 'boolean', default: false } } },
     response: { 200: profileSchema, ...errorReplies(404) },
-    handler: async (_project, { id }, q) => {
-      const profile = await getProfile(pool, id);
+    handler: async (_project, { id }, q, db) => {
+      const profile = await getProfile(db, id);
       if (!profile) throw new HttpError(404, 'not_found', `no profile with id ${JSON.stringify(id)}`);
-      return q.history ? { ...profile, history: await getHistory(pool, id) } : profile;
+      return q.history ? { ...profile, history: await getHistory(db, id) } : profile;
     },
   });
 
-  registerProjectGet<Record<string, never>, { path: string; value: string; limit: number }>(app, {
+  registerProjectGet<Record<string, never>, { path: string; value: string; limit: number }>(app, projects, {
     path: '/profiles',
     alias: '/api/v1/profiles',
     summary: 'Profiles whose value at a path equals a value (e.g. ?path=contact.email&value="a@b.c")',
@@ -56,14 +56,14 @@ export const profileRoutes: AdminRoutes = (app, { pool }) => {
       },
     },
     response: { 200: { type: 'array', items: profileSchema }, ...errorReplies(400) },
-    handler: async (_project, _params, q) => {
+    handler: async (_project, _params, q, db) => {
       let value: Json;
       try {
         value = JSON.parse(q.value) as Json;
       } catch {
         value = q.value;
       }
-      return findByPath(pool, q.path.split('.'), value, q.limit);
+      return findByPath(db, q.path.split('.'), value, q.limit);
     },
   });
 };

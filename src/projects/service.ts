@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import { SCHEMAS_DIR } from '../schemas/dir';
+import { SchemaRegistry } from '../schemas/registry';
 import { createProject, dropProject } from './lifecycle';
 import type { KeyKind } from './keys';
 import { DEFAULT_PROJECT } from './names';
@@ -43,8 +45,11 @@ export class Projects {
     return listProjects(this.instance);
   }
 
-  create(p: { name: string; displayName: string; requireWriteKey?: boolean }): ReturnType<typeof createProject> {
-    return createProject(this.instance, p);
+  /** Creates the project with its schema and the Iglu schemas beltline ships (schemas/). */
+  async create(p: { name: string; displayName: string; requireWriteKey?: boolean }): ReturnType<typeof createProject> {
+    const made = await createProject(this.instance, p);
+    if (made) await new SchemaRegistry(this.db(p.name)).seedFromDir(SCHEMAS_DIR);
+    return made;
   }
 
   /** Drops the project's schema, after telling what runs for it to stop. */
@@ -62,6 +67,25 @@ export class Projects {
   /** The project a key belongs to, or undefined. */
   projectOfKey(key: string, kind: KeyKind): Promise<string | undefined> {
     return projectOfKey(this.instance, key, kind);
+  }
+
+  /**
+   * `make`'s object for a project (a cache, a registry), made once per project and forgotten
+   * when the project is deleted.
+   */
+  perProject<T>(make: (project: string, db: Pool) => T): (project: string) => T {
+    const made = new Map<string, T>();
+    this.onDropped((project) => {
+      made.delete(project);
+    });
+    return (project) => {
+      let v = made.get(project);
+      if (v === undefined) {
+        v = make(project, this.db(project));
+        made.set(project, v);
+      }
+      return v;
+    };
   }
 
   onDropped(listener: ProjectDropped): () => void {

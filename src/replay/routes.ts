@@ -2,7 +2,7 @@ import { errorReplies, type AdminRoutes } from '../http/api';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { batchRetry } from '../batches/record';
 import { HttpError } from '../http/app';
-import { assertProject, projectParam } from '../http/projects';
+import { projectParam, requireProject } from '../http/projects';
 import { parseSince } from './query';
 import { listFailedBatches, replayBatch, type ReplayOutcome } from './replay';
 
@@ -57,7 +57,7 @@ export const replayRoutes: AdminRoutes = (app, deps) => {
       },
     },
     async (req) => {
-      assertProject((req.params as { project: string }).project);
+      await requireProject(deps.projects, (req.params as { project: string }).project);
       const q = req.query as { since?: string; eventType?: string; limit: number };
       return listFailedBatches(await deps.temporal(), { taskQueue, since: since(q.since), eventType: q.eventType }, q.limit);
     },
@@ -78,7 +78,7 @@ export const replayRoutes: AdminRoutes = (app, deps) => {
       },
     },
     async (req, reply) => {
-      assertProject((req.params as { project: string }).project);
+      await requireProject(deps.projects, (req.params as { project: string }).project);
       const body = req.body as { workflowId?: string; all?: boolean; since?: string; eventType?: string };
       if (!body.workflowId === !body.all) throw new HttpError(400, 'bad_request', 'give a workflowId or all: true', { field: 'workflowId' });
       const client = await deps.temporal();

@@ -1,6 +1,6 @@
 import { errorReplies, type AdminRoutes } from '../http/api';
 import { HttpError } from '../http/app';
-import { assertProject, projectParam } from '../http/projects';
+import { projectParam, requireProject } from '../http/projects';
 import { parseSchemaPath, parseSchemaUri, schemaPath, type SchemaKey } from './iglu';
 import { InvalidSchemaError, SchemaConflictError } from './registry';
 
@@ -50,7 +50,7 @@ const errors = errorReplies(400, 404, 409);
  * `POST /projects/:project/schemas` (201 created, 200 unchanged, 409 conflict, 400 invalid),
  * `GET /projects/:project/schemas`, `GET /projects/:project/schemas/:vendor/:name/:format/:version`.
  */
-export const schemaRoutes: AdminRoutes = (app, { schemas: registry }) => {
+export const schemaRoutes: AdminRoutes = (app, { projects, schemas: registryOf }) => {
   const base = { tags: ['schemas'] };
 
   app.post(
@@ -66,10 +66,10 @@ export const schemaRoutes: AdminRoutes = (app, { schemas: registry }) => {
     },
     async (req, reply) => {
       const { project } = req.params as { project: string };
-      assertProject(project);
+      await requireProject(projects, project);
       let result: { key: string; created: boolean };
       try {
-        result = await registry.put(req.body);
+        result = await registryOf(project).put(req.body);
       } catch (err) {
         if (err instanceof InvalidSchemaError) throw new HttpError(400, 'bad_request', err.message, { field: err.field, issues: err.issues });
         if (err instanceof SchemaConflictError) throw new HttpError(409, 'conflict', err.message, { key: err.key });
@@ -88,8 +88,8 @@ export const schemaRoutes: AdminRoutes = (app, { schemas: registry }) => {
     { schema: { ...base, summary: 'List the schemas (keys only)', params: projectParam, response: { 200: { type: 'array', items: listingSchema }, ...errors } } },
     async (req) => {
       const { project } = req.params as { project: string };
-      assertProject(project);
-      return registry.list();
+      await requireProject(projects, project);
+      return registryOf(project).list();
     },
   );
 
@@ -98,10 +98,10 @@ export const schemaRoutes: AdminRoutes = (app, { schemas: registry }) => {
     { schema: { ...base, summary: 'One schema, as it was added', params: keyParams, response: { 200: selfDescribingSchema, ...errors } } },
     async (req) => {
       const { project, vendor, name, format, version } = req.params as { project: string } & SchemaKey;
-      assertProject(project);
+      await requireProject(projects, project);
       const path = `${vendor}/${name}/${format}/${version}`;
       if (!parseSchemaPath(path)) throw new HttpError(400, 'bad_request', `${path} is not an Iglu key vendor/name/format/MODEL-REVISION-ADDITION`);
-      const schema = await registry.get(path);
+      const schema = await registryOf(project).get(path);
       if (schema === undefined) throw new HttpError(404, 'not_found', `no schema iglu:${path}`);
       return schema;
     },

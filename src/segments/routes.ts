@@ -1,7 +1,7 @@
 import { errorReplies, registerProjectGet, type AdminRoutes } from '../http/api';
 import { DefinitionError } from '../shared/errors';
 import { HttpError } from '../http/app';
-import { assertProject, projectParam } from '../http/projects';
+import { projectParam, requireProject } from '../http/projects';
 import { getSegment, listSegments, type Segment } from './catalog';
 import { listDeadLetters, redrive } from './dead-letters';
 import { readRows } from './rows';
@@ -44,15 +44,15 @@ export function parseFilters(filters: string[] | undefined): [string, string][] 
   });
 }
 
-export const segmentRoutes: AdminRoutes = (app, { pool }) => {
+export const segmentRoutes: AdminRoutes = (app, { projects }) => {
   const find = async (project: string, name: string, version?: number): Promise<Segment> => {
-    assertProject(project);
-    const seg = await getSegment(pool, project, name, version);
+    await requireProject(projects, project);
+    const seg = await getSegment(projects.db(project), project, name, version);
     if (!seg) throw new HttpError(404, 'not_found', `no live segment ${JSON.stringify(name)}${version ? ` version ${version}` : ''}`);
     return seg;
   };
 
-  registerProjectGet<{ name: string }, { filter?: string[]; limit: number; after?: string; version?: number }>(app, {
+  registerProjectGet<{ name: string }, { filter?: string[]; limit: number; after?: string; version?: number }>(app, projects, {
     path: '/segments/:name/rows',
     alias: '/api/v1/segments/:name/rows',
     summary: "A live segment's rows in id order",
@@ -80,10 +80,10 @@ export const segmentRoutes: AdminRoutes = (app, { pool }) => {
       },
       ...errors,
     },
-    handler: async (project, { name }, q) => {
+    handler: async (project, { name }, q, db) => {
       const seg = await find(project, name, q.version);
       try {
-        const page = await readRows(pool, seg, { filters: parseFilters(q.filter), limit: q.limit, after: q.after });
+        const page = await readRows(db, seg, { filters: parseFilters(q.filter), limit: q.limit, after: q.after });
         return { segment: seg.name, version: seg.version, ...page };
       } catch (err) {
         if (err instanceof DefinitionError) throw new HttpError(400, 'bad_request', err.message, { field: err.field });
@@ -120,8 +120,8 @@ export const segmentRoutes: AdminRoutes = (app, { pool }) => {
     },
     async (req) => {
       const { project } = req.params as { project: string };
-      assertProject(project);
-      return listSegments(pool, project);
+      await requireProject(projects, project);
+      return listSegments(projects.db(project), project);
     },
   );
 
@@ -150,7 +150,7 @@ export const segmentRoutes: AdminRoutes = (app, { pool }) => {
       const { project, name } = req.params as { project: string; name: string };
       await find(project, name);
       const q = req.query as { all: boolean; limit: number; after?: string };
-      return listDeadLetters(pool, project, name, q);
+      return listDeadLetters(projects.db(project), project, name, q);
     },
   );
 
@@ -170,7 +170,7 @@ export const segmentRoutes: AdminRoutes = (app, { pool }) => {
     async (req) => {
       const { project, name } = req.params as { project: string; name: string };
       await find(project, name);
-      return redrive(pool, project, name);
+      return redrive(projects.db(project), project, name);
     },
   );
 }
