@@ -51,7 +51,7 @@ export function requireKey(instanceKey: string, owners: KeyOwners): (req: Fastif
     const key = m[1].trim();
     if (crypto.timingSafeEqual(crypto.createHash('sha256').update(key).digest(), expected)) return;
     const owner = await owners.projectOfKey(key, 'admin');
-    if (owner === undefined) throw new HttpError(403, 'forbidden', 'the key is not valid');
+    if (owner === undefined) throw new HttpError(403, 'forbidden', 'the admin key is not valid');
     const wanted = routeProject(req);
     if (wanted === undefined) throw new HttpError(403, 'forbidden', `the admin key of project ${JSON.stringify(owner)} does not open instance routes; they need the instance admin key`);
     if (wanted !== owner) throw new HttpError(403, 'forbidden', `the admin key of project ${JSON.stringify(owner)} opens only that project's routes, not ${JSON.stringify(wanted)}'s`);

@@ -29,8 +29,12 @@ describe('the admin API', () => {
   it('documents the key and its two refusals on every route but the collector\'s', () => {
     const admin = operations().filter((o) => !PUBLIC.has(`${o.method} ${o.path}`));
     expect(admin.length).toBeGreaterThan(40);
-    const undocumented = admin.filter((o) => JSON.stringify(o.op.security) !== JSON.stringify([{ adminKey: [] }]) || !o.op.responses?.['401'] || !o.op.responses?.['403']);
+    // The instance key opens every route; a project's admin key every route but the instance's own.
+    const INSTANCE_ROUTES = new Set(['POST /projects', 'GET /projects', 'DELETE /projects/{project}', 'GET /metrics']);
+    const keys = (o: { method: string; path: string }): unknown => (INSTANCE_ROUTES.has(`${o.method} ${o.path}`) ? [{ adminKey: [] }] : [{ adminKey: [] }, { projectAdminKey: [] }]);
+    const undocumented = admin.filter((o) => JSON.stringify(o.op.security) !== JSON.stringify(keys(o)) || !o.op.responses?.['401'] || !o.op.responses?.['403']);
     expect(undocumented.map((o) => `${o.method} ${o.path}`)).toEqual([]);
+    expect(admin.filter((o) => INSTANCE_ROUTES.has(`${o.method} ${o.path}`))).toHaveLength(INSTANCE_ROUTES.size);
     const open = operations().filter((o) => PUBLIC.has(`${o.method} ${o.path}`));
     expect(open.map((o) => o.op.security)).toEqual(open.map(() => undefined));
   });

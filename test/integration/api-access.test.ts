@@ -101,7 +101,7 @@ describe('profile reads', () => {
     for (const url of unknown) {
       const res = await app.inject({ method: 'GET', url, headers: withKey });
       expect(res.statusCode).toBe(404);
-      expect(res.json()).toEqual({ error: 'not_found', message: 'unknown project "nope" (this server has "default")' });
+      expect(res.json()).toEqual({ error: 'not_found', message: 'unknown project "nope"' });
       expect(res.body).not.toContain(s);
     }
   });
@@ -119,7 +119,7 @@ describe('profile reads', () => {
       expect(current?.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'project', in: 'path' })]));
       expect(Object.keys(current?.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
       const old = doc.paths[path]?.get;
-      expect(old).toMatchObject({ deprecated: true, security: [{ adminKey: [] }] });
+      expect(old).toMatchObject({ deprecated: true, security: [{ adminKey: [] }, { projectAdminKey: [] }] });
       expect(old?.summary).toContain(`GET ${successor}`);
       expect(old?.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'project', in: 'query' })]));
     }
