@@ -1,12 +1,15 @@
 import http from 'node:http';
 import * as snowplow from '@snowplow/node-tracker';
 import { technicalName } from '../eventtypes/definition';
+import { DEFAULT_PROJECT } from '../projects/names';
 import { ExampleError, type Definition, type ExampleFolder, type Step, type TrackerEvent } from './folder';
 
 export interface RunOptions {
   /** beltline's base URL: admin API and collector. */
   url: string;
   adminKey: string;
+  /** The project the example's definitions, events and checks go to; `default` when absent. */
+  project?: string;
   /** Action name → URL, replacing the definition's url. */
   actionUrls: Record<string, string>;
   print: (line: string) => void;
@@ -18,6 +21,9 @@ const KINDS = [
   ['actions', 'actions', 'action'],
   ['belts', 'belts', 'belt'],
 ] as const;
+
+const projectOf = (opts: RunOptions): string => opts.project ?? DEFAULT_PROJECT;
+const projectBase = (opts: RunOptions): string => `/projects/${encodeURIComponent(projectOf(opts))}`;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -52,7 +58,7 @@ function nameOf(kind: string, body: Record<string, unknown>): string {
 async function upsert(opts: RunOptions, kind: string, noun: string, def: Definition): Promise<void> {
   const body = kind === 'actions' ? withActionUrl(def.body, opts.actionUrls) : def.body;
   const name = nameOf(kind, body);
-  const base = `/projects/default/${kind}`;
+  const base = `${projectBase(opts)}/${kind}`;
   let res = await call(opts, 'POST', base, body);
   let verb = 'created';
   if (res.status === 409) {
@@ -96,6 +102,8 @@ async function sendTracked(opts: RunOptions, step: { appId: string; userId?: str
       protocol: url.protocol === 'https:' ? 'https' : 'http',
       port: Number(url.port) || undefined,
       eventMethod: 'post',
+      // A project other than default is reached through the collector's project prefix.
+      ...(projectOf(opts) !== DEFAULT_PROJECT ? { postPath: `/p/${projectOf(opts)}/com.snowplowanalytics.snowplow/tp2` } : {}),
       bufferSize: builders.length,
       retryFailedRequests: false,
       onRequestSuccess: (batch) => (acked += batch.length),
@@ -128,7 +136,7 @@ function valueAt(doc: unknown, p: string[]): unknown {
 
 async function runStep(opts: RunOptions, step: Step, segmentHighWater: number): Promise<void> {
   if ('via' in step && step.via === 'json') {
-    const res = await call(opts, 'POST', `/api/v1/events/${encodeURIComponent(step.eventType)}`, step.body);
+    const res = await call(opts, 'POST', `/api/v1/events/${encodeURIComponent(step.eventType)}?project=${encodeURIComponent(projectOf(opts))}`, step.body);
     if (res.status >= 300) throw new ExampleError(`POST /api/v1/events/${step.eventType}: ${res.status} ${res.text}`);
     opts.print(`sent json    ${step.eventType} ${JSON.stringify(step.body)} → ${res.status}`);
     return;
@@ -146,8 +154,8 @@ async function runStep(opts: RunOptions, step: Step, segmentHighWater: number): 
   const { profile, path } = step.waitFor;
   const deadline = Date.now() + step.timeoutMs;
   for (;;) {
-    const res = await call(opts, 'GET', `/projects/default/profiles/${encodeURIComponent(profile)}`);
-    if (res.status === 401 || res.status === 403) throw new ExampleError(`GET /projects/default/profiles: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
+    const res = await call(opts, 'GET', `${projectBase(opts)}/profiles/${encodeURIComponent(profile)}`);
+    if (res.status === 401 || res.status === 403) throw new ExampleError(`GET ${projectBase(opts)}/profiles: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
     const v = res.status === 200 ? valueAt((res.json as { document?: unknown }).document, path) : undefined;
     if (v !== undefined) {
       opts.print(`profile ${profile} has ${path.join('.')} = ${JSON.stringify(v)}`);
@@ -160,7 +168,7 @@ async function runStep(opts: RunOptions, step: Step, segmentHighWater: number): 
 
 /** Adds a self-describing schema to the registry; the same schema again is no change. */
 async function addSchema(opts: RunOptions, def: Definition): Promise<void> {
-  const res = await call(opts, 'POST', '/projects/default/schemas', def.body);
+  const res = await call(opts, 'POST', `${projectBase(opts)}/schemas`, def.body);
   if (res.status === 401 || res.status === 403) throw new ExampleError(`${def.file}: the admin key was refused (set BELTLINE_ADMIN_KEY or --admin-key to the key beltline printed)`);
   if (res.status >= 300) throw new ExampleError(`${def.file}: ${res.status} ${res.text}`);
   opts.print(`${res.status === 201 ? 'added' : 'kept'} schema ${String((res.json as { key?: string }).key)}`);
@@ -173,8 +181,8 @@ async function scanSegmentRows(opts: RunOptions, w: SegmentWait, visit: (row: Re
   const query = Object.entries(w.filter).map(([k, v]) => `filter=${encodeURIComponent(`${k}=${v}`)}`);
   let after: string | null = null;
   do {
-    const res = await call(opts, 'GET', `/projects/default/segments/${encodeURIComponent(w.segment)}/rows?${[...query, 'limit=1000', ...(after ? [`after=${encodeURIComponent(after)}`] : [])].join('&')}`);
-    if (res.status !== 200 && res.status !== 404) throw new ExampleError(`GET /projects/default/segments/${w.segment}/rows: ${res.status} ${res.text}`);
+    const res = await call(opts, 'GET', `${projectBase(opts)}/segments/${encodeURIComponent(w.segment)}/rows?${[...query, 'limit=1000', ...(after ? [`after=${encodeURIComponent(after)}`] : [])].join('&')}`);
+    if (res.status !== 200 && res.status !== 404) throw new ExampleError(`GET ${projectBase(opts)}/segments/${w.segment}/rows: ${res.status} ${res.text}`);
     const page = res.status === 200 ? (res.json as { rows: Record<string, unknown>[]; next: string | null }) : { rows: [], next: null };
     if (page.rows.some(visit)) return true;
     after = page.next;
