@@ -5,7 +5,9 @@ import { applyRetention } from './events/store';
 import { purgeDoneBatches } from './batches/staging';
 import { startSweeper } from './expiry/sweeper';
 import { migrate } from './db/migrate';
-import type { Client } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
+import { Projects } from './projects/service';
+import { ensureSearchAttributes } from './temporal/search-attributes';
 import { PythonBeltPool } from './belts/python';
 import { beltRoutes } from './belts/routes';
 import { eventTypeRoutes } from './eventtypes/routes';
@@ -35,24 +37,47 @@ import { connectClient } from './temporal/client';
 import { startWorker } from './workers/worker';
 import { purgePublishedChanges } from './profiles/outbox';
 import { projectRoutes } from './projects/routes';
-import { Projects } from './projects/service';
 
 const log = logger('beltline');
 
-/** Deletes events past their type's eventstoreTTL, every BELTLINE_RETENTION_INTERVAL_MS. */
-function startRetention(cfg: Config, pool: Pool): { stop(): void } {
+/**
+ * The search attributes workflows are started with must be known to the namespace: a server
+ * from before one was added gets it here. Not fatal: a cluster's operator may have kept that
+ * right to themselves (docs/operating.md lists them); starts then fail with a clear error.
+ */
+async function registerSearchAttributes(cfg: Config): Promise<void> {
+  const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  try {
+    await ensureSearchAttributes(connection, cfg.TEMPORAL_NAMESPACE);
+  } catch (err) {
+    log.warn({ err }, 'could not register the search attributes beltline sets; register them on the namespace');
+  } finally {
+    await connection.close();
+  }
+}
+
+/** One project's retention: events past their type's eventstoreTTL, done staged batches, published changes. */
+async function retainProject(cfg: Config, project: string, pool: Pool): Promise<void> {
+  const n = await applyRetention(pool, await listEventTypes(pool, project));
+  if (n > 0) log.info({ project, deleted: n }, 'event store retention');
+  const purged = await purgeDoneBatches(pool, cfg.BELTLINE_STAGED_RETENTION);
+  if (purged > 0) log.info({ project, purged }, 'staged batches purged');
+  const changes = await purgePublishedChanges(pool, cfg.BELTLINE_OUTBOX_RETENTION);
+  if (changes > 0) log.info({ project, purged: changes }, 'published change-stream rows purged');
+}
+
+/** Retention of every project, every BELTLINE_RETENTION_INTERVAL_MS; one project failing holds up none other. */
+function startRetention(cfg: Config, projects: Projects): { stop(): void } {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    listEventTypes(pool, DEFAULT_PROJECT)
-      .then((all) => applyRetention(pool, all))
-      .then(async (n) => {
-        if (n > 0) log.info({ deleted: n }, 'event store retention');
-        const purged = await purgeDoneBatches(pool, cfg.BELTLINE_STAGED_RETENTION);
-        if (purged > 0) log.info({ purged }, 'staged batches purged');
-        const changes = await purgePublishedChanges(pool, cfg.BELTLINE_OUTBOX_RETENTION);
-        if (changes > 0) log.info({ purged: changes }, 'published change-stream rows purged');
+    projects
+      .list()
+      .then(async (all) => {
+        for (const { name } of all) {
+          await retainProject(cfg, name, projects.db(name)).catch((err: unknown) => log.warn({ err, project: name }, 'event store retention failed'));
+        }
       })
       .catch((err: unknown) => log.warn({ err }, 'event store retention failed'))
       .finally(() => {
@@ -75,7 +100,7 @@ export interface Running {
 }
 
 /** Runs the given roles in this process; `stop` shuts them down in reverse order. */
-export async function startBeltline(cfg: Config, roles: readonly Role[], opts: { belt?: string } = {}): Promise<Running> {
+export async function startBeltline(cfg: Config, roles: readonly Role[], opts: { belt?: string; project?: string } = {}): Promise<Running> {
   if (roles.includes('collector') && !cfg.BELTLINE_ADMIN_KEY) {
     cfg.BELTLINE_ADMIN_KEY = generateAdminKey();
     log.warn('BELTLINE_ADMIN_KEY is unset: generated an admin key for this run (see the start banner); set one to keep it');
@@ -101,16 +126,17 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const metrics = await startMetricsServer(cfg.BELTLINE_METRICS_HOST, cfg.BELTLINE_METRICS_PORT);
       stops.push(() => metrics.close());
     }
+    if (roles.includes('worker') || roles.includes('bridge')) await registerSearchAttributes(cfg);
     if (roles.includes('worker')) {
-      const worker = await startWorker(cfg, pool, { ...opts, definitions });
+      const worker = await startWorker(cfg, projects, { ...opts, definitions });
       stops.push(() => worker.shutdown());
-      const retention = startRetention(cfg, pool);
+      const retention = startRetention(cfg, projects);
       stops.push(async () => retention.stop());
       let sweeperClient: Promise<Client> | undefined;
       let sweeperProducer: ResilientProducer | undefined;
       const sweeper = startSweeper(
         cfg,
-        pool,
+        projects,
         () => (sweeperClient ??= connectClient(cfg)),
         () => (sweeperProducer ??= new ResilientProducer(createKafka(cfg, 'beltline-sweeper'))),
       );
@@ -122,8 +148,8 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
     }
     if (roles.includes('bridge')) {
       const client = await connectClient(cfg);
-      const bridge = await startBridge(cfg, client, pool, {
-        harvestedTopics: async () => (await listHarvesters(pool, DEFAULT_PROJECT)).flatMap((h) => (h.source.kind === 'kafka' ? [h.source.topic] : [])),
+      const bridge = await startBridge(cfg, client, projects, {
+        harvestedTopics: async (project) => (await listHarvesters(projects.db(project), project)).flatMap((h) => (h.source.kind === 'kafka' ? [h.source.topic] : [])),
         definitions,
       });
       stops.push(async () => {

@@ -6,7 +6,7 @@ import { toSelector, type EventSelector } from '../batches/record';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { ActionOutput } from '../belts/outputs';
-import { DEFAULT_PROJECT } from '../http/projects';
+import { DEFAULT_PROJECT } from '../projects/names';
 import { logger } from '../log';
 import { idempotencyKey, outcomeOf, resolveHeaders, type ActionDefinition, type ActionRetry } from './definition';
 import { getAction, listActions } from './store';
@@ -50,7 +50,7 @@ function clip(s: string): string {
  * advisory lock so two workflows never send the same key at once, and never sends a key already
  * marked sent.
  */
-export function createActionActivities(pool: Pool, env: Record<string, string | undefined> = process.env) {
+export function createActionActivities(pool: Pool, env: Record<string, string | undefined> = process.env, project: string = DEFAULT_PROJECT) {
   // Read here, where the deliveries go out: the worker's setting is the one that counts.
   const allowed = parseAllowedHosts(env.BELTLINE_ACTION_ALLOWED_HOSTS);
   return {
@@ -67,7 +67,7 @@ export function createActionActivities(pool: Pool, env: Record<string, string | 
         [value],
       );
       if (rows.length === 0) return { deliveries: [], failed: 0 };
-      const defs = new Map((await listActions(pool, DEFAULT_PROJECT)).map((d) => [d.name, d]));
+      const defs = new Map((await listActions(pool, project)).map((d) => [d.name, d]));
       const runs = new Map<string, { eventId: string; belt: string; name: string; index: number; key: string | null; payload: unknown }>();
       for (const r of rows) {
         r.actions.forEach((a, index) => {
@@ -77,7 +77,7 @@ export function createActionActivities(pool: Pool, env: Record<string, string | 
       }
       const keys = [...runs.keys()];
       const all = [...runs.values()];
-      const unconfigured = (name: string): string | null => (defs.has(name) ? null : `no action named ${JSON.stringify(name)} is configured (POST /projects/${DEFAULT_PROJECT}/actions)`);
+      const unconfigured = (name: string): string | null => (defs.has(name) ? null : `no action named ${JSON.stringify(name)} is configured (POST /projects/${project}/actions)`);
       const { rows: fresh } = await pool.query<{ idempotency_key: string; action: string; event_id: string; belt: string; last_error: string | null }>(
         `INSERT INTO action_runs (idempotency_key, project, action, event_id, belt, action_index, dedupe_key, payload, state, last_error)
          SELECT k, $1, a, e, b, i, d, p, CASE WHEN err IS NULL THEN 'pending' ELSE 'failed' END, err
@@ -85,7 +85,7 @@ export function createActionActivities(pool: Pool, env: Record<string, string | 
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING idempotency_key, action, event_id, belt, last_error`,
         [
-          DEFAULT_PROJECT,
+          project,
           keys,
           all.map((a) => a.name),
           all.map((a) => a.eventId),

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { BeltRunner } from '../belts/runner';
 import type { Config } from '../config';
@@ -8,6 +9,7 @@ import { EventTypeCache } from '../eventtypes/store';
 import { Partitions } from '../events/partitions';
 import { Harvesting } from '../harvesters/run';
 import { DEFAULT_PROJECT } from '../projects/names';
+import { ensureProjectTopics, projectConfig } from '../projects/topics';
 import { createKafka, ResilientProducer } from '../kafka/producer';
 import { SchemaRegistry } from '../schemas/registry';
 
@@ -29,22 +31,110 @@ export interface ActivityDeps {
 
 /**
  * `definitions` is the process's feed; without one, a feed that never listens is made, and the
- * version check alone keeps definitions current (one reload per change).
+ * version check alone keeps definitions current (one reload per change). `pool` is the project's
+ * (its search_path the project's schema) and `cfg` is seen through `projectConfig`: the activities
+ * read and write the project's tables and topics without naming either. `producer` lets the
+ * projects of a process share one Kafka producer.
  */
-export function createDeps(pool: Pool, cfg: Config, definitions: DefinitionsFeed = new DefinitionsFeed(cfg.databaseUrl)): ActivityDeps {
+export function createDeps(
+  pool: Pool,
+  cfg: Config,
+  definitions: DefinitionsFeed = new DefinitionsFeed(cfg.databaseUrl),
+  opts: { project?: string; producer?: () => ResilientProducer } = {},
+): ActivityDeps {
   let producer: ResilientProducer | undefined;
+  const project = opts.project ?? DEFAULT_PROJECT;
   return {
     pool,
-    cfg,
-    project: DEFAULT_PROJECT,
+    cfg: projectConfig(cfg, project),
+    project,
     definitions,
     types: new EventTypeCache(pool, definitions),
     harvesting: new Harvesting(pool, definitions),
     partitions: new Partitions(pool),
     schemas: new SchemaRegistry(pool),
     belts: new BeltRunner(pool),
-    producer: () => (producer ??= new ResilientProducer(createKafka(cfg, 'beltline-worker'))),
+    producer: opts.producer ?? (() => (producer ??= new ResilientProducer(createKafka(cfg, 'beltline-worker')))),
   };
+}
+
+/** Where a process reaches each project's tables: `Projects` does, and so does one pool for the default project alone. */
+export interface ProjectDatabases {
+  db(project: string): Pool;
+  exists(project: string): Promise<boolean>;
+}
+
+/** The default project only, on one pool: processes and tests from before projects. */
+export function defaultProjectOnly(pool: Pool): ProjectDatabases {
+  return {
+    db: (project) => {
+      if (project !== DEFAULT_PROJECT) throw ApplicationFailure.nonRetryable(`project ${project} is not served here`, 'UnknownProject');
+      return pool;
+    },
+    exists: async (project) => project === DEFAULT_PROJECT,
+  };
+}
+
+/**
+ * The ActivityDeps of each project a worker has run something for, made on first use and kept
+ * (caches, sandboxes, the project's topics made once) until the project is deleted. One Kafka
+ * producer serves them all.
+ */
+export class ProjectActivityDeps {
+  private readonly held = new Map<string, Promise<ActivityDeps>>();
+  private producer: ResilientProducer | undefined;
+  private readonly shared = (): ResilientProducer => (this.producer ??= new ResilientProducer(createKafka(this.cfg, 'beltline-worker')));
+
+  constructor(
+    readonly databases: ProjectDatabases,
+    readonly cfg: Config,
+    readonly definitions: DefinitionsFeed = new DefinitionsFeed(cfg.databaseUrl),
+  ) {}
+
+  /**
+   * The project's deps. A project that does not exist (deleted while its workflows ran) fails the
+   * activity for good: its tables are gone, retrying cannot help.
+   */
+  get(project: string = DEFAULT_PROJECT): Promise<ActivityDeps> {
+    let deps = this.held.get(project);
+    if (!deps) {
+      deps = this.make(project);
+      // A failed make (PostgreSQL away, an unknown project) is not kept: the next attempt asks again.
+      deps.catch(() => this.held.delete(project));
+      this.held.set(project, deps);
+    }
+    return deps;
+  }
+
+  private async make(project: string): Promise<ActivityDeps> {
+    if (!(await this.databases.exists(project))) throw ApplicationFailure.nonRetryable(`no project named ${project}`, 'UnknownProject');
+    const deps = createDeps(this.databases.db(project), this.cfg, this.definitions, { project, producer: this.shared });
+    // Its bad-row and change-stream topics are written by this process; the broker makes no topic on write.
+    if (project !== DEFAULT_PROJECT) {
+      const admin = createKafka(this.cfg, 'beltline-worker').admin();
+      await admin.connect();
+      try {
+        await ensureProjectTopics(admin, this.cfg, project);
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    return deps;
+  }
+
+  /** Forgets a deleted project (its sandboxes and Python processes close). */
+  async drop(project: string): Promise<void> {
+    const deps = this.held.get(project);
+    this.held.delete(project);
+    const d = await deps?.catch(() => undefined);
+    await d?.belts.close();
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.held.keys()];
+    for (const p of all) await this.drop(p);
+    await this.producer?.disconnect();
+  }
 }
 
 /** The workflow (batch, rerun, reaper) an activity runs for, for its log lines; none outside one. */

@@ -99,7 +99,7 @@ export function createProcessBatch(deps: ActivityDeps) {
       const inline = belts.filter((b) => b.definition.scale === undefined);
       const queuedBelts = belts
         .filter((b) => b.definition.scale !== undefined)
-        .map((b) => ({ name: b.name, version: b.version, taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, b.name) }));
+        .map((b) => ({ name: b.name, version: b.version, taskQueue: beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, b.name, deps.project) }));
 
       // Belts run before the transaction, so it holds its locks only for the writes. An event
       // found already stored inside it drops its outcome: what it led to was done when it came first.

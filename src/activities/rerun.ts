@@ -21,7 +21,7 @@ export function createRerunActivities(deps: ActivityDeps) {
     async beltHead(name: string): Promise<RerunBelt> {
       const head = await getBelt(pool, name);
       if (!head) throw ApplicationFailure.nonRetryable(`no belt named ${name}`, 'UnknownBelt');
-      const taskQueue = head.definition.scale === undefined ? cfg.BELTLINE_TASK_QUEUE : beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, name);
+      const taskQueue = head.definition.scale === undefined ? cfg.BELTLINE_TASK_QUEUE : beltTaskQueue(cfg.BELTLINE_TASK_QUEUE, name, deps.project);
       return { name, version: head.version, taskQueue, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS };
     },
 

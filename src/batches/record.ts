@@ -1,5 +1,6 @@
 import type { BatchRef } from './staging';
 import type { TrackerParams } from '../snowplow/tp2';
+import { projectScoped } from '../projects/names';
 
 /**
  * What the collector writes to Kafka `raw`: one record per accepted request, like Snowplow's
@@ -58,6 +59,8 @@ export interface IngestBatchInput extends BatchRef {
    * cannot read the environment); absent in batches started before it existed: the defaults.
    */
   retry?: BatchRetry;
+  /** The project whose batch it is (its schema holds the staged records); absent before projects: default. */
+  project?: string;
 }
 
 /** Which events a step works on: those a batch stored, or listed ids (belt retries and backfills). */
@@ -84,7 +87,11 @@ export function batchRetry(cfg: { BELTLINE_ACTIVITY_MAX_ATTEMPTS: number; BELTLI
   };
 }
 
-/** Deterministic: the same records always start the same workflow, whoever starts it. */
-export function batchWorkflowId(topic: string, partition: number, firstOffset: string, lastOffset: string): string {
-  return `ingest-${topic}-p${partition}-o${firstOffset}-${lastOffset}`;
+/**
+ * Deterministic: the same records always start the same workflow, whoever starts it. A topic two
+ * projects harvest gives each its own workflow (`@<project>`); the default project's ids are
+ * those of batches started before projects existed.
+ */
+export function batchWorkflowId(topic: string, partition: number, firstOffset: string, lastOffset: string, project?: string): string {
+  return projectScoped(`ingest-${topic}-p${partition}-o${firstOffset}-${lastOffset}`, project);
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { z } from 'zod';
 import { DefinitionError } from '../shared/errors';
+import { DEFAULT_PROJECT, projectScoped } from '../projects/names';
 
 /** A belt as seed 001's API body describes it, from the API or the belts folder. */
 export const beltDefinitionSchema = z.object({
@@ -67,9 +68,12 @@ export function beltVersion(def: BeltDefinition): string {
   return crypto.createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-/** Task queue of one belt: its activities run only on workers polling it, `scale` at a time. */
-export function beltTaskQueue(baseQueue: string, beltName: string): string {
-  return `${baseQueue}-belt-${beltName}`;
+/**
+ * Task queue of one belt of a project: its activities run only on workers polling it, `scale` at
+ * a time. The default project's keep their names; another project's end in `@<project>`.
+ */
+export function beltTaskQueue(baseQueue: string, beltName: string, project: string = DEFAULT_PROJECT): string {
+  return projectScoped(`${baseQueue}-belt-${beltName}`, project);
 }
 
 /**

@@ -45,6 +45,15 @@ export class BeltRunner {
     return (this.pythonPool ??= new PythonBeltPool({ processes: 2 }));
   }
 
+  /** Frees the sandboxes and the Python processes (the project was deleted, or the worker stops). */
+  async close(): Promise<void> {
+    const sandboxes = [...this.sandboxes.values()];
+    this.sandboxes.clear();
+    for (const sb of sandboxes) (await sb.catch(() => undefined))?.dispose();
+    await this.pythonPool?.close();
+    this.pythonPool = undefined;
+  }
+
   /** Runs one belt version over events; each gets the current profile of its correlation id. */
   async run(
     ref: BeltRef,

@@ -7,7 +7,9 @@ import { stageBatch, type BatchRef } from '../batches/staging';
 import type { Config } from '../config';
 import { logger } from '../log';
 import { addLagSource, batchesStarted } from '../metrics';
-import { EVENT_TYPES, SOURCE } from '../workflows/search-attributes';
+import { EVENT_TYPES, PROJECT, SOURCE } from '../workflows/search-attributes';
+import { DEFAULT_PROJECT, projectTopic } from '../projects/names';
+import { ensureProjectTopics } from '../projects/topics';
 import { cutBatches } from './batcher';
 import { InFlight } from './in-flight';
 import { createKafka } from '../kafka/producer';
@@ -69,10 +71,41 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const TOPIC_POLL_MS = 30_000;
 
 export interface BridgeTopics {
-  /** The Kafka topics harvesters read, besides the raw topic; asked again when harvesters change. */
-  harvestedTopics?: () => Promise<string[]>;
-  /** Harvester changes, to consume a new harvester's topic at once. */
+  /** The Kafka topics a project's harvesters read, besides raw topics; asked again when harvesters change. */
+  harvestedTopics?: (project: string) => Promise<string[]>;
+  /** Harvester and project changes, to consume a new harvester's topic or a new project's at once. */
   definitions?: DefinitionEvents;
+}
+
+/** The projects the bridge serves: their names, and the pool that reaches each one's schema. */
+export interface BridgeProjects {
+  list(): Promise<{ name: string }[]>;
+  db(project: string): Pool;
+  exists(project: string): Promise<boolean>;
+}
+
+/** The default project alone, on one pool (a bridge from before projects). */
+export function singleProject(pool: Pool): BridgeProjects {
+  return { list: async () => [{ name: DEFAULT_PROJECT }], db: () => pool, exists: async (p) => p === DEFAULT_PROJECT };
+}
+
+/**
+ * Which projects a topic's records go to: each project's raw topic to it, and a harvested topic to
+ * every project whose harvesters read it (two projects harvesting one topic each get a batch of
+ * their own). Pure: topic → projects, sorted.
+ */
+export function topicRoutes(rawTopic: string, harvested: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
+  const routes = new Map<string, Set<string>>();
+  const add = (topic: string, project: string): void => {
+    const s = routes.get(topic) ?? new Set<string>();
+    s.add(project);
+    routes.set(topic, s);
+  };
+  for (const [project, topics] of harvested) {
+    add(projectTopic(rawTopic, project), project);
+    for (const t of topics) add(t, project);
+  }
+  return new Map([...routes].map(([t, ps]) => [t, [...ps].sort()]));
 }
 
 /**
@@ -81,29 +114,47 @@ export interface BridgeTopics {
  * after Temporal acknowledged the start, and the workflow id is derived from the offsets, so a
  * restart that re-reads uncommitted records finds the workflow already started instead of doubling it.
  */
-export async function startBridge(cfg: Config, client: Client, pool: Pool, opts: BridgeTopics = {}): Promise<Bridge> {
+export async function startBridge(cfg: Config, client: Client, source: Pool | BridgeProjects, opts: BridgeTopics = {}): Promise<Bridge> {
+  const projects = 'list' in source ? source : singleProject(source);
   const kafka = createKafka(cfg, 'beltline-bridge');
   const admin = kafka.admin();
   const harvested = opts.harvestedTopics ?? (async () => []);
-  /** The raw topic, and the topics harvesters read that exist (one that does not yet is skipped, not fatal). */
   // Said once per topic, not at every poll.
   const warnedMissing = new Set<string>();
-  async function wantedTopics(): Promise<string[]> {
-    const extra = [...new Set(await harvested())].filter((t) => t !== cfg.BELTLINE_RAW_TOPIC).sort();
-    if (extra.length === 0) return [cfg.BELTLINE_RAW_TOPIC];
+  // Projects whose topics this bridge made sure of.
+  const topicsMade = new Set<string>([DEFAULT_PROJECT]);
+  /**
+   * Every project's raw topic (a new project's is created, so its first events are read at once)
+   * and the topics harvesters read that exist (one that does not yet is skipped, not fatal), with
+   * the projects each topic's records go to.
+   */
+  async function wanted(): Promise<{ topics: string[]; routes: Map<string, string[]> }> {
+    const names = (await projects.list()).map((p) => p.name);
+    const byProject = new Map(await Promise.all(names.map(async (p) => [p, [...new Set(await harvested(p))]] as const)));
+    const routes = topicRoutes(cfg.BELTLINE_RAW_TOPIC, byProject);
+    const raw = new Set(names.map((p) => projectTopic(cfg.BELTLINE_RAW_TOPIC, p)));
+    const extra = [...routes.keys()].filter((t) => !raw.has(t));
+    const fresh = names.filter((p) => !topicsMade.has(p));
+    if (extra.length === 0 && fresh.length === 0) return { topics: [...routes.keys()].sort(), routes };
     await admin.connect();
     try {
+      for (const p of fresh) {
+        const made = await ensureProjectTopics(admin, cfg, p);
+        if (made.length > 0) log.info({ project: p, topics: made }, "created a project's topics");
+        topicsMade.add(p);
+      }
       const existing = new Set(await admin.listTopics());
       for (const t of extra.filter((t) => !existing.has(t) && !warnedMissing.has(t))) {
         warnedMissing.add(t);
         log.warn({ topic: t }, 'a harvester reads a topic that does not exist (yet); not consuming it');
       }
-      return [cfg.BELTLINE_RAW_TOPIC, ...extra.filter((t) => existing.has(t))];
+      for (const t of extra) if (!existing.has(t)) routes.delete(t);
+      return { topics: [...routes.keys()].sort(), routes };
     } finally {
       await admin.disconnect();
     }
   }
-  let topics = await wantedTopics();
+  let { topics, routes } = await wanted();
   const consumerConfig: ConsumerConfig = {
     groupId: cfg.BELTLINE_CONSUMER_GROUP,
     // Linger: the broker holds a fetch until it has half a batch of bytes or the linger passed.
@@ -133,9 +184,9 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, opts:
       .finally(() => inFlight.release());
   }
 
-  async function startWorkflow(ref: BatchRef, records: readonly BatchRecord[]): Promise<string> {
-    const workflowId = batchWorkflowId(ref.topic, ref.partition, ref.firstOffset, ref.lastOffset);
-    const input: IngestBatchInput = { ...ref, recordCount: records.length, retry };
+  async function startWorkflow(project: string, ref: BatchRef, records: readonly BatchRecord[]): Promise<string> {
+    const workflowId = batchWorkflowId(ref.topic, ref.partition, ref.firstOffset, ref.lastOffset, project);
+    const input: IngestBatchInput = { ...ref, recordCount: records.length, retry, project };
     try {
       await client.workflow.start('ingestBatch', {
         taskQueue: cfg.BELTLINE_TASK_QUEUE,
@@ -144,11 +195,12 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, opts:
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: [
           { key: SOURCE, value: ref.topic },
-          { key: EVENT_TYPES, value: declaredEventTypes(ref.topic, records, cfg.BELTLINE_RAW_TOPIC) },
+          { key: EVENT_TYPES, value: declaredEventTypes(ref.topic, records, projectTopic(cfg.BELTLINE_RAW_TOPIC, project)) },
+          { key: PROJECT, value: project },
         ],
       });
       batchesStarted.inc({ topic: ref.topic });
-      log.debug({ workflowId, records: records.length }, 'batch started');
+      log.debug({ workflowId, project, records: records.length }, 'batch started');
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       log.info({ workflowId }, 'batch was already started; counting it as started');
@@ -159,29 +211,55 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, opts:
   async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const stillOurs = (): boolean => isRunning() && !isStale();
     const chunks = cutBatches(batch.messages, { maxEvents: cfg.BATCH_MAX_EVENTS, maxBytes: cfg.BATCH_MAX_BYTES });
+    // Read when the batch arrives: a project created or deleted since the subscription counts.
+    const owners = routes.get(batch.topic) ?? [];
     for (const chunk of chunks) {
-      // Wait for a slot, staying a live group member meanwhile; a bridge that loses the partition
-      // leaves the records uncommitted for their next owner.
-      while (!inFlight.tryAcquire()) {
-        if (!stillOurs()) return;
-        await inFlight.changed(HEARTBEAT_MS);
-        await heartbeat();
-      }
       const ref: BatchRef = { topic: batch.topic, partition: batch.partition, firstOffset: chunk[0].offset, lastOffset: chunk[chunk.length - 1].offset };
       const records = chunk.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '', timestamp: Number(m.timestamp) }));
-      let workflowId: string;
-      try {
-        workflowId = await untilDone(() => stageBatch(pool, ref, records).then(() => startWorkflow(ref, records)), heartbeat, stillOurs);
-      } catch (err) {
-        inFlight.release();
-        throw err;
+      // One workflow per project the topic is for, each batch staged in its project's schema.
+      for (const project of owners) {
+        // Wait for a slot, staying a live group member meanwhile; a bridge that loses the partition
+        // leaves the records uncommitted for their next owner.
+        while (!inFlight.tryAcquire()) {
+          if (!stillOurs()) return;
+          await inFlight.changed(HEARTBEAT_MS);
+          await heartbeat();
+        }
+        let workflowId: string | undefined;
+        try {
+          workflowId = await untilDone(() => stageAndStart(project, ref, records), heartbeat, stillOurs);
+        } catch (err) {
+          inFlight.release();
+          throw err;
+        }
+        if (workflowId === undefined) {
+          inFlight.release();
+          continue;
+        }
+        track(workflowId);
+        if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
       }
-      track(workflowId);
-      if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
       resolveOffset(ref.lastOffset);
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(ref.lastOffset) + 1n).toString() }]);
       crashes = 0;
       await heartbeat();
+    }
+  }
+
+  /**
+   * Stages the batch in the project's schema and starts its workflow. Undefined when the project
+   * was deleted meanwhile: its records have nowhere to go (its schema is gone), and are skipped.
+   */
+  async function stageAndStart(project: string, ref: BatchRef, records: readonly BatchRecord[]): Promise<string | undefined> {
+    try {
+      await stageBatch(projects.db(project), ref, records);
+      return await startWorkflow(project, ref, records);
+    } catch (err) {
+      if (project !== DEFAULT_PROJECT && !(await projects.exists(project))) {
+        log.info({ project, topic: ref.topic, partition: ref.partition, firstOffset: ref.firstOffset, lastOffset: ref.lastOffset }, 'project deleted: its records are skipped');
+        return undefined;
+      }
+      throw err;
     }
   }
 
@@ -250,18 +328,21 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, opts:
   await consume(consumer);
   log.info({ topics, group: cfg.BELTLINE_CONSUMER_GROUP, inFlight: inFlight.limit }, 'bridge consuming');
 
-  // A harvester created, changed or deleted through the API may read another topic: a consumer
-  // cannot change its subscription, so it is replaced (a rebalance; uncommitted records are read
-  // again and find their workflows started). Topics that appear later are noticed by a slow poll.
+  // A harvester created, changed or deleted through the API may read another topic, and a project
+  // created or deleted adds or removes its raw topic: a consumer cannot change its subscription,
+  // so it is replaced (a rebalance; uncommitted records are read again and find their workflows
+  // started). Topics that appear later are noticed by a slow poll.
   let refreshing = Promise.resolve();
   const refreshTopics = (): void => {
     refreshing = refreshing
       .then(async () => {
         if (stopping) return;
-        const next = await wantedTopics();
-        if (next.join('\n') === topics.join('\n')) return;
-        topics = next;
-        log.info({ topics }, 'harvested topics changed; consuming them');
+        const next = await wanted();
+        // Routes change alone when a second project harvests a topic already consumed.
+        routes = next.routes;
+        if (next.topics.join('\n') === topics.join('\n')) return;
+        topics = next.topics;
+        log.info({ topics }, 'the topics to consume changed; consuming them');
         await replaceConsumer();
       })
       .catch((err: unknown) => {
@@ -269,7 +350,7 @@ export async function startBridge(cfg: Config, client: Client, pool: Pool, opts:
       });
   };
   const unsubscribe = opts.definitions?.subscribe((e) => {
-    if (e === 'reset' || e.kind === 'harvester') refreshTopics();
+    if (e === 'reset' || e.kind === 'harvester' || e.kind === 'project') refreshTopics();
   });
   const topicPoll = setInterval(refreshTopics, TOPIC_POLL_MS);
 

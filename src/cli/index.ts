@@ -39,9 +39,10 @@ program
   .description('run beltline: collector, bridge and worker in one process, or the roles named')
   .addOption(new Option('--role <role...>', 'roles to run').choices([...ROLES, 'all']).default(['all']))
   .option('--belt <name>', 'with --role worker: poll only this belt\'s task queue')
-  .action(async (opts: { role: string[]; belt?: string }) => {
+  .option('--project <name>', 'with --belt: the belt\'s project', 'default')
+  .action(async (opts: { role: string[]; belt?: string; project: string }) => {
     const roles: Role[] = opts.role.includes('all') ? [...ROLES] : (opts.role as Role[]);
-    const running = await startBeltline(config(), roles, { belt: opts.belt });
+    const running = await startBeltline(config(), roles, { belt: opts.belt, project: opts.project });
     await untilSignal();
     await running.stop();
     process.exit(0);

@@ -2,6 +2,7 @@
  * Expirations are reaped by time bucket: one reaper workflow per bucket, with a deterministic
  * id, waits on a durable timer until the bucket ends. Pure.
  */
+import { projectScoped } from '../projects/names';
 
 export function bucketOf(ms: number, bucketMs: number): number {
   return Math.floor(ms / bucketMs);
@@ -43,6 +44,6 @@ export function expirationEventId(kind: 'ttl' | 'ttn', profileId: string, path: 
  * is part of it because it stands for a deployment (its database): two beltlines sharing one
  * Temporal namespace (tests beside `npm start`, staging beside production) each reap their own.
  */
-export function reaperId(taskQueue: string, bucket: number, bucketMs: number): string {
-  return `reaper-${taskQueue}-${bucketMs}ms-${bucket}`;
+export function reaperId(taskQueue: string, bucket: number, bucketMs: number, project?: string): string {
+  return projectScoped(`reaper-${taskQueue}-${bucketMs}ms-${bucket}`, project);
 }

@@ -42,3 +42,12 @@ export function topicProject(base: string, topic: string): string | undefined {
   const project = topic.slice(base.length + 1);
   return projectNameProblem(project) === undefined ? project : undefined;
 }
+
+/**
+ * An identifier (a workflow id, a task queue) made a project's own: the default project's stay
+ * as they always were (running and failed workflows keep their ids), another project's end in
+ * `@<project>`. `@` appears in no topic, belt or project name, so no project's id is another's.
+ */
+export function projectScoped(id: string, project: string | undefined): string {
+  return project === undefined || project === DEFAULT_PROJECT ? id : `${id}@${project}`;
+}

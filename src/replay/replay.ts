@@ -2,7 +2,8 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BatchRetry, IngestBatchInput } from '../batches/record';
 import { logger } from '../log';
-import { EVENT_COUNT, EVENT_TYPES, SOURCE } from '../workflows/search-attributes';
+import { DEFAULT_PROJECT } from '../projects/names';
+import { EVENT_COUNT, EVENT_TYPES, PROJECT, SOURCE } from '../workflows/search-attributes';
 import { failedBatchesQuery, type FailedBatchFilter } from './query';
 
 const log = logger('replay');
@@ -14,6 +15,8 @@ export interface FailedBatch {
   startTime: string;
   closeTime?: string;
   source?: string;
+  /** The project whose batch it is (batches from before projects: default). */
+  project: string;
   eventTypes: string[];
   eventCount?: number;
   /** The innermost failure's message (e.g. the database error the last attempt met). */
@@ -58,6 +61,7 @@ export async function listFailedBatches(client: Client, filter: FailedBatchFilte
       startTime: wf.startTime.toISOString(),
       closeTime: wf.closeTime?.toISOString(),
       source: wf.typedSearchAttributes.get(SOURCE),
+      project: wf.typedSearchAttributes.get(PROJECT) ?? DEFAULT_PROJECT,
       eventTypes: wf.typedSearchAttributes.get(EVENT_TYPES) ?? [],
       eventCount: wf.typedSearchAttributes.get(EVENT_COUNT),
       reason: '',
@@ -110,6 +114,8 @@ export async function replayBatch(client: Client, workflowId: string, retry: Bat
       typedSearchAttributes: [
         { key: SOURCE, value: source },
         { key: EVENT_TYPES, value: desc.typedSearchAttributes.get(EVENT_TYPES) ?? [] },
+        // A batch from before projects is the default project's.
+        { key: PROJECT, value: input.project ?? desc.typedSearchAttributes.get(PROJECT) ?? DEFAULT_PROJECT },
       ],
       memo: { replayOf: desc.runId },
     });

@@ -6,6 +6,7 @@ import { GiveUp, isAlive, portAnswers, processCmdline, readPid, tail, terminate,
 import { cmdlineIsService, maintenanceUrl, maskPassword, SERVICES, type ServiceName } from './render';
 import {
   ensureDatabase,
+  ensureTemporalSearchAttributes,
   ensureTopics,
   kafkaEndpoint,
   kafkaReady,
@@ -71,6 +72,7 @@ const DEFS: Record<ServiceName, ServiceDef> = {
     pidFile: (p) => path.join(p.run, 'temporal.pid'),
     logFile: (p) => path.join(p.logs, 'temporal.log'),
     start: startTemporal,
+    afterReady: ensureTemporalSearchAttributes,
     readyTimeoutMs: 60_000,
     uiUrl: (cfg) => `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}`,
   },

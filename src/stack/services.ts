@@ -129,6 +129,18 @@ export async function temporalReady(cfg: Config): Promise<boolean> {
   return httpAnswers(`http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/`);
 }
 
+/** Registers the search attributes a dev server started before they existed lacks (it keeps running). */
+export async function ensureTemporalSearchAttributes(cfg: Config): Promise<void> {
+  const { Connection } = await import('@temporalio/client');
+  const { ensureSearchAttributes } = await import('../temporal/search-attributes');
+  const conn = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, connectTimeout: 5000 });
+  try {
+    await ensureSearchAttributes(conn, cfg.TEMPORAL_NAMESPACE);
+  } finally {
+    await conn.close();
+  }
+}
+
 // ---------------------------------------------------------------- Kafka
 
 export function kafkaInstallDir(): string {

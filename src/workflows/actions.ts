@@ -20,8 +20,8 @@ export interface ActionsResult {
  * applied: one activity per delivery, each with its action's retry policy. A delivery that fails
  * for good is recorded as failed (action_runs) and does not fail the batch.
  */
-export async function runActions(events: EventSelector): Promise<ActionsResult> {
-  const { deliveries, failed } = await prepareActions(events);
+export async function runActions(events: EventSelector, project?: string): Promise<ActionsResult> {
+  const { deliveries, failed } = await prepareActions(events, project);
   const outcomes = await Promise.all(
     deliveries.map(async (d) => {
       const { deliverAction } = proxyActivities<Activities>({
@@ -37,7 +37,7 @@ export async function runActions(events: EventSelector): Promise<ActionsResult> 
         },
       });
       try {
-        return (await deliverAction(d.key, d.retry.maximumAttempts)).state;
+        return (await deliverAction(d.key, d.retry.maximumAttempts, project)).state;
       } catch (err) {
         if (isCancellation(err)) throw err;
         return 'failed';

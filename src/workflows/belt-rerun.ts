@@ -12,6 +12,8 @@ export interface BeltRerunInput {
   belt: string;
   /** retry: the events the belt failed on; backfill: stored events of its input types it never ran on. */
   mode: 'retry' | 'backfill';
+  /** The belt's project; absent in reruns started before projects: the default project. */
+  project?: string;
   /** ISO-8601: only events (backfill: by event time; retry: by failure time) from then on. */
   since?: string;
   /** Carried across continue-as-new. */
@@ -34,11 +36,11 @@ const PAGES_PER_RUN = 40;
 
 /** Runs a belt's current version over past events, a page at a time, and applies the results. */
 export async function beltRerun(input: BeltRerunInput): Promise<RerunProgress> {
-  const head = await beltHead(input.belt);
+  const head = await beltHead(input.belt, input.project);
   const progress: RerunProgress = {
     done: input.done ?? 0,
     errors: input.errors ?? 0,
-    total: input.total ?? (await rerunCount(input.belt, input.mode, input.since)),
+    total: input.total ?? (await rerunCount(input.belt, input.mode, input.since, input.project)),
     finished: false,
   };
   setHandler(progressQuery, () => progress);
@@ -46,12 +48,12 @@ export async function beltRerun(input: BeltRerunInput): Promise<RerunProgress> {
 
   let after = input.after;
   for (let page = 0; page < PAGES_PER_RUN; page++) {
-    const { eventIds, next } = await rerunPage(input.belt, input.mode, input.since, after);
+    const { eventIds, next } = await rerunPage(input.belt, input.mode, input.since, after, input.project);
     if (eventIds.length > 0) {
-      const run = await runBelt({ name: head.name, version: head.version }, { eventIds }, { retryFailed: input.mode === 'retry' });
-      const { buckets } = await applyBatch({ eventIds });
-      await ensureReapers(buckets, head.bucketMs);
-      await runActions({ eventIds });
+      const run = await runBelt({ name: head.name, version: head.version }, { eventIds }, { retryFailed: input.mode === 'retry' }, input.project);
+      const { buckets } = await applyBatch({ eventIds }, input.project);
+      await ensureReapers(buckets, head.bucketMs, input.project);
+      await runActions({ eventIds }, input.project);
       progress.done += eventIds.length;
       progress.errors += run.errors;
       upsertSearchAttributes([{ key: EVENT_COUNT, value: progress.done }]);

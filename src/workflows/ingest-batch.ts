@@ -76,16 +76,16 @@ async function runIngestBatch(input: IngestBatchInput): Promise<IngestBatchResul
           heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT,
           retry,
         });
-        return { belt: b.name, version: b.version, ...(await runBelt({ name: b.name, version: b.version }, batch)) };
+        return { belt: b.name, version: b.version, ...(await runBelt({ name: b.name, version: b.version }, batch, {}, input.project)) };
       }),
     );
     beltRuns.push(...runs);
-    const more = await applyBatch(batch);
+    const more = await applyBatch(batch, input.project);
     applied += more.applied;
     profiles += more.profiles;
     buckets = [...new Set([...buckets, ...more.buckets])];
   }
-  await ensureReapers(buckets, done.bucketMs);
-  const actions = done.actions || done.queuedBelts.length > 0 ? await runActions(batch) : { sent: 0, failed: 0 };
+  await ensureReapers(buckets, done.bucketMs, input.project);
+  const actions = done.actions || done.queuedBelts.length > 0 ? await runActions(batch, input.project) : { sent: 0, failed: 0 };
   return { events: done.events, duplicates: done.duplicates, badRows: done.badRows, beltRuns, applied, profiles, actions };
 }

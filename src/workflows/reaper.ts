@@ -2,7 +2,9 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { continueAsNew, ParentClosePolicy, patched, proxyActivities, sleep, startChild, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { bucketEnd, reaperId } from '../expiry/buckets';
+import { DEFAULT_PROJECT } from '../projects/names';
 import { ACTIVITY_HEARTBEAT_TIMEOUT } from './liveness';
+import { PROJECT } from './search-attributes';
 
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' };
 const { reapBucketPage } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT, retry });
@@ -10,6 +12,8 @@ const { reapBucketPage } = proxyActivities<Activities>({ startToCloseTimeout: '2
 export interface ReapBucketInput {
   bucket: number;
   bucketMs: number;
+  /** Whose expirations; absent in reapers started before projects: the default project. */
+  project?: string;
   expired?: number;
   notified?: number;
 }
@@ -27,7 +31,7 @@ export async function reapBucket(input: ReapBucketInput): Promise<{ expired: num
   let expired = input.expired ?? 0;
   let notified = input.notified ?? 0;
   for (let page = 0; page < PAGES_PER_RUN; page++) {
-    const r = await reapBucketPage(input.bucket);
+    const r = await reapBucketPage(input.bucket, input.project);
     expired += r.expired;
     notified += r.notified;
     if (r.taken < 500) return { expired, notified };
@@ -37,13 +41,15 @@ export async function reapBucket(input: ReapBucketInput): Promise<{ expired: num
 
 
 /** Starts the reapers of these buckets unless they run already; they outlive the caller. */
-export async function ensureReapers(buckets: number[], bucketMs: number): Promise<void> {
+export async function ensureReapers(buckets: number[], bucketMs: number, project?: string): Promise<void> {
   for (const bucket of buckets) {
     try {
       await startChild(reapBucket, {
         // Batches started before reaper ids named their task queue replay with the old id.
-        workflowId: patched('reaper-id-task-queue') ? reaperId(workflowInfo().taskQueue, bucket, bucketMs) : `reaper-${bucketMs}ms-${bucket}`,
-        args: [{ bucket, bucketMs }],
+        workflowId: patched('reaper-id-task-queue') ? reaperId(workflowInfo().taskQueue, bucket, bucketMs, project) : `reaper-${bucketMs}ms-${bucket}`,
+        // The default project's input stays as it was, so histories from before projects replay alike.
+        args: [project === undefined || project === DEFAULT_PROJECT ? { bucket, bucketMs } : { bucket, bucketMs, project }],
+        typedSearchAttributes: [{ key: PROJECT, value: project ?? DEFAULT_PROJECT }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // A bucket whose reaper finished may get late entries: a new run reaps them at once.
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',

@@ -12,6 +12,8 @@ export interface RecoverBadRowsInput {
   config: unknown;
   filter: RecoveryFilter;
   dryRun: boolean;
+  /** Whose bad rows (and raw topic); absent in runs started before projects: the default project. */
+  project?: string;
   /** Carried across continue-as-new. */
   after?: string;
   max?: string | null;
@@ -50,7 +52,7 @@ export const REPORTS = 1000;
  */
 export async function recoverBadRows(input: RecoverBadRowsInput): Promise<RecoveryResult> {
   const run = workflowInfo().workflowId;
-  const bounds = input.max !== undefined ? { max: input.max, total: input.total ?? 0 } : await recoveryBounds(input.filter);
+  const bounds = input.max !== undefined ? { max: input.max, total: input.total ?? 0 } : await recoveryBounds(input.filter, input.project);
   const counts = input.counts ?? { recovered: 0, failed: 0, unmatched: 0, unrecoverable: 0 };
   const reports = input.reports ?? [];
   let omitted = input.omitted ?? 0;
@@ -64,7 +66,7 @@ export async function recoverBadRows(input: RecoverBadRowsInput): Promise<Recove
 
   let after = input.after ?? '0';
   for (let page = 0; page < PAGES_PER_RUN; page++) {
-    const result = await recoverBadRowPage({ config: input.config, run, filter: input.filter, after, max: bounds.max, dryRun: input.dryRun });
+    const result = await recoverBadRowPage({ config: input.config, run, filter: input.filter, after, max: bounds.max, dryRun: input.dryRun, project: input.project });
     if (result.last === null) return finish();
     for (const k of Object.keys(counts) as RowStatus[]) counts[k] += result.counts[k];
     progress.done += result.rows;

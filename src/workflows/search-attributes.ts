@@ -11,11 +11,14 @@ export const SEARCH_ATTRIBUTE_EVENT_TYPES = 'BeltlineEventTypes';
 export const SEARCH_ATTRIBUTE_EVENT_COUNT = 'BeltlineEventCount';
 export const SEARCH_ATTRIBUTE_BELTS = 'BeltlineBelts';
 export const SEARCH_ATTRIBUTE_SOURCE = 'BeltlineSource';
+/** The project a workflow works for: every workflow beltline starts carries it. */
+export const SEARCH_ATTRIBUTE_PROJECT = 'BeltlineProject';
 
 export const EVENT_TYPES = defineSearchAttributeKey(SEARCH_ATTRIBUTE_EVENT_TYPES, SearchAttributeType.KEYWORD_LIST);
 export const EVENT_COUNT = defineSearchAttributeKey(SEARCH_ATTRIBUTE_EVENT_COUNT, SearchAttributeType.INT);
 export const BELTS = defineSearchAttributeKey(SEARCH_ATTRIBUTE_BELTS, SearchAttributeType.KEYWORD_LIST);
 export const SOURCE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_SOURCE, SearchAttributeType.KEYWORD);
+export const PROJECT = defineSearchAttributeKey(SEARCH_ATTRIBUTE_PROJECT, SearchAttributeType.KEYWORD);
 
 /** The value types `--search-attribute` accepts that beltline uses. */
 export type SearchAttributeKind = 'Keyword' | 'KeywordList' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'Text';
@@ -26,4 +29,5 @@ export const SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeKind>> = 
   [SEARCH_ATTRIBUTE_EVENT_COUNT]: 'Int',
   [SEARCH_ATTRIBUTE_BELTS]: 'KeywordList',
   [SEARCH_ATTRIBUTE_SOURCE]: 'Keyword',
+  [SEARCH_ATTRIBUTE_PROJECT]: 'Keyword',
 });

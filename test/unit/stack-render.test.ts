@@ -19,7 +19,8 @@ import {
   temporalArgs,
   topicPlan,
 } from '../../src/stack/render';
-import { BELTS, EVENT_COUNT, EVENT_TYPES, SEARCH_ATTRIBUTES, SOURCE } from '../../src/workflows/search-attributes';
+import { missingSearchAttributes } from '../../src/temporal/search-attributes';
+import { BELTS, EVENT_COUNT, EVENT_TYPES, PROJECT, SEARCH_ATTRIBUTES, SOURCE } from '../../src/workflows/search-attributes';
 
 const props = (text: string): Record<string, string> =>
   Object.fromEntries(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -82,8 +83,14 @@ describe('stack: Temporal', () => {
 
   it('registers beltline\'s search attributes, with the names the workflows use', () => {
     const registered = temporalArgs(base).flatMap((a, i, all) => (all[i - 1] === '--search-attribute' ? [a] : []));
-    expect(registered.sort()).toEqual(['BeltlineBelts=KeywordList', 'BeltlineEventCount=Int', 'BeltlineEventTypes=KeywordList', 'BeltlineSource=Keyword']);
-    expect([EVENT_TYPES.name, EVENT_COUNT.name, BELTS.name, SOURCE.name].sort()).toEqual(Object.keys(SEARCH_ATTRIBUTES).sort());
+    expect(registered.sort()).toEqual(['BeltlineBelts=KeywordList', 'BeltlineEventCount=Int', 'BeltlineEventTypes=KeywordList', 'BeltlineProject=Keyword', 'BeltlineSource=Keyword']);
+    expect([EVENT_TYPES.name, EVENT_COUNT.name, BELTS.name, SOURCE.name, PROJECT.name].sort()).toEqual(Object.keys(SEARCH_ATTRIBUTES).sort());
+  });
+
+  it('adds to a running server only the search attributes it lacks, with their indexed value types', () => {
+    const registered = new Map<string, unknown>([['BeltlineEventTypes', 7], ['BeltlineEventCount', 3], ['BeltlineBelts', 7], ['BeltlineSource', 2]]);
+    expect(missingSearchAttributes(registered)).toEqual({ BeltlineProject: 2 });
+    expect(missingSearchAttributes(new Map(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 0])))).toEqual({});
   });
 });
 
