@@ -11,7 +11,7 @@ import { ensureSearchAttributes } from './temporal/search-attributes';
 import { PythonBeltPool } from './belts/python';
 import { beltRoutes } from './belts/routes';
 import { eventTypeRoutes } from './eventtypes/routes';
-import { EventTypeCache, listEventTypes } from './eventtypes/store';
+import { listEventTypes } from './eventtypes/store';
 import { DefinitionsFeed } from './db/definitions-feed';
 import { harvesterRoutes } from './harvesters/routes';
 import { actionRoutes } from './actions/routes';
@@ -27,6 +27,8 @@ import { segmentRoutes } from './segments/routes';
 import { generateAdminKey } from './http/auth';
 import { startBridge } from './bridge/bridge';
 import { registerCollectorRoutes } from './collector/routes';
+import { CollectorProjects } from './collector/projects';
+import { Projects } from './projects/service';
 import { createKafka, ResilientProducer } from './kafka/producer';
 import { logger } from './log';
 import { metricsRoutes, startMetricsServer } from './metrics';
@@ -161,11 +163,16 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const producer = new ResilientProducer(createKafka(cfg, 'beltline-collector'), { lingerMs: cfg.BELTLINE_PRODUCE_LINGER_MS });
       const trustedProxies = cfg.BELTLINE_TRUSTED_PROXIES.split(',').map((s) => s.trim()).filter(Boolean);
       const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES, trustedProxies });
-      // Served from memory, so the collector keeps taking events of known types while
-      // PostgreSQL is down; loaded before the first request for that reason.
-      const eventTypes = new EventTypeCache(pool, definitions, { serveStale: true });
-      await eventTypes.all(DEFAULT_PROJECT);
-      registerCollectorRoutes(app, cfg, producer, eventTypes);
+      // Projects, their write keys and event types are served from memory, so the collector keeps
+      // taking events of known ones while PostgreSQL is down; loaded before the first request for that reason.
+      const projects = new Projects(pool, cfg.databaseUrl, 4);
+      const collectorProjects = new CollectorProjects(pool, (p) => projects.db(p), definitions);
+      stops.push(async () => {
+        collectorProjects.stop();
+        await projects.end();
+      });
+      await collectorProjects.preload();
+      registerCollectorRoutes(app, cfg, producer, collectorProjects);
       let temporal: Promise<Client> | undefined;
       stops.push(async () => {
         if (temporal) await (await temporal).connection.close();

@@ -1,8 +1,18 @@
 import { startBeltline, type BeltlineProcess } from '../support/beltline';
 import { freshTopic } from '../support/kafka';
 
+/** The collector's routes: public, or with the write key of a project that requires one. */
+const COLLECTOR = new Set([
+  'POST /com.snowplowanalytics.snowplow/tp2',
+  'POST /api/com.snowplowanalytics.snowplow/tp2',
+  'POST /p/{project}/com.snowplowanalytics.snowplow/tp2',
+  'POST /p/{project}/api/com.snowplowanalytics.snowplow/tp2',
+  'GET /i',
+  'GET /p/{project}/i',
+  'POST /api/v1/events/{eventType}',
+]);
 /** The routes anyone may call: the collector's, and the server's own health and description. */
-const PUBLIC = new Set(['POST /com.snowplowanalytics.snowplow/tp2', 'GET /i', 'POST /api/v1/events/{eventType}', 'GET /health']);
+const PUBLIC = new Set([...COLLECTOR, 'GET /health']);
 
 type Operation = { security?: unknown[]; responses?: Record<string, unknown> };
 
@@ -35,8 +45,12 @@ describe('the admin API', () => {
     const undocumented = admin.filter((o) => JSON.stringify(o.op.security) !== JSON.stringify(keys(o)) || !o.op.responses?.['401'] || !o.op.responses?.['403']);
     expect(undocumented.map((o) => `${o.method} ${o.path}`)).toEqual([]);
     expect(admin.filter((o) => INSTANCE_ROUTES.has(`${o.method} ${o.path}`))).toHaveLength(INSTANCE_ROUTES.size);
-    const open = operations().filter((o) => PUBLIC.has(`${o.method} ${o.path}`));
+    const open = operations().filter((o) => PUBLIC.has(`${o.method} ${o.path}`) && !COLLECTOR.has(`${o.method} ${o.path}`));
     expect(open.map((o) => o.op.security)).toEqual(open.map(() => undefined));
+    // A collector route takes a project's write key, or nothing (a public project).
+    const collector = operations().filter((o) => COLLECTOR.has(`${o.method} ${o.path}`));
+    expect(collector.map((o) => `${o.method} ${o.path}`).sort()).toEqual([...COLLECTOR].sort());
+    expect(collector.map((o) => o.op.security)).toEqual(collector.map(() => [{ writeKey: [] }, {}]));
   });
 
   it('answers 401 without a key and 403 with a wrong one on every admin route, whatever the body', async () => {

@@ -35,7 +35,18 @@ function recordTracked(tracker: Tracker, tracked: string[]): void {
  * Snowplow's own Node tracker pointed at a beltline collector, recording which events the
  * collector acknowledged so a test can check that exactly those arrive.
  */
-export function snowplowTracker(baseUrl: string, opts: { appId?: string; bufferSize?: number; encodeBase64?: boolean } = {}): TrackedSession {
+export function snowplowTracker(
+  baseUrl: string,
+  opts: {
+    appId?: string;
+    bufferSize?: number;
+    encodeBase64?: boolean;
+    /** The tracker's own option: the path it posts to, query string included (as a project's write key, ?wk=). */
+    postPath?: string;
+    /** The tracker's own option: headers sent with every request (as Authorization). */
+    customHeaders?: Record<string, string>;
+  } = {},
+): TrackedSession {
   const url = new URL(baseUrl);
   const session: TrackedSession = {
     tracker: undefined as unknown as Tracker,
@@ -63,6 +74,8 @@ export function snowplowTracker(baseUrl: string, opts: { appId?: string; bufferS
       protocol: url.protocol === 'https:' ? 'https' : 'http',
       port: Number(url.port) || undefined,
       eventMethod: 'post',
+      ...(opts.postPath === undefined ? {} : { postPath: opts.postPath }),
+      ...(opts.customHeaders === undefined ? {} : { customHeaders: opts.customHeaders }),
       bufferSize: opts.bufferSize ?? 10,
       retryFailedRequests: false,
       onRequestSuccess: (batch) => {
