@@ -14,6 +14,7 @@ import { registerStatusCommand } from './status';
 import { registerSegmentCommands } from './segments';
 import { registerStackCommands } from './stack';
 import { registerProjectCommands } from './projects';
+import { registerSchemaCommands } from './schemas';
 import { fail, projectOption, selectProject, withPool } from './resource';
 
 function config(): Config {
@@ -104,6 +105,7 @@ registerRecoveryCommands(program);
 registerReplayCommands(program);
 registerStatusCommand(program);
 registerSegmentCommands(program);
+registerSchemaCommands(program);
 registerProjectCommands(program);
 
 /**
@@ -111,7 +113,7 @@ registerProjectCommands(program);
  * the program's: commander would take a program option wherever it stands on the line, so a
  * command with its own `--project` (the worker's) would never see it.
  */
-const PROJECT_COMMANDS = new Set(['profiles', 'event-types', 'harvesters', 'actions', 'events', 'belts', 'segments', 'recover', 'status']);
+const PROJECT_COMMANDS = new Set(['profiles', 'event-types', 'harvesters', 'actions', 'events', 'belts', 'schemas', 'segments', 'recover', 'status']);
 const leaves = (c: Command): Command[] => (c.commands.length === 0 ? [c] : c.commands.flatMap(leaves));
 for (const group of program.commands.filter((c) => PROJECT_COMMANDS.has(c.name()))) {
   for (const leaf of leaves(group)) leaf.addOption(projectOption());

@@ -149,6 +149,26 @@ describe('beltline CLI: projects', () => {
     expect(JSON.parse(beltline('event-types', 'get', type, '--project', other).stdout)).toMatchObject({ displayName: 'In other' });
     expect(beltline('event-types', 'delete', type).status).toBe(0);
 
+    const key = `iglu:com.example.cli${s}/t/jsonschema/1-0-0`;
+    const schema = path.join(dir, 'schema.json');
+    fs.writeFileSync(
+      schema,
+      JSON.stringify({
+        $schema: 'http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#',
+        self: { vendor: `com.example.cli${s}`, name: 't', format: 'jsonschema', version: '1-0-0' },
+        type: 'object',
+        properties: {},
+      }),
+    );
+    expect(beltline('schemas', 'create', '--file', schema, '--project', other).stdout).toContain(`created schema ${key}`);
+    expect(beltline('schemas', 'list', '--project', other).stdout.split('\n')).toContain(key);
+    expect(beltline('schemas', 'get', key).status).toBe(1);
+
+    // The rerun workflow does not carry a project yet: refused rather than run on default's rows.
+    const retry = beltline('belts', 'retry', 'any', '--project', other);
+    expect(retry.status).toBe(2);
+    expect(retry.stderr).toContain('default project');
+
     const unknown = beltline('belts', 'list', '--project', `cli-nope-${s}`);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain(`unknown project "cli-nope-${s}"`);
