@@ -3,7 +3,6 @@ import { parseActionBody } from '../actions/definition';
 import { createAction, deleteAction, getAction, listActionRuns, listActions, updateAction } from '../actions/store';
 import { checkActionUrl, parseAllowedHosts } from '../actions/targets';
 import { loadConfig } from '../config';
-import { DEFAULT_PROJECT } from '../http/projects';
 import { registerResourceCommands, withPool } from './resource';
 
 export function registerActionCommands(program: Command): void {
@@ -33,8 +32,8 @@ export function registerActionCommands(program: Command): void {
     .option('--limit <n>', 'how many', '50')
     .option('--json', 'print JSON')
     .action((name: string | undefined, opts: { state?: string; limit: string; json?: boolean }) =>
-      withPool(async (pool) => {
-        const runs = await listActionRuns(pool, DEFAULT_PROJECT, { action: name, state: opts.state, limit: Number(opts.limit) || 50 });
+      withPool(async (pool, project) => {
+        const runs = await listActionRuns(pool, project, { action: name, state: opts.state, limit: Number(opts.limit) || 50 });
         if (opts.json) return console.log(JSON.stringify(runs, null, 2));
         for (const r of runs) {
           const why = r.lastError ? `  ${r.lastError}` : '';

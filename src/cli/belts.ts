@@ -10,7 +10,7 @@ import { deleteBelt, getBelt, listBelts, putBelt, setBeltRunning } from '../belt
 import { rerunProgress, startRerun } from '../belts/rerun';
 import { loadConfig } from '../config';
 import { DEFAULT_PROJECT } from '../projects/names';
-import { fail, withPool } from './resource';
+import { currentProject, EXIT_USAGE, fail, withPool } from './resource';
 
 /** A body file; `--source` replaces its extractorFn with a code file's text (a readable .js/.ts/.py). */
 function readDefinition(file: string, source?: string): unknown {
@@ -31,8 +31,20 @@ function since(v: string | undefined): string | undefined {
 /** Starts a retry or backfill and follows it with a progress bar until it finishes. */
 async function rerun(belt: string, mode: 'retry' | 'backfill', sinceOpt: string | undefined): Promise<void> {
   const cfg = loadConfig();
-  const known = await withPoolValue((pool) => getBelt(pool, belt));
-  if (!known) return fail(`no belt ${JSON.stringify(belt)}`);
+  // project: BeltRerunInput carries no project yet, so the workflow's activities would read the
+  // default project's events and outputs. Until the pipeline adds `project` to the input (then
+  // pass `project: currentProject()` to startRerun below), another project's rerun is refused.
+  if (currentProject() !== DEFAULT_PROJECT) {
+    console.error(`belts ${mode}: only the default project's belts can be rerun for now (--project ${currentProject()}): the ${mode} workflow does not yet carry a project`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  let known = false;
+  await withPool(async (pool) => {
+    known = (await getBelt(pool, belt)) !== undefined;
+    if (!known) fail(`no belt ${JSON.stringify(belt)}`);
+  });
+  if (!known) return;
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
@@ -65,14 +77,6 @@ async function rerun(belt: string, mode: 'retry' | 'backfill', sinceOpt: string 
   }
 }
 
-async function withPoolValue<T>(fn: (pool: Parameters<Parameters<typeof withPool>[0]>[0]) => Promise<T>): Promise<T | undefined> {
-  let value: T | undefined;
-  await withPool(async (pool) => {
-    value = await fn(pool);
-  });
-  return value;
-}
-
 export function registerBeltCommands(program: Command): void {
   const cmd = program.command('belts').description('belts: versioned, sandboxed functions execute(headers, payload, profile)');
   cmd
@@ -101,7 +105,7 @@ export function registerBeltCommands(program: Command): void {
       .requiredOption('--file <file>', 'JSON body')
       .option('--source <file>', 'take extractorFn from this code file')
       .action((a: string | { file: string; source?: string }, b?: { file: string; source?: string }) =>
-        withPool(async (pool) => {
+        withPool(async (pool, project) => {
           const name = typeof a === 'string' ? a : undefined;
           const opts = (typeof a === 'string' ? b : a) as { file: string; source?: string };
           const def = parseBeltBody(readDefinition(opts.file, opts.source), name);
@@ -111,11 +115,11 @@ export function registerBeltCommands(program: Command): void {
           if (def.beltType === 'python-callback') {
             const python = new PythonBeltPool({ processes: 1 });
             try {
-              await checkBelt(pool, DEFAULT_PROJECT, def, (src, file) => python.check(src, file));
+              await checkBelt(pool, project, def, (src, file) => python.check(src, file));
             } finally {
               await python.close();
             }
-          } else await checkBelt(pool, DEFAULT_PROJECT, def);
+          } else await checkBelt(pool, project, def);
           const head = await putBelt(pool, def, 'api');
           console.log(`belt ${head.name} is at version ${head.number} (${head.version})`);
         }),

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { parseHarvesterBody } from '../harvesters/definition';
 import { createHarvester, deleteHarvester, getHarvester, listHarvesters, updateHarvester } from '../harvesters/store';
-import { DEFAULT_PROJECT } from '../http/projects';
 import { fail, registerResourceCommands, withPool } from './resource';
 
 export function registerHarvesterCommands(program: Command): void {
@@ -19,10 +18,10 @@ export function registerHarvesterCommands(program: Command): void {
   });
   for (const action of ['start', 'stop'] as const) {
     cmd.command(`${action} <name>`).action((name: string) =>
-      withPool(async (pool) => {
-        const h = await getHarvester(pool, DEFAULT_PROJECT, name);
+      withPool(async (pool, project) => {
+        const h = await getHarvester(pool, project, name);
         if (!h) return fail(`no harvester ${JSON.stringify(name)}`);
-        await updateHarvester(pool, DEFAULT_PROJECT, { ...h, running: action === 'start' });
+        await updateHarvester(pool, project, { ...h, running: action === 'start' });
         console.log(`harvester ${name} ${action === 'start' ? 'running' : 'stopped'}`);
       }),
     );

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type Config } from '../config';
-import { createPool } from '../db/pool';
 import { getHistory, getProfile } from '../profiles/store';
 import { ROLES, startBeltline, type Role } from '../server';
 import { registerBeltCommands } from './belts';
@@ -14,6 +13,9 @@ import { registerReplayCommands } from './replay';
 import { registerStatusCommand } from './status';
 import { registerSegmentCommands } from './segments';
 import { registerStackCommands } from './stack';
+import { registerProjectCommands } from './projects';
+import { registerSchemaCommands } from './schemas';
+import { fail, projectOption, selectProject, withPool } from './resource';
 
 function config(): Config {
   try {
@@ -86,16 +88,11 @@ profiles
   .description('print a profile document, pretty')
   .option('--history', 'with the values replaced at paths written with _set_with_history')
   .action(async (id: string, opts: { history?: boolean }) => {
-    const pool = createPool(config().databaseUrl, 1);
-    try {
+    await withPool(async (pool) => {
       const profile = await getProfile(pool, id);
-      if (!profile) {
-        console.error(`no profile with id ${JSON.stringify(id)}`);
-        process.exitCode = 1;
-      } else console.log(JSON.stringify(opts.history ? { ...profile, history: await getHistory(pool, id) } : profile, null, 2));
-    } finally {
-      await pool.end();
-    }
+      if (!profile) fail(`no profile with id ${JSON.stringify(id)}`);
+      else console.log(JSON.stringify(opts.history ? { ...profile, history: await getHistory(pool, id) } : profile, null, 2));
+    });
   });
 
 registerStackCommands(program);
@@ -109,6 +106,20 @@ registerRecoveryCommands(program);
 registerReplayCommands(program);
 registerStatusCommand(program);
 registerSegmentCommands(program);
+registerSchemaCommands(program);
+registerProjectCommands(program);
+
+/**
+ * The commands that work on one project's data or definitions. `--project` is theirs rather than
+ * the program's: commander would take a program option wherever it stands on the line, so a
+ * command with its own `--project` (the worker's) would never see it.
+ */
+const PROJECT_COMMANDS = new Set(['profiles', 'event-types', 'harvesters', 'actions', 'events', 'belts', 'schemas', 'segments', 'recover', 'status']);
+const leaves = (c: Command): Command[] => (c.commands.length === 0 ? [c] : c.commands.flatMap(leaves));
+for (const group of program.commands.filter((c) => PROJECT_COMMANDS.has(c.name()))) {
+  for (const leaf of leaves(group)) leaf.addOption(projectOption());
+}
+program.hook('preAction', (_program, action) => selectProject(action));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`beltline: ${err instanceof Error ? err.message : String(err)}`);

@@ -49,6 +49,10 @@ async function replayOne(client: Client, cfg: Config, workflowId: string): Promi
   return { batch: workflowId, outcome: r.outcome, ...done };
 }
 
+// project: failed batches are found by this deployment's task queue, whatever their project, and a
+// batch is replayed by its workflow id (its input names its own batch). When the pipeline tags
+// batches with the `BeltlineProject` search attribute, `replay list` / `run --all` can take
+// `--project` and add `BeltlineProject = "<project>"` to listFailedBatches' query.
 export function registerReplayCommands(program: Command): void {
   const cmd = program
     .command('replay')

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { DEFAULT_PROJECT } from '../http/projects';
+import type { Pool } from 'pg';
 import { parseFilters } from '../segments/routes';
 import { getSegment, listSegments, type Segment } from '../segments/catalog';
 import { listDeadLetters, redrive } from '../segments/dead-letters';
@@ -22,8 +22,7 @@ function columnsOf(seg: Segment): string[] {
 
 export function registerSegmentCommands(program: Command): void {
   const cmd = program.command('segments').description('live segments: tables written by belts through DirectUpdate');
-  const project = DEFAULT_PROJECT;
-  const segmentOr = async (pool: Parameters<Parameters<typeof withPool>[0]>[0], name: string, version?: string): Promise<Segment | undefined> => {
+  const segmentOr = async (pool: Pool, project: string, name: string, version?: string): Promise<Segment | undefined> => {
     const seg = await getSegment(pool, project, name, version ? Number(version) : undefined);
     if (!seg) fail(`no live segment ${JSON.stringify(name)}${version ? ` version ${version}` : ''}: create an event type of type live_segment`);
     return seg;
@@ -34,7 +33,7 @@ export function registerSegmentCommands(program: Command): void {
     .description('segments with their table, row count and open dead letters')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
-      withPool(async (pool) => {
+      withPool(async (pool, project) => {
         const all = await listSegments(pool, project);
         if (opts.json) console.log(JSON.stringify(all, null, 2));
         else console.log(formatTable(['name', 'version', 'table', 'rows', 'deadLetters'], all as unknown as Record<string, unknown>[]));
@@ -50,8 +49,8 @@ export function registerSegmentCommands(program: Command): void {
     .option('--after <id>', 'rows after this id (paging)')
     .option('--version <n>', "an older version's table")
     .action((name: string, opts: { format: 'table' | 'json' | 'csv'; filter?: string[]; limit: string; after?: string; version?: string }) =>
-      withPool(async (pool) => {
-        const seg = await segmentOr(pool, name, opts.version);
+      withPool(async (pool, project) => {
+        const seg = await segmentOr(pool, project, name, opts.version);
         if (!seg) return;
         const limit = Number(opts.limit);
         if (!Number.isInteger(limit) || limit < 1) return fail(`--limit must be a positive integer, got ${JSON.stringify(opts.limit)}`);
@@ -72,8 +71,8 @@ export function registerSegmentCommands(program: Command): void {
     .option('--all', 'include those already redriven')
     .option('--json', 'print JSON')
     .action((name: string, opts: { all?: boolean; json?: boolean }) =>
-      withPool(async (pool) => {
-        if (!(await segmentOr(pool, name))) return;
+      withPool(async (pool, project) => {
+        if (!(await segmentOr(pool, project, name))) return;
         const { deadLetters } = await listDeadLetters(pool, project, name, { all: opts.all, limit: 1000 });
         if (opts.json) return console.log(JSON.stringify(deadLetters, null, 2));
         for (const d of deadLetters) {
@@ -89,8 +88,8 @@ export function registerSegmentCommands(program: Command): void {
     .command('redrive <name>')
     .description("write the segment's dead letters that pass its current schema (fix the schema first)")
     .action((name: string) =>
-      withPool(async (pool) => {
-        if (!(await segmentOr(pool, name))) return;
+      withPool(async (pool, project) => {
+        if (!(await segmentOr(pool, project, name))) return;
         const r = await redrive(pool, project, name);
         console.log(`redriven ${r.redriven}, still failing ${r.stillFailing}`);
         if (r.stillFailing > 0) {

@@ -1,9 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
 import type { Config } from '../config';
+import { quoteIdent } from '../db/sql';
 import { createKafka } from '../kafka/producer';
 import { consumerGroupLag } from '../bridge/lag';
 import type { PartitionLag } from '../metrics';
+import { DEFAULT_PROJECT, projectSchema } from '../projects/names';
 import { listFailedBatches, type FailedBatch } from '../replay/replay';
 
 export type Section<T> = { ok: true; value: T } | { ok: false; service: 'PostgreSQL' | 'Kafka' | 'Temporal'; error: string };
@@ -49,10 +51,11 @@ async function kafkaLag(cfg: Config): Promise<{ group: string; total: number; pa
 /**
  * The pipeline's health since `since` (the CLI: the last hour): the bridge's consumer lag, belts
  * with errors, bad rows by type, and failed batches. Each part asks its own service; one that
- * cannot be reached is reported as such, and the others still answer.
+ * cannot be reached is reported as such, and the others still answer. Belt errors and bad rows are
+ * `project`'s; lag and failed batches are the deployment's.
  */
-export async function gatherStatus(cfg: Config, since: string): Promise<StatusReport> {
-  const pool = new Pool({ connectionString: cfg.databaseUrl, max: 2, connectionTimeoutMillis: 5000, options: '-c search_path=beltline,public' });
+export async function gatherStatus(cfg: Config, since: string, project: string = DEFAULT_PROJECT): Promise<StatusReport> {
+  const pool = new Pool({ connectionString: cfg.databaseUrl, max: 2, connectionTimeoutMillis: 5000, options: `-c search_path=${quoteIdent(projectSchema(project))},public` });
   pool.on('error', () => undefined);
   let connection: Connection | undefined;
   try {
