@@ -126,7 +126,7 @@ export const beltRoutes: AdminRoutes = (app, deps) => {
       async (req, reply) => {
         await find(params(req).project, params(req).name);
         const { since } = (req.body ?? {}) as { since?: string };
-        const workflowId = await startRerun(await deps.temporal(), deps.cfg.BELTLINE_TASK_QUEUE, { belt: params(req).name, mode, since });
+        const workflowId = await startRerun(await deps.temporal(), deps.cfg.BELTLINE_TASK_QUEUE, { belt: params(req).name, mode, since, project: params(req).project });
         return reply.status(202).send({ workflowId });
       },
     );

@@ -9,8 +9,7 @@ import { listBeltErrors } from '../belts/errors';
 import { deleteBelt, getBelt, listBelts, putBelt, setBeltRunning } from '../belts/registry';
 import { rerunProgress, startRerun } from '../belts/rerun';
 import { loadConfig } from '../config';
-import { DEFAULT_PROJECT } from '../projects/names';
-import { currentProject, EXIT_USAGE, fail, withPool } from './resource';
+import { currentProject, fail, withPool } from './resource';
 
 /** A body file; `--source` replaces its extractorFn with a code file's text (a readable .js/.ts/.py). */
 function readDefinition(file: string, source?: string): unknown {
@@ -31,14 +30,6 @@ function since(v: string | undefined): string | undefined {
 /** Starts a retry or backfill and follows it with a progress bar until it finishes. */
 async function rerun(belt: string, mode: 'retry' | 'backfill', sinceOpt: string | undefined): Promise<void> {
   const cfg = loadConfig();
-  // project: BeltRerunInput carries no project yet, so the workflow's activities would read the
-  // default project's events and outputs. Until the pipeline adds `project` to the input (then
-  // pass `project: currentProject()` to startRerun below), another project's rerun is refused.
-  if (currentProject() !== DEFAULT_PROJECT) {
-    console.error(`belts ${mode}: only the default project's belts can be rerun for now (--project ${currentProject()}): the ${mode} workflow does not yet carry a project`);
-    process.exitCode = EXIT_USAGE;
-    return;
-  }
   let known = false;
   await withPool(async (pool) => {
     known = (await getBelt(pool, belt)) !== undefined;
@@ -48,7 +39,7 @@ async function rerun(belt: string, mode: 'retry' | 'backfill', sinceOpt: string 
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
-    const workflowId = await startRerun(client, cfg.BELTLINE_TASK_QUEUE, { belt, mode, since: since(sinceOpt) });
+    const workflowId = await startRerun(client, cfg.BELTLINE_TASK_QUEUE, { belt, mode, since: since(sinceOpt), project: currentProject() });
     console.log(`${mode} of ${belt}: workflow ${workflowId} (Temporal Web UI: http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${workflowId})`);
     const bar = new cliProgress.SingleBar({ format: `${mode} {bar} {value}/{total} events, {errors} errors`, hideCursor: true }, cliProgress.Presets.shades_classic);
     let started = false;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ExampleError, readExample } from '../examples/folder';
 import { runExample, startReceiver } from '../examples/run';
+import { currentProject } from './resource';
 
 interface ExampleOptions {
   url: string;
@@ -21,7 +22,7 @@ export function registerExampleCommand(program: Command): void {
     .command('example <dir>')
     .description('run an example folder (examples/README.md) against a running beltline: create or update its event types, harvesters, actions and belts, then send its events')
     .option('--url <url>', 'beltline\'s base URL (admin API and collector)', process.env.BELTLINE_URL ?? 'http://127.0.0.1:8080')
-    .option('--admin-key <key>', 'the admin key (default: BELTLINE_ADMIN_KEY)')
+    .option('--admin-key <key>', 'the instance admin key, or the project\'s (default: BELTLINE_ADMIN_KEY)')
     .option('--run <id>', 'replaces ${run} in events.json, so each run has fresh users (default: random)')
     .option('--action-url <name=url>', 'send an action to this URL instead of its definition\'s (repeatable)', collect, [])
     .option('--receiver <port>', 'start a receiver on 127.0.0.1:<port>, point every action at it and print what arrives')
@@ -51,8 +52,11 @@ export function registerExampleCommand(program: Command): void {
           actionUrls[pair.slice(0, eq)] = pair.slice(eq + 1);
         }
         print(`example ${path.basename(folder.dir)} against ${opts.url} (run ${run})`);
-        const { profiles } = await runExample(folder, { url: opts.url, adminKey, actionUrls, print });
-        for (const id of profiles) print(`profile: bin/beltline profiles get ${id}   (or curl -H "Authorization: Bearer $BELTLINE_ADMIN_KEY" ${opts.url}/projects/default/profiles/${encodeURIComponent(id)})`);
+        const project = currentProject();
+        const { profiles } = await runExample(folder, { url: opts.url, adminKey, project, actionUrls, print });
+        for (const id of profiles) {
+          print(`profile: bin/beltline profiles get ${id} --project ${project}   (or curl -H "Authorization: Bearer <admin key>" ${opts.url}/projects/${project}/profiles/${encodeURIComponent(id)})`);
+        }
         if (receiver) {
           print(`waiting ${opts.wait} s for webhooks…`);
           await new Promise((r) => setTimeout(r, Number(opts.wait) * 1000));

@@ -114,7 +114,7 @@ registerProjectCommands(program);
  * the program's: commander would take a program option wherever it stands on the line, so a
  * command with its own `--project` (the worker's) would never see it.
  */
-const PROJECT_COMMANDS = new Set(['profiles', 'event-types', 'harvesters', 'actions', 'events', 'belts', 'schemas', 'segments', 'recover', 'status']);
+const PROJECT_COMMANDS = new Set(['profiles', 'event-types', 'harvesters', 'actions', 'events', 'belts', 'schemas', 'segments', 'recover', 'status', 'example', 'replay']);
 const leaves = (c: Command): Command[] => (c.commands.length === 0 ? [c] : c.commands.flatMap(leaves));
 for (const group of program.commands.filter((c) => PROJECT_COMMANDS.has(c.name()))) {
   for (const leaf of leaves(group)) leaf.addOption(projectOption());

@@ -6,11 +6,12 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
-import { DEFAULT_PROJECT } from '../projects/names';
+import { projectScoped } from '../projects/names';
+import { PROJECT } from '../workflows/search-attributes';
 import { BAD_ROW_TYPES, parseRecoveryConfigText, RecoveryConfigError } from '../recovery/config';
 import type { RowReport } from '../recovery/activities';
 import type { RecoverBadRowsInput, RecoveryProgress, RecoveryResult } from '../workflows';
-import { currentProject, EXIT_USAGE } from './resource';
+import { currentProject } from './resource';
 
 interface RecoverOptions {
   config: string;
@@ -41,15 +42,6 @@ export function summary(r: Pick<RecoveryResult, 'counts' | 'dryRun' | 'done'>): 
 }
 
 async function recover(opts: RecoverOptions): Promise<void> {
-  // project: RecoverBadRowsInput carries no project yet, so the workflow's activities read the
-  // default project's bad rows and send to the default raw topic. Until the pipeline adds
-  // `project` to the input (then set `project: currentProject()` in `input` below), another
-  // project's recovery is refused rather than run on the default project's rows.
-  if (currentProject() !== DEFAULT_PROJECT) {
-    console.error(`recover: only the default project's bad rows can be recovered for now (--project ${currentProject()}): the recovery workflow does not yet carry a project`);
-    process.exitCode = EXIT_USAGE;
-    return;
-  }
   let text: string;
   try {
     text = fs.readFileSync(opts.config, 'utf8');
@@ -91,13 +83,19 @@ async function recover(opts: RecoverOptions): Promise<void> {
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
-    const workflowId = `recover-${opts.dryRun ? 'dry-run-' : ''}${new Date().toISOString().replace(/[:.]/g, '')}-${crypto.randomBytes(2).toString('hex')}`;
+    const workflowId = projectScoped(`recover-${opts.dryRun ? 'dry-run-' : ''}${new Date().toISOString().replace(/[:.]/g, '')}-${crypto.randomBytes(2).toString('hex')}`, currentProject());
     const input: RecoverBadRowsInput = {
       config,
       filter: { since: opts.since ? new Date(opts.since).toISOString() : undefined, types: opts.type, topic: opts.topic },
       dryRun: opts.dryRun === true,
+      project: currentProject(),
     };
-    const handle = await client.workflow.start('recoverBadRows', { taskQueue: cfg.BELTLINE_TASK_QUEUE, workflowId, args: [input] });
+    const handle = await client.workflow.start('recoverBadRows', {
+      taskQueue: cfg.BELTLINE_TASK_QUEUE,
+      workflowId,
+      args: [input],
+      typedSearchAttributes: [{ key: PROJECT, value: currentProject() }],
+    });
     console.error(`recovery${opts.dryRun ? ' (dry run)' : ''}: workflow ${workflowId} (Temporal Web UI: http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${workflowId})`);
     const bar = new cliProgress.SingleBar(
       { format: 'recover {bar} {value}/{total} bad rows, {recovered} recovered, {others} not', hideCursor: true, stream: process.stderr },

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config';
 import { batchRetry } from '../batches/record';
 import { parseSince } from '../replay/query';
 import { listFailedBatches, replayBatch, waitForRun, type FailedBatch, type ReplayOutcome } from '../replay/replay';
+import { currentProject } from './resource';
 
 /** How many replayed batches run at once under `--all`. */
 const CONCURRENCY = 4;
@@ -43,16 +44,14 @@ interface RunResult {
 }
 
 async function replayOne(client: Client, cfg: Config, workflowId: string): Promise<RunResult> {
-  const r = await replayBatch(client, workflowId, batchRetry(cfg));
+  const r = await replayBatch(client, workflowId, batchRetry(cfg), currentProject());
   if (r.outcome !== 'started') return { batch: workflowId, outcome: r.outcome, ok: true };
   const done = await waitForRun(client, workflowId, r.runId);
   return { batch: workflowId, outcome: r.outcome, ...done };
 }
 
-// project: failed batches are found by this deployment's task queue, whatever their project, and a
-// batch is replayed by its workflow id (its input names its own batch). When the pipeline tags
-// batches with the `BeltlineProject` search attribute, `replay list` / `run --all` can take
-// `--project` and add `BeltlineProject = "<project>"` to listFailedBatches' query.
+// Failed batches are the project's (`--project`, BeltlineProject) of this deployment's task queue;
+// a batch named by workflow id is replayed only when it is the project's.
 export function registerReplayCommands(program: Command): void {
   const cmd = program
     .command('replay')
@@ -65,7 +64,7 @@ export function registerReplayCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { since?: string; eventType?: string; json?: boolean }) => {
       const cfg = loadConfig();
-      const batches = await withTemporal(cfg, (client) => listFailedBatches(client, { taskQueue: cfg.BELTLINE_TASK_QUEUE, since: sinceOpt(opts.since), eventType: opts.eventType }));
+      const batches = await withTemporal(cfg, (client) => listFailedBatches(client, { taskQueue: cfg.BELTLINE_TASK_QUEUE, project: currentProject(), since: sinceOpt(opts.since), eventType: opts.eventType }));
       if (opts.json) return console.log(JSON.stringify(batches, null, 2));
       if (batches.length === 0) return console.log('no failed batches');
       for (const b of batches) console.log(line(b));
@@ -92,7 +91,7 @@ export function registerReplayCommands(program: Command): void {
           }
           return;
         }
-        const batches = await listFailedBatches(client, { taskQueue: cfg.BELTLINE_TASK_QUEUE, since: sinceOpt(opts.since), eventType: opts.eventType });
+        const batches = await listFailedBatches(client, { taskQueue: cfg.BELTLINE_TASK_QUEUE, project: currentProject(), since: sinceOpt(opts.since), eventType: opts.eventType });
         if (batches.length === 0) return console.log('no failed batches');
         const bar = new cliProgress.SingleBar({ format: 'replay {bar} {value}/{total} batches, {failed} failed again', hideCursor: true }, cliProgress.Presets.shades_classic);
         bar.start(batches.length, 0, { failed: 0 });

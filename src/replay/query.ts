@@ -1,4 +1,5 @@
-import { SEARCH_ATTRIBUTE_EVENT_TYPES, SEARCH_ATTRIBUTE_SOURCE } from '../workflows/search-attributes';
+import { DEFAULT_PROJECT } from '../projects/names';
+import { SEARCH_ATTRIBUTE_EVENT_TYPES, SEARCH_ATTRIBUTE_PROJECT, SEARCH_ATTRIBUTE_SOURCE } from '../workflows/search-attributes';
 
 export interface FailedBatchFilter {
   /** The task queue of the beltline deployment (BELTLINE_TASK_QUEUE): its batches only. */
@@ -11,6 +12,8 @@ export interface FailedBatchFilter {
   eventType?: string;
   /** Batches read from this topic (`BeltlineSource`). */
   source?: string;
+  /** One project's batches (`BeltlineProject`); every project's when absent. */
+  project?: string;
 }
 
 /** A string literal of Temporal's visibility query language. */
@@ -37,5 +40,10 @@ export function failedBatchesQuery(f: FailedBatchFilter): string {
   if (f.closedSince) parts.push(`CloseTime >= ${quote(f.closedSince)}`);
   if (f.eventType) parts.push(`${SEARCH_ATTRIBUTE_EVENT_TYPES} = ${quote(f.eventType)}`);
   if (f.source) parts.push(`${SEARCH_ATTRIBUTE_SOURCE} = ${quote(f.source)}`);
+  if (f.project) {
+    const own = `${SEARCH_ATTRIBUTE_PROJECT} = ${quote(f.project)}`;
+    // Batches started before projects carry no project: they are the default project's.
+    parts.push(f.project === DEFAULT_PROJECT ? `(${own} OR ${SEARCH_ATTRIBUTE_PROJECT} IS NULL)` : own);
+  }
   return parts.join(' AND ');
 }

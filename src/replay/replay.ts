@@ -81,6 +81,14 @@ export async function listFailedBatches(client: Client, filter: FailedBatchFilte
   return out.sort((a, b) => a.startTime.localeCompare(b.startTime) || a.workflowId.localeCompare(b.workflowId));
 }
 
+/** A replay asked for through one project named a batch of another: to that project, no such batch. */
+export class BatchNotInProjectError extends Error {
+  constructor(workflowId: string, project: string) {
+    super(`no batch ${JSON.stringify(workflowId)} in project ${JSON.stringify(project)}`);
+    this.name = 'BatchNotInProjectError';
+  }
+}
+
 export type ReplayOutcome =
   /** A new run was started (same workflow id, a new run id). */
   | { outcome: 'started'; workflowId: string; runId: string; replayOf: string }
@@ -92,11 +100,12 @@ export type ReplayOutcome =
  * workflow id (a new run of it, with the id-reuse policy "allow duplicate failed only", so a batch
  * that completed can never run twice), on the task queue it ran on, under `retry` — the replaying
  * process's policy. Nothing is applied twice either way: events, belt outputs and applied flags
- * are idempotent per (event, belt).
+ * are idempotent per (event, belt). With `project`, a batch of another project is refused.
  */
-export async function replayBatch(client: Client, workflowId: string, retry: BatchRetry): Promise<ReplayOutcome> {
+export async function replayBatch(client: Client, workflowId: string, retry: BatchRetry, project?: string): Promise<ReplayOutcome> {
   const desc = await client.workflow.getHandle(workflowId).describe();
   if (desc.type !== 'ingestBatch') throw new Error(`${workflowId} is a ${desc.type} workflow, not a batch (ingestBatch)`);
+  if (project !== undefined && (desc.typedSearchAttributes.get(PROJECT) ?? DEFAULT_PROJECT) !== project) throw new BatchNotInProjectError(workflowId, project);
   if (desc.status.name === 'RUNNING' || desc.status.name === 'COMPLETED') {
     return { outcome: desc.status.name === 'RUNNING' ? 'running' : 'completed', workflowId, runId: desc.runId };
   }

@@ -4,7 +4,7 @@ import { batchRetry } from '../batches/record';
 import { HttpError } from '../http/app';
 import { projectParam, requireProject } from '../http/projects';
 import { parseSince } from './query';
-import { listFailedBatches, replayBatch, type ReplayOutcome } from './replay';
+import { BatchNotInProjectError, listFailedBatches, replayBatch, type ReplayOutcome } from './replay';
 
 
 const batchSchema = {
@@ -57,9 +57,10 @@ export const replayRoutes: AdminRoutes = (app, deps) => {
       },
     },
     async (req) => {
-      await requireProject(deps.projects, (req.params as { project: string }).project);
+      const { project } = req.params as { project: string };
+      await requireProject(deps.projects, project);
       const q = req.query as { since?: string; eventType?: string; limit: number };
-      return listFailedBatches(await deps.temporal(), { taskQueue, since: since(q.since), eventType: q.eventType }, q.limit);
+      return listFailedBatches(await deps.temporal(), { taskQueue, project, since: since(q.since), eventType: q.eventType }, q.limit);
     },
   );
   app.post(
@@ -78,19 +79,21 @@ export const replayRoutes: AdminRoutes = (app, deps) => {
       },
     },
     async (req, reply) => {
-      await requireProject(deps.projects, (req.params as { project: string }).project);
+      const { project } = req.params as { project: string };
+      await requireProject(deps.projects, project);
       const body = req.body as { workflowId?: string; all?: boolean; since?: string; eventType?: string };
       if (!body.workflowId === !body.all) throw new HttpError(400, 'bad_request', 'give a workflowId or all: true', { field: 'workflowId' });
       const client = await deps.temporal();
       const ids = body.workflowId
         ? [body.workflowId]
-        : (await listFailedBatches(client, { taskQueue, since: since(body.since), eventType: body.eventType })).map((b) => b.workflowId);
+        : (await listFailedBatches(client, { taskQueue, project, since: since(body.since), eventType: body.eventType })).map((b) => b.workflowId);
       const replays: ReplayOutcome[] = [];
       for (const id of ids) {
         try {
-          replays.push(await replayBatch(client, id, retry));
+          replays.push(await replayBatch(client, id, retry, project));
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'not_found', `no workflow ${JSON.stringify(id)}`);
+          if (err instanceof BatchNotInProjectError) throw new HttpError(404, 'not_found', err.message);
           if (body.workflowId && err instanceof Error && /not a batch/.test(err.message)) throw new HttpError(400, 'bad_request', err.message, { field: 'workflowId' });
           throw err;
         }
