@@ -13,7 +13,7 @@ import { recordBytes } from '../kafka/produce-chunks';
 import type { JsonRecord, RawRecord, SnowplowRecord } from '../batches/record';
 import { checkJsonEvents, checkTrackerEvents, describeViolation, type BoundsViolation, type CollectorBounds } from './bounds';
 import { eventsAccepted } from '../metrics';
-import { assertProjectName, type CollectorProjects } from './projects';
+import type { CollectorProjects } from './projects';
 import { WRITE_KEY_PARAM, writeKeyOf } from './write-key';
 
 export const COLLECTOR_NAME = 'beltline-0.1.0';
@@ -219,8 +219,6 @@ export function registerCollectorRoutes(app: FastifyInstance, cfg: Config, produ
    * naming the rule (not the schema's pattern), then unknown project 404, write key 401/403.
    */
   const admitPathProject = async (req: FastifyRequest): Promise<void> => {
-    const { project } = req.params as { project?: string };
-    if (project !== undefined) assertProjectName(project);
     await projects.admit(pathProject(req), writeKeyOf(req.headers.authorization, req.query));
   };
 

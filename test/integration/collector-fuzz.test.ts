@@ -337,9 +337,21 @@ function makeCase(index: number): Case {
         [2, () => [jsonValue(g, 3), 'any']],
         [1, () => [[{ a: 1 }, g.pick([1, 'x', null, [], true])], 400]],
       ])();
-      // Routing and validation come first (params, then body), the event-type lookup last.
+      // Routing comes first, then the project (its name's rule 400, unknown 404, write key), then
+      // validation (params, then body), the event-type lookup last.
+      const projectAnswer: Expect | undefined =
+        query === '' || query === '?project=default'
+          ? undefined
+          : query === '?project=other'
+            ? 404
+            : ['?project=', '?project=%00', '?project=default&project=default'].includes(query)
+              ? 400
+              : 'any';
+      // A segment the router itself refuses (too long, bad escapes) is answered before the project.
+      const routable = segment === 'test-json' || expect !== 'any';
       let certain: Expect = 'any';
-      if (segment === 'test-json' && query === '') certain = body[1];
+      if (projectAnswer !== undefined) certain = routable ? projectAnswer : 'any';
+      else if (segment === 'test-json' && query === '') certain = body[1];
       else if (expect === 400) certain = 400;
       else if (expect === 404 && query === '') certain = body[1] === 200 ? 404 : 'any';
       return post(index, kind, `/api/v1/events/${segment}${query}`, json(body[0]), certain);

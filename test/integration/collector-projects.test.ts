@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
+import { stackDown, stackUp } from '../../src/stack';
 import { createPool } from '../../src/db/pool';
 import { createEventType } from '../../src/eventtypes/store';
 import type { EventType } from '../../src/eventtypes/definition';
@@ -211,6 +212,32 @@ describe('collector: projects and write keys', () => {
     // A public project takes events whatever key they carry.
     expect((await post(`/p/${OPEN}${TP2}`, { authorization: `Bearer ${lockedKey}` })).status).toBe(200);
     took(OPEN, `key-${suffix}-${posted}`);
+  });
+
+  it('while PostgreSQL is down, takes events of known projects and types, deciding keys from memory', async () => {
+    const cfg = loadConfig();
+    const tp2 = (project: string, eid: string, headers: Record<string, string> = {}) =>
+      fetch(`${beltline.url}/p/${project}${TP2}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: tp2Body(eid) });
+    await stackDown(cfg, { only: ['postgres'] });
+    try {
+      expect((await tp2(LOCKED, `pg-down-${suffix}`, { authorization: `Bearer ${lockedKey}` })).status).toBe(200);
+      took(LOCKED, `pg-down-${suffix}`);
+      expect((await tp2(LOCKED, 'refused')).status).toBe(401);
+      expect((await tp2(LOCKED, 'refused', { authorization: `Bearer ${openKey}` })).status).toBe(403);
+      const json = await fetch(`${beltline.url}/api/v1/events/${OPEN_TYPE.name}?project=${OPEN}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ eventId: `pg-down-json-${suffix}`, correlationId: 'u1' }),
+      });
+      expect(json.status).toBe(200);
+      took(OPEN, `pg-down-json-${suffix}`);
+      // An unknown project may have been created a moment ago: no refusal on the word of memory.
+      const unknown = await tp2(`nope-${suffix}`, 'x');
+      expect(unknown.status).toBe(503);
+      expect(((await unknown.json()) as { error: string }).error).toBe('unavailable');
+    } finally {
+      await stackUp(cfg, { only: ['postgres'] });
+    }
   });
 
   it('has put every event taken on its project\'s topic, none on another\'s, and no write key in any record', async () => {
