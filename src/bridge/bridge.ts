@@ -342,7 +342,7 @@ export async function startBridge(cfg: Config, client: Client, source: Pool | Br
         routes = next.routes;
         if (next.topics.join('\n') === topics.join('\n')) return;
         topics = next.topics;
-        log.info({ topics }, 'the topics to consume changed; consuming them');
+        log.info({ topics }, 'harvested topics changed (or projects did); consuming them');
         await replaceConsumer();
       })
       .catch((err: unknown) => {

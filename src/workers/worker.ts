@@ -114,6 +114,8 @@ export async function startWorker(
   async function projectGone(project: string): Promise<void> {
     for (const [key, bw] of beltWorkers) if (bw.project === project) retire(key);
     await deps.drop(project);
+    // Its pool reaches a schema that is gone (made again on use, should the project come back).
+    await projects.pools.drop(project);
     log.info({ project }, 'project deleted: its belt workers stopped');
   }
 

@@ -163,6 +163,21 @@ describe('projects through the pipeline', () => {
     expect(beltQueues).toEqual([beltTaskQueue(queue, BELT, A)]);
   });
 
+  it('adds a worker for one project\'s belt alone with --belt NAME --project P', async () => {
+    const env = { BELTLINE_RAW_TOPIC: rawBase, BELTLINE_TASK_QUEUE: queue };
+    const one = await startBeltline({ roles: ['worker'], belt: BELT, project: A, port: 18192, env });
+    try {
+      const polling = one
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('polling belt task queue'));
+      expect(polling).toHaveLength(1);
+      expect(polling[0]).toContain(`"taskQueue":"${beltTaskQueue(queue, BELT, A)}"`);
+    } finally {
+      await one.stop();
+    }
+  });
+
   it('gives every project harvesting a topic a batch of its own', async () => {
     await produce(shared, [{ eventId: `shared-1-${s}`, user: USER, v: 9 }], true);
     for (const p of [A, B]) {

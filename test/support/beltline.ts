@@ -70,13 +70,13 @@ function exited(child: ChildProcess): Promise<void> {
 
 /**
  * Starts `beltline start` with the given roles (with `belt`: `--belt NAME`, a worker of that belt's
- * task queue alone) and waits until it says it is running.
+ * task queue alone, of `project` when given) and waits until it says it is running.
  */
-export async function startBeltline(opts: { roles?: string[]; belt?: string; env?: Record<string, string>; port?: number } = {}): Promise<BeltlineProcess> {
+export async function startBeltline(opts: { roles?: string[]; belt?: string; project?: string; env?: Record<string, string>; port?: number } = {}): Promise<BeltlineProcess> {
   assertBuilt();
   const port = opts.port ?? 18080;
   const roles = opts.roles ?? ['all'];
-  const child = spawn(process.execPath, ['--no-node-snapshot', CLI, 'start', '--role', ...roles, ...(opts.belt ? ['--belt', opts.belt] : [])], {
+  const child = spawn(process.execPath, ['--no-node-snapshot', CLI, 'start', '--role', ...roles, ...(opts.belt ? ['--belt', opts.belt] : []), ...(opts.project ? ['--project', opts.project] : [])], {
     env: { ...process.env, BELTLINE_HTTP_PORT: String(port), BELTLINE_BELTS_DIR: FIXTURE_BELTS, BELTLINE_ADMIN_KEY: ADMIN_KEY, BELTLINE_LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,7 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { installTemporal } from '../../src/stack/services';
-import { BELTS, EVENT_COUNT, EVENT_TYPES, SOURCE } from '../../src/workflows/search-attributes';
+import { BELTS, EVENT_COUNT, EVENT_TYPES, PROJECT, SOURCE } from '../../src/workflows/search-attributes';
 import { createTimeSkippingEnvironment } from '../support/time-skipping';
 
 export interface WorkflowEnvironment {
@@ -34,7 +34,7 @@ export function timeSkippingEnvironment(): Promise<WorkflowEnvironment> {
 export function devServerEnvironment(): Promise<WorkflowEnvironment> {
   return open(async () =>
     TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: await installTemporal() }, ip: '127.0.0.1', searchAttributes: [EVENT_TYPES, EVENT_COUNT, BELTS, SOURCE], extraArgs: ['--headless'] },
+      server: { executable: { type: 'existing-path', path: await installTemporal() }, ip: '127.0.0.1', searchAttributes: [EVENT_TYPES, EVENT_COUNT, BELTS, SOURCE, PROJECT], extraArgs: ['--headless'] },
     }),
   );
 }

@@ -9,6 +9,7 @@ import { Worker } from '@temporalio/worker';
 import type { Activities, AppliedBatch, BeltRun, ProcessedBatch } from '../../src/activities';
 import type { IngestBatchInput } from '../../src/batches/record';
 import { ingestBatch } from '../../src/workflows';
+import { PROJECT } from '../../src/workflows/search-attributes';
 import { devServerEnvironment, WORKFLOWS } from './env';
 
 /**
@@ -159,6 +160,62 @@ describe('ingestBatch workflow (a private dev server, stub activities)', () => {
       fs.writeFileSync(HISTORY, `${historyToJSON(history)}\n`);
     }
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, history, 'wf-queued-belt');
+  }, 60_000);
+
+  it('hands a project\'s batch\'s project to every step, and starts its reapers as the project\'s own', async () => {
+    const calls: string[] = [];
+    const beltQueue = 'ingest-batch-belt-scaled@shop';
+    const reaperQueue = 'ingest-batch-wf-project';
+    const { result } = await run(
+      {
+        async processBatch(i) {
+          calls.push(`processBatch ${i.project}`);
+          return processed({ queuedBelts: [{ name: 'scaled', version: 'v2', taskQueue: beltQueue }], buckets: [], actions: true });
+        },
+        async applyBatch(_sel, project): Promise<AppliedBatch> {
+          calls.push(`applyBatch ${project}`);
+          return { applied: 1, profiles: 1, buckets: [7] };
+        },
+        async prepareActions(_sel, project) {
+          calls.push(`prepareActions ${project}`);
+          return { deliveries: [{ key: 'k1', action: 'hook', timeoutMs: 1000, retry: { initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 1000, maximumAttempts: 1 } }], failed: 0 };
+        },
+        async deliverAction(key, _max, project) {
+          calls.push(`deliverAction ${key} ${project}`);
+          return { state: 'sent' as const, skipped: false, status: 200 };
+        },
+        async reapBucketPage(bucket, project) {
+          calls.push(`reapBucketPage ${bucket} ${project}`);
+          return { taken: 0, expired: 0, notified: 0 };
+        },
+      },
+      [
+        {
+          queue: beltQueue,
+          stubs: {
+            async runBelt(belt, _sel, _opts, project): Promise<BeltRun> {
+              calls.push(`runBelt ${belt.name} ${project}`);
+              return { ran: 1, errors: 0 };
+            },
+          },
+        },
+      ],
+      { ...input(300), project: 'shop' },
+      'wf-project',
+    );
+    expect('ok' in result).toBe(true);
+    // The reaper of bucket 7 (long over) is the project's: its id, its input, its search attribute.
+    const reaper = env.client.workflow.getHandle(`reaper-${reaperQueue}-60000ms-7@shop`);
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: reaperQueue, workflowsPath: WORKFLOWS, activities: {
+      async reapBucketPage(bucket: number, project?: string) {
+        calls.push(`reapBucketPage ${bucket} ${project}`);
+        return { taken: 0, expired: 0, notified: 0 };
+      },
+    } });
+    await worker.runUntil(reaper.result());
+    expect((await reaper.describe()).typedSearchAttributes.get(PROJECT)).toBe('shop');
+    // The reaper runs beside the actions (a child that outlives the batch): order aside.
+    expect(calls.sort()).toEqual(['applyBatch shop', 'deliverAction k1 shop', 'prepareActions shop', 'processBatch shop', 'reapBucketPage 7 shop', 'runBelt scaled shop']);
   }, 60_000);
 
   it('replays the history recorded by an earlier version without nondeterminism', async () => {
