@@ -41,11 +41,11 @@ function codeFor(status: number): string {
 }
 
 /**
- * The collector's routes, which browser trackers call cross-origin. Only these answer CORS: the
+ * The collector's routes (and their project-prefixed forms), which browser trackers call cross-origin. Only these answer CORS: the
  * profile, admin and micro routes hold personal data and are called by servers, so a browser on
  * another origin gets no CORS headers from them (and no preflight).
  */
-const CROSS_ORIGIN_PATH = /^\/(?:com\.snowplowanalytics\.snowplow\/tp2|i|api\/v1\/events\/[^/?]+)\/?(?:\?|$)/;
+const CROSS_ORIGIN_PATH = /^\/(?:(?:p\/[^/?]+\/)?(?:(?:api\/)?com\.snowplowanalytics\.snowplow\/tp2|i)|api\/v1\/events\/[^/?]+)\/?(?:\?|$)/;
 
 export async function createApp(opts: { bodyLimit: number; trustedProxies?: string[] }): Promise<FastifyInstance> {
   const app = fastify({

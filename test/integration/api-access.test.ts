@@ -137,7 +137,9 @@ describe('profile reads', () => {
       expect(get.headers['access-control-allow-origin']).toBeUndefined();
     }
     // The preflight of a tracker's POST is answered whatever routes this app has.
-    for (const url of ['/com.snowplowanalytics.snowplow/tp2', '/api/v1/events/some-type']) {
+    const trackerPaths = ['/com.snowplowanalytics.snowplow/tp2', '/api/com.snowplowanalytics.snowplow/tp2', '/i'];
+    // A project's collector paths too (trackers reach a project through its prefix).
+    for (const url of [...trackerPaths, ...trackerPaths.map((p) => `/p/shop${p}`), '/api/v1/events/some-type']) {
       const pre = await preflight(url);
       expect(pre.statusCode).toBe(204);
       expect(pre.headers['access-control-allow-origin']).toBe(ORIGIN);
