@@ -1,18 +1,27 @@
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { REPO_ROOT } from '../../src/config';
-import { ADMIN_KEY, admin, startBeltline, testPool, type BeltlineProcess, runCli } from '../support/beltline';
+import { admin, startBeltline, testPool, type BeltlineProcess, runCli } from '../support/beltline';
 import { freshTopic } from '../support/kafka';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'live-segment');
 
-/** `bin/beltline example …` as the example's README says, against the test's beltline. */
-const example = (url: string, run: string): ReturnType<typeof runCli> => runCli(['example', EXAMPLE, '--url', url, '--run', run], { BELTLINE_ADMIN_KEY: ADMIN_KEY });
+/** `bin/beltline example …` as the example's README says, against the test's beltline, in a project with its own admin key. */
+const example = (url: string, run: string, project: string, key: string): ReturnType<typeof runCli> =>
+  runCli(['example', EXAMPLE, '--url', url, '--run', run, '--project', project], { BELTLINE_ADMIN_KEY: key });
 
-describe('examples/live-segment (seed 001 start to finish)', () => {
+/**
+ * Seed 001 in a project of its own, as the seed runs it: Step 1 creates the project (the instance
+ * admin key), steps 2–5 define its types, harvester and belt with the seed's bodies (the project's
+ * own admin key is enough), step 6 sends tracker events through the project's collector path.
+ */
+describe('examples/live-segment (seed 001 start to finish, in a new project)', () => {
   const s = Date.now().toString(36);
+  const project = `seed-${s}`;
   let pool: Pool;
   let beltline: BeltlineProcess;
+  let projectKey: string;
+  let schema: string;
 
   beforeAll(async () => {
     pool = testPool();
@@ -21,18 +30,24 @@ describe('examples/live-segment (seed 001 start to finish)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (beltline) {
-      // A collector harvester sees every later tracker event of the stack: leave none behind.
-      await admin(beltline.url, 'DELETE', '/projects/default/belts/liveSegement-belt').catch(() => undefined);
-      await admin(beltline.url, 'DELETE', '/projects/default/harvesters/harvesterforlivesegment').catch(() => undefined);
-    }
+    // Deleting the project stops its belt workers and drops its schema: nothing is left behind.
+    if (beltline) await admin(beltline.url, 'DELETE', `/projects/${project}`).catch(() => undefined);
     await beltline?.stop();
     await pool?.end();
   }, 60_000);
 
-  it('keeps the liveSegmenttest event, drops the other app, and writes the seed row', async () => {
+  it('Step 1: creates the project, with its own schema and an admin key shown once', async () => {
+    const res = await admin(beltline.url, 'POST', '/projects', { name: project, displayName: 'Seed 001 live segment' });
+    expect(res.status).toBe(201);
+    const made = (await res.json()) as { name: string; schema: string; adminKey: string };
+    expect(made).toMatchObject({ name: project, schema: `beltline_${project}` });
+    projectKey = made.adminKey;
+    schema = made.schema;
+  });
+
+  it('steps 2–6: keeps the liveSegmenttest event, drops the other app, and writes the seed row in the project only', async () => {
     const started = new Date(Date.now() - 1000);
-    const first = await example(beltline.url, `ls${s}`);
+    const first = await example(beltline.url, `ls${s}`, project, projectKey);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/(added|kept) schema iglu:io\.beltline\.examples\/person\/jsonschema\/1-0-0/);
@@ -44,18 +59,31 @@ describe('examples/live-segment (seed 001 start to finish)', () => {
 
     // The row is keyed by the harvested event's correlation id, as the seed's belt says.
     const { rows: harvested } = await pool.query<{ correlation_id: string; payload: unknown }>(
-      "SELECT correlation_id, payload FROM events WHERE event_type = 'livesegment-datain' AND created_at >= $1",
+      `SELECT correlation_id, payload FROM "${schema}".events WHERE event_type = 'livesegment-datain' AND created_at >= $1`,
       [started],
     );
     expect(harvested.map((h) => h.payload)).toEqual([{ appId: 'liveSegmenttest', firstName: 'Andrew', lastName: 'Peterson' }]);
-    const { rows } = await pool.query('SELECT id, "firstName", "lastName" FROM beltline."live_segment_livesegment-dataoutp" WHERE updated_at >= $1', [started]);
+    const table = `"${schema}"."live_segment_livesegment-dataoutp"`;
+    const { rows } = await pool.query(`SELECT id, "firstName", "lastName" FROM ${table} WHERE updated_at >= $1`, [started]);
     expect(rows).toEqual([{ id: harvested[0].correlation_id, firstName: 'Andrew', lastName: 'Peterson' }]);
+    // Nothing of it reached the default project: no definitions, no events, no table.
+    const { rows: inDefault } = await pool.query(
+      `SELECT (SELECT count(*)::int FROM beltline.event_types WHERE name LIKE 'livesegment-%') AS types,
+              (SELECT count(*)::int FROM beltline.events WHERE event_type = 'livesegment-datain' AND created_at >= $1) AS events,
+              to_regclass('beltline."live_segment_livesegment-dataoutp"') IS NOT NULL AS has_table`,
+      [started],
+    );
+    expect(inDefault).toEqual([{ types: 0, events: 0, has_table: false }]);
 
     // Run again: definitions are updated in place, a second row arrives (a new correlation id).
-    const second = await example(beltline.url, `ls2${s}`);
+    const second = await example(beltline.url, `ls2${s}`, project, projectKey);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/updated event type livesegment-dataoutp/);
-    const { rows: after } = await pool.query('SELECT count(*)::int AS n FROM beltline."live_segment_livesegment-dataoutp" WHERE updated_at >= $1', [started]);
+    const { rows: after } = await pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE updated_at >= $1`, [started]);
     expect(after[0].n).toBe(2);
+
+    // The project's key opens this project only: the default project's definitions refuse it.
+    const refused = await fetch(`${beltline.url}/projects/default/belts`, { headers: { authorization: `Bearer ${projectKey}` } });
+    expect(refused.status).toBe(403);
   }, 180_000);
 });
