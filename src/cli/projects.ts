@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { KeyKind } from '../projects/keys';
 import { DEFAULT_PROJECT, projectSchema } from '../projects/names';
-import type { IssuedKeys, Project } from '../projects/store';
+import { setRequireWriteKey, type IssuedKeys, type Project } from '../projects/store';
 import { EXIT_USAGE, exitOnBadName, fail, unknownProject, withProjects } from './resource';
 
 /** The line printed under keys: they are not stored, so this is the only time anyone sees them. */
@@ -72,6 +72,25 @@ export function registerProjectCommands(program: Command): void {
         if (!issued) return fail(unknownProject(name));
         console.log(`new ${kinds.join(' and ')} key${kinds.length > 1 ? 's' : ''} for project ${name}; the old one${kinds.length > 1 ? 's' : ''} no longer open${kinds.length > 1 ? '' : 's'} anything`);
         printKeys(issued);
+      });
+    });
+
+  cmd
+    .command('set <name>')
+    .description("change a project's settings (PATCH /projects/<name>)")
+    .option('--require-write-key', "the collector takes this project's events only with its write key")
+    .option('--no-require-write-key', "the collector takes this project's events without a key")
+    .action((name: string, opts: { requireWriteKey?: boolean }) => {
+      exitOnBadName(name);
+      if (opts.requireWriteKey === undefined) {
+        console.error('nothing to change: give --require-write-key or --no-require-write-key');
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      const require = opts.requireWriteKey;
+      return withProjects(async (projects) => {
+        if (!(await setRequireWriteKey(projects.instance, name, require))) return fail(unknownProject(name));
+        console.log(`project ${name}: the collector ${require ? 'requires its write key' : 'takes its events without a key'}`);
       });
     });
 

@@ -100,6 +100,13 @@ describe('beltline CLI: projects', () => {
     expect(await projects.projectOfKey(keys.admin ?? '-', 'admin')).toBeUndefined();
     expect(await projects.projectOfKey(keys.write ?? '-', 'write')).toBe(shop);
 
+    // The collector's write-key requirement is a setting: off, then on again.
+    expect(beltline('projects', 'set', shop, '--no-require-write-key').stdout).toContain('without a key');
+    expect(await projects.get(shop)).toMatchObject({ requireWriteKey: false });
+    expect(beltline('projects', 'set', shop, '--require-write-key').status).toBe(0);
+    expect(await projects.get(shop)).toMatchObject({ requireWriteKey: true });
+    expect(beltline('projects', 'set', shop).status).toBe(2);
+
     const unconfirmed = beltline('projects', 'delete', shop);
     expect(unconfirmed.status).toBe(2);
     expect(unconfirmed.stderr).toContain(`schema beltline_${shop} and every table in it`);
