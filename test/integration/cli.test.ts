@@ -171,10 +171,10 @@ describe('beltline CLI: projects', () => {
     expect(beltline('schemas', 'list', '--project', other).stdout.split('\n')).toContain(key);
     expect(beltline('schemas', 'get', key).status).toBe(1);
 
-    // The rerun workflow does not carry a project yet: refused rather than run on default's rows.
+    // A rerun looks its belt up in the project's own tables (and would run there).
     const retry = beltline('belts', 'retry', 'any', '--project', other);
-    expect(retry.status).toBe(2);
-    expect(retry.stderr).toContain('default project');
+    expect(retry.status).toBe(1);
+    expect(retry.stderr).toContain('no belt "any"');
 
     const unknown = beltline('belts', 'list', '--project', `cli-nope-${s}`);
     expect(unknown.status).toBe(1);
