@@ -145,33 +145,36 @@ describe('projects and keys', () => {
   });
 
   it('keeps two projects with the same type and segment names apart: definitions, tables and data', async () => {
+    // A name of this run's: other test files define segments in the default project.
+    const plans = `plans${s}`;
     const schema = { type: 'object', properties: { id: { type: 'string' }, plan: { type: 'string' } }, required: ['id'] };
     for (const k of ['a', 'b'] as const) {
       const res = await app.inject({
         method: 'POST',
         url: `/projects/${names[k]}/event-types`,
         headers: bearer(made[k].adminKey),
-        payload: { name: 'plans', type: 'live_segment', schema: JSON.stringify(schema), description: `plans of ${k}` },
+        payload: { name: plans, type: 'live_segment', schema: JSON.stringify(schema), description: `plans of ${k}` },
       });
       expect(res.statusCode).toBe(201);
     }
     const read = async (k: 'a' | 'b'): Promise<{ description?: string }> =>
-      (await app.inject({ method: 'GET', url: `/projects/${names[k]}/event-types/plans`, headers: bearer(made[k].adminKey) })).json();
+      (await app.inject({ method: 'GET', url: `/projects/${names[k]}/event-types/${plans}`, headers: bearer(made[k].adminKey) })).json();
     expect((await read('a')).description).toBe('plans of a');
     expect((await read('b')).description).toBe('plans of b');
     // Each project's live-segment table is in its own schema; the default project has none.
     const { rows } = await pool.query<{ table_schema: string }>(
-      "SELECT table_schema FROM information_schema.tables WHERE table_name LIKE 'live_segment_plans%' ORDER BY table_schema",
+      'SELECT table_schema FROM information_schema.tables WHERE table_name LIKE $1 ORDER BY table_schema',
+      [`live_segment_${plans}%`],
     );
     expect(rows.map((r) => r.table_schema)).toEqual([made.a.schema, made.b.schema].sort());
     // A row written in a's table is seen through a's routes only.
-    await projects.db(names.a).query(`INSERT INTO "live_segment_plans" (id, plan, _data, _event_id, _event_at) VALUES ('u1', 'pro', '{}', 'e1', now())`);
+    await projects.db(names.a).query(`INSERT INTO "live_segment_${plans}" (id, plan, _data, _event_id, _event_at) VALUES ('u1', 'pro', '{}', 'e1', now())`);
     const rowsOf = async (k: 'a' | 'b'): Promise<unknown[]> =>
-      (await app.inject({ method: 'GET', url: `/projects/${names[k]}/segments/plans/rows`, headers: bearer(made[k].adminKey) })).json<{ rows: unknown[] }>().rows;
+      (await app.inject({ method: 'GET', url: `/projects/${names[k]}/segments/${plans}/rows`, headers: bearer(made[k].adminKey) })).json<{ rows: unknown[] }>().rows;
     expect(await rowsOf('a')).toEqual([expect.objectContaining({ id: 'u1', plan: 'pro' })]);
     expect(await rowsOf('b')).toEqual([]);
     // And the default project does not see the type at all.
-    expect((await app.inject({ method: 'GET', url: '/projects/default/event-types/plans', headers: instance })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/projects/default/event-types/${plans}`, headers: instance })).statusCode).toBe(404);
   });
 
   it('rotates keys: the new ones work at once, the old ones never again', async () => {
@@ -207,6 +210,6 @@ describe('projects and keys', () => {
     expect((await app.inject({ method: 'GET', url: `/projects/${names.b}`, headers: bearer(made.b.adminKey) })).statusCode).toBe(403);
     expect((await app.inject({ method: 'DELETE', url: `/projects/${names.b}`, headers: instance })).statusCode).toBe(404);
     // The other project is untouched.
-    expect((await app.inject({ method: 'GET', url: `/projects/${names.a}/event-types/plans`, headers: bearer(made.a.adminKey) })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: `/projects/${names.a}/event-types/plans${s}`, headers: bearer(made.a.adminKey) })).statusCode).toBe(200);
   });
 });
