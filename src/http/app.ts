@@ -47,6 +47,15 @@ function codeFor(status: number): string {
  */
 const CROSS_ORIGIN_PATH = /^\/(?:(?:p\/[^/?]+\/)?(?:(?:api\/)?com\.snowplowanalytics\.snowplow\/tp2|i)|api\/v1\/events\/[^/?]+)\/?(?:\?|$)/;
 
+/** How much past the body limit a refused request body may be read and dropped, rather than cut off. */
+const DRAIN_FACTOR = 4;
+
+/** Whether a refused body of this declared length is read to its end (see the error handler). Pure. */
+export function drainable(contentLength: string | undefined, bodyLimit: number): boolean {
+  const n = Number(contentLength);
+  return contentLength !== undefined && Number.isSafeInteger(n) && n <= bodyLimit * DRAIN_FACTOR;
+}
+
 export async function createApp(opts: { bodyLimit: number; trustedProxies?: string[] }): Promise<FastifyInstance> {
   const app = fastify({
     loggerInstance: rootLogger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -96,6 +105,14 @@ export async function createApp(opts: { bodyLimit: number; trustedProxies?: stri
       const errorId = crypto.randomUUID();
       app.log.error({ err, errorId, method: req.method, url: req.url }, 'request failed');
       return reply.status(status).send({ error: codeFor(status), message: `internal error; the server's log has the details under errorId ${errorId}`, details: { errorId } });
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && drainable(req.headers['content-length'], opts.bodyLimit)) {
+      // fastify closes the connection after refusing a body too large, while the client may still
+      // be sending it: the unread bytes make the kernel reset the connection, and a client can
+      // lose the 413 to an EPIPE (the collector fuzz test saw it). A body of a declared, modest
+      // size is read to its end and dropped instead (Node does so for an unread request), so the
+      // answer arrives and the connection stays usable; a larger or undeclared one is cut off.
+      reply.removeHeader('connection');
     }
     const details = err.validation ? err.validation.map((v) => ({ path: v.instancePath, message: v.message })) : undefined;
     return reply.status(status).send({ error: codeFor(status), message: err.message, details });

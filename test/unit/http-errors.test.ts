@@ -1,5 +1,6 @@
+import http from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { createApp, HttpError } from '../../src/http/app';
+import { createApp, drainable, HttpError } from '../../src/http/app';
 
 // `cookie` is ESM only and jest's module sandbox cannot load it (see
 // test/integration/schemas.test.ts); these routes neither set nor read cookies.
@@ -66,5 +67,53 @@ describe('error answers', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: 'bad_request', message: expect.stringMatching(/integer/), details: [{ path: '/n' }] });
     expect(logged).toEqual([]);
+  });
+});
+
+/** A body over the limit is refused with a 413 the client gets to read, on a real socket. */
+describe('bodies over the limit', () => {
+  let app: FastifyInstance;
+  let base: string;
+
+  beforeAll(async () => {
+    app = await createApp({ bodyLimit: 1000 });
+    app.post('/echo', async (req) => req.body);
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(() => app.close());
+
+  const post = (size: number, agent: http.Agent): Promise<{ status?: number; connection?: string; body: string; error?: string }> =>
+    new Promise((resolve) => {
+      const body = Buffer.alloc(size, 'a');
+      const req = http.request(`${base}/echo`, { method: 'POST', agent, headers: { 'content-type': 'text/plain', 'content-length': size } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, body: text }));
+      });
+      req.on('error', (err) => resolve({ body: '', error: err.message }));
+      req.end(body);
+    });
+
+  it('reads a modest one to its end, so every 413 arrives and the connection stays usable', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 40; i++) {
+      const r = await post(3000 + i * 20, agent);
+      expect(r).toMatchObject({ status: 413, body: expect.stringContaining('"error":"payload_too_large"') });
+      expect(r.connection).not.toBe('close');
+    }
+    agent.destroy();
+  });
+
+  it('cuts off one declared far over the limit', async () => {
+    const r = await post(50_000, new http.Agent());
+    if (r.status !== undefined) expect(r).toMatchObject({ status: 413, connection: 'close' });
+    else expect(r.error).toMatch(/EPIPE|ECONNRESET/);
+  });
+
+  it('tells which declared lengths are drained', () => {
+    expect(drainable('4000', 1000)).toBe(true);
+    expect(drainable('4001', 1000)).toBe(false);
+    expect(drainable(undefined, 1000)).toBe(false);
+    expect(drainable('x', 1000)).toBe(false);
   });
 });
