@@ -163,12 +163,8 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const app = await createApp({ bodyLimit: cfg.BELTLINE_MAX_BODY_BYTES, trustedProxies });
       // Projects, their write keys and event types are served from memory, so the collector keeps
       // taking events of known ones while PostgreSQL is down; loaded before the first request for that reason.
-      const projects = new Projects(pool, cfg.databaseUrl, 4);
       const collectorProjects = new CollectorProjects(pool, (p) => projects.db(p), definitions);
-      stops.push(async () => {
-        collectorProjects.stop();
-        await projects.end();
-      });
+      stops.push(async () => collectorProjects.stop());
       await collectorProjects.preload();
       registerCollectorRoutes(app, cfg, producer, collectorProjects);
       let temporal: Promise<Client> | undefined;
