@@ -9,7 +9,7 @@ import { DefinitionCache, DefinitionsUnavailableError, type DefinitionEvents } f
 import type { EventType } from '../eventtypes/definition';
 import { getEventType, listEventTypes } from '../eventtypes/store';
 import { HttpError } from '../http/app';
-import { getProjectAccess, listProjectAccess, type ProjectAccess } from '../projects/access';
+import { getProjectAccess, listProjectAccess, type ProjectAccess } from '../projects/store';
 import { projectNameProblem } from '../projects/names';
 import { writeKeyRefusal, WRITE_KEY_PARAM } from './write-key';
 

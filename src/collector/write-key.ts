@@ -3,7 +3,7 @@
  * Pure: the project's access comes from the caller's cache.
  */
 import crypto from 'node:crypto';
-import type { ProjectAccess } from '../projects/access';
+import type { ProjectAccess } from '../projects/store';
 import { hashKey } from '../projects/keys';
 
 /** The query parameter a tracker that cannot set headers carries its write key in (via its postPath). */

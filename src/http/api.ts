@@ -6,7 +6,8 @@ import type { Config } from '../config';
 import type { SchemaRegistry } from '../schemas/registry';
 import type { Projects } from '../projects/service';
 import { instanceOnly, requireKey } from './auth';
-import { DEFAULT_PROJECT, projectParam, requireProject } from './projects';
+import { DEFAULT_PROJECT } from '../projects/names';
+import { projectParam, requireProject } from './projects';
 
 /** What the admin API's routes are built on: one object, whatever the domain. */
 export interface ApiDeps {

@@ -1,7 +1,5 @@
 import { HttpError } from './app';
-import { DEFAULT_PROJECT, PROJECT_NAME_PATTERN } from '../projects/names';
-
-export { DEFAULT_PROJECT };
+import { PROJECT_NAME_PATTERN } from '../projects/names';
 
 /** What routes need to know of the registry: whether a project exists. */
 export interface ProjectLookup {
@@ -19,7 +17,3 @@ export const projectParam = {
   properties: { project: { type: 'string', pattern: PROJECT_NAME_PATTERN } },
 } as const;
 
-/** Until every route resolves projects through the registry: only the default project answers. */
-export function assertProject(project: string): void {
-  if (project !== DEFAULT_PROJECT) throw new HttpError(404, 'not_found', `unknown project ${JSON.stringify(project)}`);
-}

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import type { AdminRoutes } from '../http/api';
-import { DEFAULT_PROJECT, requireProject } from '../http/projects';
-import { PROJECT_NAME_PATTERN } from '../projects/names';
+import { requireProject } from '../http/projects';
+import { DEFAULT_PROJECT, PROJECT_NAME_PATTERN } from '../projects/names';
 import { SNOWPLOW_EVENT_TYPE } from '../events/expand';
 
 /**

@@ -3,7 +3,7 @@ import { lockMigrations, migrateProject } from '../db/migrate';
 import { withTransaction } from '../db/pool';
 import { quoteIdent } from '../db/sql';
 import { DEFAULT_PROJECT, projectSchema } from './names';
-import { deleteProjectRow, getProject, insertProject, notifyProjectChange, type IssuedKeys, type Project } from './store';
+import { deleteProjectRow, getProject, insertProject, type IssuedKeys, type Project } from './store';
 
 /**
  * Registers a project and makes its schema (every migration, in one transaction: a project is
@@ -19,7 +19,6 @@ export async function createProject(
     const made = await insertProject(client, { ...p, requireWriteKey: p.requireWriteKey ?? false });
     if (!made) return undefined;
     await migrateProject(client, p.name);
-    await notifyProjectChange(client, p.name);
     return made;
   });
 }
@@ -32,7 +31,6 @@ export async function dropProject(instance: Pool, name: string): Promise<boolean
     if (!(await getProject(client, name))) return false;
     await deleteProjectRow(client, name);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(projectSchema(name))} CASCADE`);
-    await notifyProjectChange(client, name);
     return true;
   });
 }

@@ -58,6 +58,17 @@ export async function ensureRegistry(client: PoolClient): Promise<void> {
     write_key_hash    text UNIQUE,
     created_at        timestamptz NOT NULL DEFAULT now()
   )`);
+  // Every change to a project (created, deleted, keys or settings) is heard on the definitions
+  // feed as kind `project`, as definition tables report theirs (migration 015), whoever writes it.
+  // Version 0: the registry has no version of its own; caches of it also reload periodically.
+  await client.query(`CREATE OR REPLACE FUNCTION ${INSTANCE_SCHEMA}.notify_project_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE n text := CASE WHEN TG_OP = 'DELETE' THEN OLD.name ELSE NEW.name END;
+    BEGIN
+      PERFORM pg_notify('${DEFINITIONS_CHANNEL}', json_build_object('kind', 'project', 'project', n, 'name', n, 'version', 0)::text);
+      RETURN NULL;
+    END $$`);
+  await client.query(`CREATE OR REPLACE TRIGGER projects_notify AFTER INSERT OR UPDATE OR DELETE ON ${TABLE}
+    FOR EACH ROW EXECUTE FUNCTION ${INSTANCE_SCHEMA}.notify_project_change()`);
   await client.query(`INSERT INTO ${TABLE} (name, display_name, schema_name) VALUES ($1, 'Default project', $2) ON CONFLICT (name) DO NOTHING`, [
     DEFAULT_PROJECT,
     projectSchema(DEFAULT_PROJECT),
@@ -99,9 +110,8 @@ export async function rotateKeys(db: Pool, name: string, kinds: readonly KeyKind
   if (kinds.includes('admin')) issued.adminKey = generateKey('admin');
   if (kinds.includes('write')) issued.writeKey = generateKey('write');
   const { rowCount } = await db.query(
-    `WITH changed AS (UPDATE ${TABLE} SET admin_key_hash = coalesce($2, admin_key_hash), write_key_hash = coalesce($3, write_key_hash) WHERE name = $1 RETURNING name)
-     SELECT pg_notify($4, json_build_object('kind', 'project', 'project', name, 'name', name, 'version', 0)::text) FROM changed`,
-    [name, issued.adminKey ? hashKey(issued.adminKey) : null, issued.writeKey ? hashKey(issued.writeKey) : null, DEFINITIONS_CHANNEL],
+    `UPDATE ${TABLE} SET admin_key_hash = coalesce($2, admin_key_hash), write_key_hash = coalesce($3, write_key_hash) WHERE name = $1`,
+    [name, issued.adminKey ? hashKey(issued.adminKey) : null, issued.writeKey ? hashKey(issued.writeKey) : null],
   );
   return (rowCount ?? 0) > 0 ? issued : undefined;
 }
@@ -114,19 +124,32 @@ export async function projectOfKey(db: Pool, key: string, kind: KeyKind): Promis
 }
 
 export async function setRequireWriteKey(db: Pool, name: string, require: boolean): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `WITH changed AS (UPDATE ${TABLE} SET require_write_key = $2 WHERE name = $1 RETURNING name)
-     SELECT pg_notify($3, json_build_object('kind', 'project', 'project', name, 'name', name, 'version', 0)::text) FROM changed`,
-    [name, require, DEFINITIONS_CHANNEL],
-  );
+  const { rowCount } = await db.query(`UPDATE ${TABLE} SET require_write_key = $2 WHERE name = $1`, [name, require]);
   return (rowCount ?? 0) > 0;
 }
 
+
 /**
- * Tells every process (definitions feed, kind `project`) that a project changed, at the commit of
- * the caller's transaction. Version 0: the registry has no version of its own; listeners that
- * cache projects reload on the event, and a missed one is caught by their periodic reload.
+ * What a collector needs to know of a project to take its events: that it exists, and whether
+ * and with which key it takes them. The write key's hash is held in memory so that an accepted
+ * request never waits on PostgreSQL (and is still accepted while PostgreSQL is down).
  */
-export async function notifyProjectChange(db: Pool | PoolClient, name: string): Promise<void> {
-  await db.query('SELECT pg_notify($1, $2)', [DEFINITIONS_CHANNEL, JSON.stringify({ kind: 'project', project: name, name, version: 0 })]);
+export interface ProjectAccess {
+  name: string;
+  requireWriteKey: boolean;
+  /** SHA-256 of the write key (hashKey), or undefined when the project has none. */
+  writeKeyHash?: Buffer;
+}
+
+function toAccess(r: Row): ProjectAccess {
+  return { name: r.name, requireWriteKey: r.require_write_key, ...(r.write_key_hash ? { writeKeyHash: Buffer.from(r.write_key_hash, 'hex') } : {}) };
+}
+
+export async function listProjectAccess(db: Pool | PoolClient): Promise<ProjectAccess[]> {
+  return (await db.query<Row>(`SELECT ${COLUMNS} FROM ${TABLE} ORDER BY name`)).rows.map(toAccess);
+}
+
+export async function getProjectAccess(db: Pool | PoolClient, name: string): Promise<ProjectAccess | undefined> {
+  const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM ${TABLE} WHERE name = $1`, [name]);
+  return rows[0] ? toAccess(rows[0]) : undefined;
 }
