@@ -21,11 +21,12 @@ fi
 # isolated-vm is a native module; fail here, clearly, rather than at the first belt.
 node --no-node-snapshot -e "require('isolated-vm')" || { echo "beltline: isolated-vm did not build (needs python3, make, g++)" >&2; exit 1; }
 
-if [ ! -f dist/.built ] || [ -n "$(find src scripts bench migrations test/support package-lock.json tsconfig*.json -newer dist/.built -print -quit 2>/dev/null)" ]; then
+if [ ! -f dist/.built ] || [ -n "$(find src scripts bench migrations console test/support package-lock.json tsconfig*.json -newer dist/.built -print -quit 2>/dev/null)" ]; then
   echo "beltline: building…"
   rm -rf dist
   npx tsc -p tsconfig.build.json
   node dist/scripts/bundle-workflows.js >/dev/null
+  node dist/scripts/build-console.js
   touch dist/.built
 fi
 
@@ -42,7 +43,8 @@ case "$cmd" in
     was_running=$(beltline stack status --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).filter(x=>x.state!=="stopped").map(x=>x.name).join(",")))')
     # Static checks first: they take seconds and fail before minutes of integration tests.
     npx tsc -p tsconfig.json --noEmit
-    npx eslint src test bench scripts
+    npx tsc -p console/tsconfig.json
+    npx eslint src test bench scripts console
     beltline stack up
     set +e
     mkdir -p .beltline

@@ -37,6 +37,7 @@ import { connectClient } from './temporal/client';
 import { startWorker } from './workers/worker';
 import { purgePublishedChanges } from './profiles/outbox';
 import { projectRoutes } from './projects/routes';
+import { registerConsole } from './console/serve';
 
 const log = logger('beltline');
 
@@ -167,6 +168,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       stops.push(async () => collectorProjects.stop());
       await collectorProjects.preload();
       registerCollectorRoutes(app, cfg, producer, collectorProjects);
+      registerConsole(app);
       let temporal: Promise<Client> | undefined;
       stops.push(async () => {
         if (temporal) await (await temporal).connection.close();

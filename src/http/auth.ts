@@ -14,6 +14,27 @@ export function generateAdminKey(): string {
  */
 export const INSTANCE_ONLY = { instanceOnly: true } as const;
 
+/**
+ * Route config of a route any valid key opens (`GET /whoami`): it answers about the key itself,
+ * so a project's key must not need to know its project first.
+ */
+export const ANY_KEY = { anyKey: true } as const;
+
+function anyKey(config: unknown): boolean {
+  return typeof config === 'object' && config !== null && (config as { anyKey?: unknown }).anyKey === true;
+}
+
+/** Whose key a request carried, once `requireKey` let it through: the instance's, or a project's. */
+export type KeyScope = { scope: 'instance' } | { scope: 'project'; project: string };
+const scopes = new WeakMap<FastifyRequest, KeyScope>();
+
+/** The scope of the key a request was let in with (`requireKey` ran before any handler). */
+export function keyScope(req: FastifyRequest): KeyScope {
+  const s = scopes.get(req);
+  if (!s) throw new Error('keyScope() on a request requireKey did not admit');
+  return s;
+}
+
 export function instanceOnly(config: unknown): boolean {
   return typeof config === 'object' && config !== null && (config as { instanceOnly?: unknown }).instanceOnly === true;
 }
@@ -49,9 +70,14 @@ export function requireKey(instanceKey: string, owners: KeyOwners): (req: Fastif
     const m = /^Bearer\s+(.+)$/i.exec(header);
     if (!m) throw new HttpError(401, 'unauthorized', 'this route needs the header Authorization: Bearer <key> (the instance admin key, or the project\'s admin key)');
     const key = m[1].trim();
-    if (crypto.timingSafeEqual(crypto.createHash('sha256').update(key).digest(), expected)) return;
+    if (crypto.timingSafeEqual(crypto.createHash('sha256').update(key).digest(), expected)) {
+      scopes.set(req, { scope: 'instance' });
+      return;
+    }
     const owner = await owners.projectOfKey(key, 'admin');
     if (owner === undefined) throw new HttpError(403, 'forbidden', 'the admin key is not valid');
+    scopes.set(req, { scope: 'project', project: owner });
+    if (anyKey(req.routeOptions.config)) return;
     const wanted = routeProject(req);
     if (wanted === undefined) throw new HttpError(403, 'forbidden', `the admin key of project ${JSON.stringify(owner)} does not open instance routes; they need the instance admin key`);
     if (wanted !== owner) throw new HttpError(403, 'forbidden', `the admin key of project ${JSON.stringify(owner)} opens only that project's routes, not ${JSON.stringify(wanted)}'s`);

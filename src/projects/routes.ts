@@ -1,7 +1,7 @@
 import type { AdminRoutes } from '../http/api';
 import { errorReplies } from '../http/api';
 import { HttpError } from '../http/app';
-import { INSTANCE_ONLY } from '../http/auth';
+import { ANY_KEY, INSTANCE_ONLY, keyScope } from '../http/auth';
 import { projectParam, requireProject } from '../http/projects';
 import type { KeyKind } from './keys';
 import { DEFAULT_PROJECT, PROJECT_NAME_RULE, projectNameProblem } from './names';
@@ -35,6 +35,26 @@ const errors = errorReplies(400, 404, 409);
  */
 export const projectRoutes: AdminRoutes = (app, { projects }) => {
   const tags = ['projects'];
+
+  // The console signs in with whatever key it is given and must learn what that key opens.
+  app.get(
+    '/whoami',
+    {
+      config: ANY_KEY,
+      schema: {
+        tags,
+        summary: 'What the key sent opens: the whole instance, or one project',
+        response: {
+          200: {
+            type: 'object',
+            required: ['scope'],
+            properties: { scope: { type: 'string', enum: ['instance', 'project'] }, project: { type: 'string', description: 'the project a project key opens' } },
+          },
+        },
+      },
+    },
+    async (req) => keyScope(req),
+  );
 
   app.post(
     '/projects',
