@@ -38,6 +38,9 @@ import { startWorker } from './workers/worker';
 import { purgePublishedChanges } from './profiles/outbox';
 import { projectRoutes } from './projects/routes';
 import { registerConsole } from './console/serve';
+import { ROLES, type Role } from './roles';
+
+export { ROLES, type Role };
 
 const log = logger('beltline');
 
@@ -89,8 +92,6 @@ function startRetention(cfg: Config, projects: Projects): { stop(): void } {
   return { stop: () => clearInterval(timer) };
 }
 
-export type Role = 'collector' | 'bridge' | 'worker';
-export const ROLES: readonly Role[] = ['collector', 'bridge', 'worker'];
 
 export interface Running {
   /** The collector's base URL when this process serves HTTP. */

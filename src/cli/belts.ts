@@ -1,13 +1,10 @@
 import fs from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { checkBelt } from '../belts/check';
 import { parseBeltBody } from '../belts/definition';
 import { PythonBeltPool } from '../belts/python';
 import { listBeltErrors } from '../belts/errors';
 import { deleteBelt, getBelt, listBelts, putBelt, setBeltRunning } from '../belts/registry';
-import { rerunProgress, startRerun } from '../belts/rerun';
 import { loadConfig } from '../config';
 import { currentProject, fail, withPool } from './resource';
 
@@ -36,6 +33,8 @@ async function rerun(belt: string, mode: 'retry' | 'backfill', sinceOpt: string 
     if (!known) fail(`no belt ${JSON.stringify(belt)}`);
   });
   if (!known) return;
+  // Temporal's client and the progress bar load only for the commands that use them (CLI start-up).
+  const [{ Client, Connection }, { default: cliProgress }, { rerunProgress, startRerun }] = await Promise.all([import('@temporalio/client'), import('cli-progress'), import('../belts/rerun')]);
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });

@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ExampleError, readExample } from '../examples/folder';
-import { runExample, startReceiver } from '../examples/run';
 import { currentProject } from './resource';
 
 interface ExampleOptions {
@@ -36,6 +35,8 @@ export function registerExampleCommand(program: Command): void {
       }
       const run = opts.run ?? crypto.randomBytes(3).toString('hex');
       const print = (line: string): void => console.log(line);
+      // The example runner brings Snowplow's tracker: loaded for this command alone.
+      const { runExample, startReceiver } = await import('../examples/run');
       let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
       try {
         const folder = readExample(path.resolve(dir), { run });

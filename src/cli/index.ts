@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { getHistory, getProfile } from '../profiles/store';
-import { ROLES, startBeltline, type Role } from '../server';
+import { ROLES, type Role } from '../roles';
 import { registerBeltCommands } from './belts';
 import { registerEventTypeCommands } from './event-types';
 import { registerEventCommands } from './events';
@@ -44,6 +44,9 @@ program
   .option('--project <name>', 'with --belt: the belt\'s project', 'default')
   .action(async (opts: { role: string[]; belt?: string; project: string }) => {
     const roles: Role[] = opts.role.includes('all') ? [...ROLES] : (opts.role as Role[]);
+    // Loaded here, not at the top: the server pulls in Temporal's worker, fastify and kafkajs, which
+    // every other command (and --help) would otherwise wait for at each start.
+    const { startBeltline } = await import('../server');
     const running = await startBeltline(config(), roles, { belt: opts.belt, project: opts.project });
     await untilSignal();
     await running.stop();
@@ -59,6 +62,7 @@ program
     const before = await stackStatus(cfg);
     const services = await stackUp(cfg);
     const startedHere = before.filter((s) => s.state === 'stopped').map((s) => s.name);
+    const { startBeltline } = await import('../server');
     const running = await startBeltline(cfg, ROLES);
     const ui = services.find((s) => s.name === 'temporal')?.uiUrl;
     console.log(

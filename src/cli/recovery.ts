@@ -1,7 +1,5 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { createPool } from '../db/pool';
@@ -80,6 +78,8 @@ async function recover(opts: RecoverOptions): Promise<void> {
     await pool.end();
   }
 
+  // Loaded for this command alone: Temporal's client is most of the CLI's start-up time.
+  const [{ Client, Connection }, { default: cliProgress }] = await Promise.all([import('@temporalio/client'), import('cli-progress')]);
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });

@@ -1,16 +1,17 @@
-import { Client, Connection } from '@temporalio/client';
-import cliProgress from 'cli-progress';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { batchRetry } from '../batches/record';
 import { parseSince } from '../replay/query';
-import { listFailedBatches, replayBatch, waitForRun, type FailedBatch, type ReplayOutcome } from '../replay/replay';
+import type { FailedBatch, ReplayOutcome } from '../replay/replay';
 import { currentProject } from './resource';
 
 /** How many replayed batches run at once under `--all`. */
 const CONCURRENCY = 4;
 
 async function withTemporal<T>(cfg: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  // Loaded for these commands alone: Temporal's client is most of the CLI's start-up time.
+  const { Client, Connection } = await import('@temporalio/client');
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, connectTimeout: '5s' }).catch((err: unknown) => {
     throw new Error(`Temporal unreachable at ${cfg.TEMPORAL_ADDRESS}: ${(err as Error).message}`);
   });
@@ -44,6 +45,7 @@ interface RunResult {
 }
 
 async function replayOne(client: Client, cfg: Config, workflowId: string): Promise<RunResult> {
+  const { replayBatch, waitForRun } = await import('../replay/replay');
   const r = await replayBatch(client, workflowId, batchRetry(cfg), currentProject());
   if (r.outcome !== 'started') return { batch: workflowId, outcome: r.outcome, ok: true };
   const done = await waitForRun(client, workflowId, r.runId);
@@ -64,6 +66,7 @@ export function registerReplayCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { since?: string; eventType?: string; json?: boolean }) => {
       const cfg = loadConfig();
+      const { listFailedBatches } = await import('../replay/replay');
       const batches = await withTemporal(cfg, (client) => listFailedBatches(client, { taskQueue: cfg.BELTLINE_TASK_QUEUE, project: currentProject(), since: sinceOpt(opts.since), eventType: opts.eventType }));
       if (opts.json) return console.log(JSON.stringify(batches, null, 2));
       if (batches.length === 0) return console.log('no failed batches');
@@ -91,8 +94,10 @@ export function registerReplayCommands(program: Command): void {
           }
           return;
         }
+        const { listFailedBatches } = await import('../replay/replay');
         const batches = await listFailedBatches(client, { taskQueue: cfg.BELTLINE_TASK_QUEUE, project: currentProject(), since: sinceOpt(opts.since), eventType: opts.eventType });
         if (batches.length === 0) return console.log('no failed batches');
+        const { default: cliProgress } = await import('cli-progress');
         const bar = new cliProgress.SingleBar({ format: 'replay {bar} {value}/{total} batches, {failed} failed again', hideCursor: true }, cliProgress.Presets.shades_classic);
         bar.start(batches.length, 0, { failed: 0 });
         const results: RunResult[] = [];

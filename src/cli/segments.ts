@@ -1,10 +1,9 @@
 import { Option, type Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import type { Pool } from 'pg';
-import { parseFilters } from '../segments/routes';
 import { getSegment, listSegments, type Segment } from '../segments/catalog';
 import { listDeadLetters, redrive } from '../segments/dead-letters';
-import { readRows } from '../segments/rows';
+import { parseFilters, readRows } from '../segments/rows';
 import { fail, withPool } from './resource';
 
 /** Fixed-width columns for a terminal; values that are not strings are shown as JSON. */

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { DEFAULT_PROJECT } from '../projects/names';
 import { parseSince } from '../replay/query';
-import { gatherStatus, renderStatus } from '../status/status';
 import { currentProject, fail, unknownProject, withProjects } from './resource';
 
 /** Exit code of `beltline status` when a service could not be reached. */
@@ -27,6 +26,8 @@ export function registerStatusCommand(program: Command): void {
     .action(async (opts: { since: string; json?: boolean }) => {
       const project = currentProject();
       if (!(await projectMayExist(project))) return fail(unknownProject(project));
+      // Status reaches Kafka and Temporal: their clients load for this command alone.
+      const { gatherStatus, renderStatus } = await import('../status/status');
       const report = await gatherStatus(loadConfig(), parseSince(opts.since), project);
       console.log(opts.json ? JSON.stringify(report, null, 2) : renderStatus(report));
       if (report.unreachable.length > 0) {

@@ -4,7 +4,7 @@ import { HttpError } from '../http/app';
 import { projectParam, requireProject } from '../http/projects';
 import { getSegment, listSegments, type Segment } from './catalog';
 import { listDeadLetters, redrive } from './dead-letters';
-import { readRows } from './rows';
+import { parseFilters, readRows } from './rows';
 
 const errors = errorReplies(400, 404);
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
@@ -34,15 +34,6 @@ const deadLetterSchema = {
     redrivenAt: { type: ['string', 'null'], format: 'date-time' },
   },
 };
-
-/** Splits `column=value` filters; the column is checked against the table later. */
-export function parseFilters(filters: string[] | undefined): [string, string][] {
-  return (filters ?? []).map((f) => {
-    const eq = f.indexOf('=');
-    if (eq <= 0) throw new DefinitionError('filter', `must be column=value, got ${JSON.stringify(f)}`);
-    return [f.slice(0, eq), f.slice(eq + 1)];
-  });
-}
 
 export const segmentRoutes: AdminRoutes = (app, { projects }) => {
   const find = async (project: string, name: string, version?: number): Promise<Segment> => {

@@ -5,6 +5,15 @@ import { qualified, type Queryable, type Segment } from './catalog';
 
 /** Live segments, I/O: reading a segment's rows. */
 
+/** Splits `column=value` filters; the column is checked against the table later. */
+export function parseFilters(filters: string[] | undefined): [string, string][] {
+  return (filters ?? []).map((f) => {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new DefinitionError('filter', `must be column=value, got ${JSON.stringify(f)}`);
+    return [f.slice(0, eq), f.slice(eq + 1)];
+  });
+}
+
 export interface RowPage {
   rows: Record<string, unknown>[];
   next: string | null;
