@@ -1,5 +1,6 @@
 import type { FunctionComponent } from 'preact';
 import type { Route } from '../router';
+import { ProfilesPage } from './profiles';
 import { ProjectsPage } from './projects';
 
 export interface PageProps {
@@ -20,5 +21,6 @@ export interface Page {
 
 /** The console's pages, in the order of the navigation; the first is the home page. */
 export const pages: Page[] = [
+  { id: 'profiles', title: 'Profiles', component: ProfilesPage },
   { id: 'projects', title: 'Projects', component: ProjectsPage },
 ];

@@ -258,7 +258,7 @@ export interface HistoryRow {
   replacedBy: string;
 }
 
-export async function getHistory(pool: Pool, id: string): Promise<HistoryRow[]> {
+export async function getHistory(pool: Pool | PoolClient, id: string): Promise<HistoryRow[]> {
   const { rows } = await pool.query<{ path: string[]; value: Json; valid_from: Date; event_id: string; replaced_by: string }>(
     'SELECT path, value, valid_from, event_id, replaced_by FROM profile_history WHERE profile_id = $1 ORDER BY path, valid_from, event_id',
     [id],

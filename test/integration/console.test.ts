@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { admin } from '../support/beltline';
+import { admin, ensureEventType, TEST_JSON_TYPE, waitFor } from '../support/beltline';
 import { goTo, openConsole, signIn, type ConsoleSession } from '../support/console';
 
 const PORT = 18190;
@@ -62,6 +62,53 @@ describe('console: sign-in and projects', () => {
 
     const res = await admin(s.beltline.url, 'DELETE', `/projects/${name}`);
     expect(res.status).toBe(204);
+  });
+
+  test('profiles: found by id and by a value at a path, with stamps, history, links and pending expirations', async () => {
+    await ensureEventType(s.beltline.url, TEST_JSON_TYPE);
+    const run = crypto.randomBytes(4).toString('hex');
+    const user = `prof-${run}`;
+    const anon = `anon-${run}`;
+    let n = 0;
+    const send = async (id: string, updates: unknown[]): Promise<void> => {
+      const res = await fetch(`${s.beltline.url}/api/v1/events/test-json`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ eventId: `${run}-${++n}`, correlationId: id, updates }),
+      });
+      expect(res.status).toBe(200);
+    };
+    const now = Date.now();
+    await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'free', _in: now - 2000 } }]);
+    await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'pro', _in: now - 1000 } }, { _path: ['contact', 'email'], _value: { _v: `${run}@example.com` } }]);
+    await send(user, [{ _path: ['offer'], _value: { _v: 'spring', _in: now, _ttl: 'PT1H' } }]);
+    await send(anon, [{ _operation: '_link', _value: { _v: user } }]);
+    await waitFor('the profile, linked, with its expiration', async () => {
+      const res = await admin(s.beltline.url, 'GET', `/projects/default/profiles/${user}/details`);
+      if (res.status !== 200) return undefined;
+      const d = (await res.json()) as { linkedIds: string[]; expirations: unknown[]; history: unknown[]; document: { plan?: string } };
+      return d.linkedIds.includes(anon) && d.expirations.length === 1 && d.history.length === 1 && d.document.plan === 'pro' ? d : undefined;
+    });
+
+    await signIn(s);
+    await goTo(s, '#/profiles');
+    await s.page.fill('input[name=profile-path]', 'contact.email');
+    await s.page.fill('input[name=profile-value]', `${run}@example.com`);
+    await s.page.click('text=Find');
+    await s.page.click(`.found a:text-is("${user}")`);
+    await s.page.waitForSelector(`[data-profile="${user}"]`);
+    const text = (await s.page.textContent('main.content')) ?? '';
+    expect(text).toContain('"plan": "pro"');
+    expect(text).toContain('with history');
+    expect(text).toMatch(/plan\s*=\s*"free"/);
+    expect(text).toContain('time to live');
+    await s.shot('profile');
+
+    // The anonymous id reads the profile it is linked to, and says so.
+    await s.page.fill('input[name=profile-id]', anon);
+    await s.page.click('text=Open');
+    await s.page.waitForSelector(`text=${anon} is linked to this profile`);
+    await s.page.click('text=Sign out');
   });
 
   test('no page errors appeared in the browser console', () => {
