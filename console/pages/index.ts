@@ -2,6 +2,7 @@ import type { FunctionComponent } from 'preact';
 import type { Route } from '../router';
 import { ProfilesPage } from './profiles';
 import { ProjectsPage } from './projects';
+import { SegmentsPage } from './segments';
 
 export interface PageProps {
   route: Route;
@@ -22,5 +23,6 @@ export interface Page {
 /** The console's pages, in the order of the navigation; the first is the home page. */
 export const pages: Page[] = [
   { id: 'profiles', title: 'Profiles', component: ProfilesPage },
+  { id: 'segments', title: 'Live segments', component: SegmentsPage },
   { id: 'projects', title: 'Projects', component: ProjectsPage },
 ];
