@@ -1,5 +1,6 @@
 import type { FunctionComponent } from 'preact';
 import type { Route } from '../router';
+import { EventTypesPage } from './event-types';
 import { ProjectsPage } from './projects';
 
 export interface PageProps {
@@ -21,4 +22,5 @@ export interface Page {
 /** The console's pages, in the order of the navigation; the first is the home page. */
 export const pages: Page[] = [
   { id: 'projects', title: 'Projects', component: ProjectsPage },
+  { id: 'event-types', title: 'Event types', component: EventTypesPage },
 ];
