@@ -19,7 +19,7 @@ export interface EventPage {
 }
 
 /** Keyset cursor: the (created, id) of the last event of a page, opaque to clients. */
-function encodeCursor(created: string, id: string): string {
+export function encodeCursor(created: string, id: string): string {
   return Buffer.from(JSON.stringify([created, id])).toString('base64url');
 }
 
@@ -33,21 +33,40 @@ export function decodeCursor(cursor: string): [string, string] {
   throw new Error('after: not a cursor this API returned');
 }
 
-/** Events of one type in time order, from/to by event time, a page at a time. */
-export async function browseEvents(
-  pool: Pool,
-  eventType: string,
-  opts: { from?: string; to?: string; limit: number; after?: string },
-): Promise<EventPage> {
+export interface BrowseOptions {
+  from?: string;
+  to?: string;
+  limit: number;
+  /** The `next` cursor of the previous page, in the same order. */
+  after?: string;
+  /** `desc`: newest first (the console's browser); the cursor then walks back in time. */
+  order?: 'asc' | 'desc';
+  correlationId?: string;
+}
+
+/**
+ * The query of one page: keyset paging on (created_at, event_id) in either direction, so a page
+ * costs the same however deep it is; a row more than the page tells whether there is a next one.
+ */
+export function browseQuery(eventType: string, opts: BrowseOptions): { text: string; values: unknown[] } {
   const [afterCreated, afterId] = opts.after ? decodeCursor(opts.after) : [null, null];
-  const { rows } = await pool.query<{ event_id: string; correlation_id: string; created: Date; headers: Record<string, unknown>; payload: unknown }>(
-    `SELECT event_id, correlation_id, created_at AS created, headers, payload FROM events
+  const desc = opts.order === 'desc';
+  const dir = desc ? ' DESC' : '';
+  return {
+    text: `SELECT event_id, correlation_id, created_at AS created, headers, payload FROM events
       WHERE event_type = $1
         AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
-        AND ($4::timestamptz IS NULL OR (created_at, event_id) > ($4, $5))
-      ORDER BY created_at, event_id LIMIT $6`,
-    [eventType, opts.from ?? null, opts.to ?? null, afterCreated, afterId, opts.limit + 1],
-  );
+        AND ($4::timestamptz IS NULL OR (created_at, event_id) ${desc ? '<' : '>'} ($4, $5))
+        AND ($6::text IS NULL OR correlation_id = $6)
+      ORDER BY created_at${dir}, event_id${dir} LIMIT $7`,
+    values: [eventType, opts.from ?? null, opts.to ?? null, afterCreated, afterId, opts.correlationId ?? null, opts.limit + 1],
+  };
+}
+
+/** Events of one type in time order (oldest or newest first), from/to by event time, a page at a time. */
+export async function browseEvents(pool: Pool, eventType: string, opts: BrowseOptions): Promise<EventPage> {
+  const { text, values } = browseQuery(eventType, opts);
+  const { rows } = await pool.query<{ event_id: string; correlation_id: string; created: Date; headers: Record<string, unknown>; payload: unknown }>(text, values);
   const page = rows.slice(0, opts.limit);
   const last = page[page.length - 1];
   return {

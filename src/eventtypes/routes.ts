@@ -1,5 +1,5 @@
 import { errorReplies, type AdminRoutes } from '../http/api';
-import { browseEvents } from '../events/store';
+import { browseEvents, type BrowseOptions } from '../events/store';
 import { HttpError } from '../http/app';
 import { projectParam } from '../http/projects';
 import { registerResourceRoutes } from '../http/resource';
@@ -44,7 +44,7 @@ const eventPageSchema = {
         },
       },
     },
-    next: { type: ['string', 'null'], description: 'cursor of the next page (pass as `after`)' },
+    next: { type: ['string', 'null'], description: 'cursor of the next page (pass as `after`, with the same order)' },
   },
 };
 
@@ -71,7 +71,7 @@ export const eventTypeRoutes: AdminRoutes = (app, { projects }) => {
     '/projects/:project/event-types/:name/events',
     {
       schema: {
-        summary: 'Browse the event store: events of a type in time order',
+        summary: 'Browse the event store: events of a type in time order (oldest first, or newest first with order=desc)',
         tags: ['event store'],
         params: { ...projectParam, required: ['project', 'name'], properties: { ...projectParam.properties, name: { type: 'string' } } },
         querystring: {
@@ -80,7 +80,9 @@ export const eventTypeRoutes: AdminRoutes = (app, { projects }) => {
             from: { type: 'string', format: 'date-time', description: 'event time, inclusive' },
             to: { type: 'string', format: 'date-time', description: 'event time, exclusive' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            after: { type: 'string', description: 'the `next` cursor of the previous page' },
+            after: { type: 'string', description: 'the `next` cursor of the previous page (of the same order)' },
+            order: { type: 'string', enum: ['asc', 'desc'], default: 'asc', description: 'asc: oldest first; desc: newest first, `next` then pages back in time' },
+            correlationId: { type: 'string', minLength: 1, description: 'only the events of this correlation id' },
           },
         },
         response: { 200: eventPageSchema, ...errorReplies(400, 404) },
@@ -89,7 +91,7 @@ export const eventTypeRoutes: AdminRoutes = (app, { projects }) => {
     async (req) => {
       const { project, name } = req.params as { project: string; name: string };
       await find(project, name);
-      const q = req.query as { from?: string; to?: string; limit: number; after?: string };
+      const q = req.query as BrowseOptions;
       try {
         return await browseEvents(projects.db(project), name, q);
       } catch (err) {

@@ -24,7 +24,7 @@ export interface Resource<T extends { name: string }> {
 }
 
 function asHttpError(err: unknown): unknown {
-  if (err instanceof DefinitionError) return new HttpError(err.status, err.status === 409 ? 'conflict' : 'bad_request', err.message, { field: err.field });
+  if (err instanceof DefinitionError) return new HttpError(err.status, err.status === 409 ? 'conflict' : 'bad_request', err.message, { field: err.field, ...err.details });
   return err;
 }
 

@@ -115,6 +115,7 @@ export async function ensureSegment(client: PoolClient, project: string, name: s
       `incompatible with version ${current.version} of live segment ${name} (table ${current.table}): ${incompatible.join('; ')}. ` +
         `Make the change compatible (only new optional properties), or send "schemaVersion": ${current.version + 1} to create a new version with its own table; the current table and its rows stay as they are`,
       409,
+      { changes: incompatible, version: current.version },
     );
   }
   const table = qualified(current.project, current.table);

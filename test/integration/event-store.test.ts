@@ -34,7 +34,7 @@ describe('event store', () => {
 
   it('keeps events for the type\'s eventstoreTTL, browsable in pages, and deletes older ones', async () => {
     const now = Date.now();
-    const fresh = Array.from({ length: 5 }, (_, i) => ({ id: `${s}-fresh-${i}`, at: new Date(now - i * 60_000).toISOString(), who: 'u' }));
+    const fresh = Array.from({ length: 5 }, (_, i) => ({ id: `${s}-fresh-${i}`, at: new Date(now - i * 60_000).toISOString(), who: `u${i % 2}` }));
     const stale = { id: `${s}-stale`, at: new Date(now - 2 * 3600_000).toISOString(), who: 'u' };
     const res = await fetch(`${beltline.url}/api/v1/events/${type}`, {
       method: 'POST',
@@ -57,6 +57,20 @@ describe('event store', () => {
     const ranged = await page(`?from=${encodeURIComponent(fresh[1].at)}&to=${encodeURIComponent(new Date(now + 1).toISOString())}`);
     expect(ranged.events.map((e) => e.eventId)).toEqual([fresh[1].id, fresh[0].id]);
     expect((await admin(beltline.url, 'GET', `/projects/default/event-types/${type}/events?after=nonsense`)).status).toBe(400);
+
+    // Newest first (the console's browser): the cursor pages back in time.
+    const newest = await page('?limit=2&order=desc');
+    expect(newest.events.map((e) => e.eventId)).toEqual([fresh[0].id, fresh[1].id]);
+    const older = await page(`?limit=2&order=desc&after=${newest.next}`);
+    expect(older.events.map((e) => e.eventId)).toEqual([fresh[2].id, fresh[3].id]);
+    const oldest = await page(`?limit=2&order=desc&after=${older.next}`);
+    expect(oldest.events.map((e) => e.eventId)).toEqual([fresh[4].id]);
+    expect(oldest.next).toBeNull();
+    // One correlation id's events, in either order.
+    expect((await page('?correlationId=u1')).events.map((e) => e.eventId)).toEqual([fresh[3].id, fresh[1].id]);
+    expect((await page('?correlationId=u0&order=desc&limit=2')).events.map((e) => e.eventId)).toEqual([fresh[0].id, fresh[2].id]);
+    expect((await page('?correlationId=nobody')).events).toEqual([]);
+    expect((await admin(beltline.url, 'GET', `/projects/default/event-types/${type}/events?order=sideways`)).status).toBe(400);
 
     const cli = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js'), 'events', type, '--limit', '3'], { encoding: 'utf8' });
     expect(cli.status).toBe(0);

@@ -290,9 +290,11 @@ describe('live segments', () => {
     ] as const) {
       const res = await put(`/projects/default/event-types/${segment}`, { ...base, schema });
       expect(res.status).toBe(409);
-      const err = (await res.json()) as { message: string; details: { field: string } };
+      const err = (await res.json()) as { message: string; details: { field: string; changes: string[]; version: number } };
       expect(err.message).toMatch(message);
       expect(err.message).toContain('"schemaVersion": 2');
+      // Each change also on its own, for a form to list (the console's event types page).
+      expect(err.details).toEqual({ field: 'schema', version: 1, changes: [expect.stringMatching(message)] });
     }
     // Nothing changed by the refused attempts.
     expect((await pool.query(`SELECT city, zip FROM ${table}`)).rows).toEqual([{ city: 'Berlin', zip: '10115' }]);
