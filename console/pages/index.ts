@@ -1,6 +1,7 @@
 import type { FunctionComponent } from 'preact';
 import type { Route } from '../router';
 import { ProjectsPage } from './projects';
+import { SqlPage } from './sql';
 
 export interface PageProps {
   route: Route;
@@ -21,4 +22,5 @@ export interface Page {
 /** The console's pages, in the order of the navigation; the first is the home page. */
 export const pages: Page[] = [
   { id: 'projects', title: 'Projects', component: ProjectsPage },
+  { id: 'sql', title: 'SQL', component: SqlPage },
 ];
