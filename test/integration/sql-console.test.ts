@@ -101,6 +101,11 @@ describe('SQL console API', () => {
     const few = await sql(names.a, `SELECT count(*) AS n, 1 AS n FROM ${table} WHERE visits > 10`);
     expect(few.body).toMatchObject({ rows: [[2, 1]], rowCount: 1, truncated: false });
     expect(few.body.columns.map((c) => c.name)).toEqual(['n', 'n']);
+    // What cannot be described as a view still runs: its rows name the columns.
+    const plan = await sql(names.a, `EXPLAIN SELECT * FROM ${table}`);
+    expect(plan.body.columns).toEqual([{ name: 'QUERY PLAN', type: 'unknown' }]);
+    expect(String(plan.body.rows[0][0])).toMatch(/Scan/);
+    expect((await sql(names.a, 'SHOW search_path')).body.rows).toEqual([[`"${projectSchema(names.a)}"`]]);
     const none = await sql(names.a, `SELECT id FROM ${table} WHERE false`);
     expect(none.body).toMatchObject({ columns: [{ name: 'id', type: 'text' }], rows: [], rowCount: 0 });
   });
