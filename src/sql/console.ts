@@ -73,6 +73,10 @@ export function sqlProblem(err: unknown, timeoutMs: number): HttpError | undefin
   if (code === '57014' && /statement timeout/.test(message)) {
     return new HttpError(400, 'bad_request', `the query ran longer than the SQL console's ${formatDuration(timeoutMs)} (BELTLINE_SQL_TIMEOUT) and was cancelled`, { code });
   }
+  // migrations/018_sql_console.sql leaves it out where beltline's role may not create roles.
+  if (code === '42883' && /function .*sql_console\(/.test(message)) {
+    return new HttpError(501, 'not_configured', "the SQL console is not set up in this project's schema: the role beltline connects as may not create roles (see docs/console.md)");
+  }
   if (code === '57014' || SERVER_CLASSES.some((c) => code.startsWith(c))) return undefined;
   const pos = Number(err.position ?? err.internalPosition);
   const details = { code, ...(Number.isInteger(pos) && pos > 0 ? { position: pos } : {}), ...(err.hint ? { hint: err.hint } : {}) };

@@ -39,7 +39,7 @@ export const sqlRoutes: AdminRoutes = (app, { projects, cfg }) => {
               ms: { type: 'number', description: 'how long the query ran' },
             },
           },
-          ...errorReplies(400, 404),
+          ...errorReplies(400, 404, 501),
         },
       },
     },

@@ -55,6 +55,11 @@ describe('sqlProblem', () => {
     expect(problem(pgError('57014', 'canceling statement due to user request'))).toBeUndefined();
   });
 
+  it('is a 501 where the migration could not set the console up, and a 400 for a query calling an unknown function', () => {
+    expect(problem(pgError('42883', 'function "beltline_x".sql_console(unknown, integer) does not exist'))).toMatchObject({ statusCode: 501, code: 'not_configured' });
+    expect(problem(pgError('42883', 'function nope(integer) does not exist'))).toMatchObject({ statusCode: 400 });
+  });
+
   it("leaves the server's own trouble alone: connections, resources, anything not PostgreSQL's", () => {
     expect(problem(pgError('08006', 'connection failure'))).toBeUndefined();
     expect(problem(pgError('53300', 'too many connections'))).toBeUndefined();
