@@ -106,6 +106,9 @@ const schema = z.object({
   BELTLINE_STAGED_RETENTION: durationMs.default(3_600_000),
   /** How long a change-stream message stays in the outbox (profile_changes) once Kafka has it. */
   BELTLINE_OUTBOX_RETENTION: durationMs.default(3_600_000),
+  /** The SQL console (POST /projects/<p>/sql): a query's statement timeout, and the rows it returns at most. */
+  BELTLINE_SQL_TIMEOUT: durationMs.default(5_000),
+  BELTLINE_SQL_MAX_ROWS: positiveInt.max(100_000).default(1000),
 });
 
 /** Every environment variable the configuration reads (the docs' configuration table lists each). */

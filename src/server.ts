@@ -37,6 +37,7 @@ import { connectClient } from './temporal/client';
 import { startWorker } from './workers/worker';
 import { purgePublishedChanges } from './profiles/outbox';
 import { projectRoutes } from './projects/routes';
+import { sqlRoutes } from './sql/routes';
 import { registerConsole } from './console/serve';
 import { ROLES, type Role } from './roles';
 
@@ -189,7 +190,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
           pythonCheck: (source, filename) => (checker ??= new PythonBeltPool({ processes: 1 })).check(source, filename),
           actionHosts: parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS),
         },
-        [projectRoutes, profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, metricsRoutes, segmentRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
+        [projectRoutes, profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, metricsRoutes, segmentRoutes, sqlRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
       );
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;

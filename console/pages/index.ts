@@ -4,6 +4,7 @@ import { ProfilesPage } from './profiles';
 import { EventTypesPage } from './event-types';
 import { ProjectsPage } from './projects';
 import { SegmentsPage } from './segments';
+import { SqlPage } from './sql';
 
 export interface PageProps {
   route: Route;
@@ -26,5 +27,6 @@ export const pages: Page[] = [
   { id: 'event-types', title: 'Event types', component: EventTypesPage },
   { id: 'profiles', title: 'Profiles', component: ProfilesPage },
   { id: 'segments', title: 'Live segments', component: SegmentsPage },
+  { id: 'sql', title: 'SQL', component: SqlPage },
   { id: 'projects', title: 'Projects', component: ProjectsPage },
 ];

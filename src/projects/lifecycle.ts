@@ -1,8 +1,8 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { lockMigrations, migrateProject } from '../db/migrate';
 import { withTransaction } from '../db/pool';
 import { quoteIdent } from '../db/sql';
-import { DEFAULT_PROJECT, projectSchema } from './names';
+import { DEFAULT_PROJECT, projectReaderRole, projectSchema } from './names';
 import { deleteProjectRow, getProject, insertProject, type IssuedKeys, type Project } from './store';
 
 /**
@@ -31,6 +31,21 @@ export async function dropProject(instance: Pool, name: string): Promise<boolean
     if (!(await getProject(client, name))) return false;
     await deleteProjectRow(client, name);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(projectSchema(name))} CASCADE`);
+    await dropReaderRole(client, name);
     return true;
   });
+}
+
+/**
+ * Drops the project's SQL-console role with its schema. A project of the same name in another
+ * database of the server (the tests', `npm start`'s) still holds grants to it: then it stays.
+ */
+async function dropReaderRole(client: PoolClient, name: string): Promise<void> {
+  await client.query('SAVEPOINT drop_reader');
+  try {
+    await client.query(`DROP ROLE IF EXISTS ${quoteIdent(projectReaderRole(name))}`);
+    await client.query('RELEASE SAVEPOINT drop_reader');
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT drop_reader');
+  }
 }

@@ -27,6 +27,14 @@ export function projectSchema(project: string): string {
 }
 
 /**
+ * The NOLOGIN role the SQL console reads a project's schema as (migrations/018_sql_console.sql
+ * makes it, named the same way): roles are the cluster's, so the name is the schema's.
+ */
+export function projectReaderRole(project: string): string {
+  return `${projectSchema(project)}_reader`;
+}
+
+/**
  * A project's Kafka topic for a base topic name (raw, bad, profile-updates, …): the default
  * project keeps the base names, so existing deployments and consumers are unchanged; another
  * project's is `<base>.<project>` (`.` cannot appear in a project name, so none collide).
