@@ -6,7 +6,7 @@ import { checkBelt } from './check';
 import { parseBeltBody, type BeltDefinition } from './definition';
 import { PythonUnconfinedError } from './python';
 import { listBeltErrors } from './errors';
-import { deleteBelt, getBelt, listBelts, listVersions, putBelt, setBeltRunning, type BeltHead } from './registry';
+import { deleteBelt, getBelt, getVersion, listBelts, listVersions, putBelt, setBeltRunning, type BeltHead } from './registry';
 import { startRerun } from './rerun';
 import { pastedEvent, storedEvent, tryBelt } from './try';
 import { listEventTypes } from '../eventtypes/store';
@@ -183,6 +183,27 @@ export const beltRoutes: AdminRoutes = (app, deps) => {
     await find(params(req).project, params(req).name);
     return listVersions(projects.db(params(req).project), params(req).name);
   });
+  app.get(
+    '/projects/:project/belts/:name/versions/:version',
+    {
+      schema: {
+        ...base,
+        summary: 'One version of a belt, with its definition',
+        params: { ...nameParams, required: [...nameParams.required, 'version'], properties: { ...nameParams.properties, version: { type: 'string' } } },
+        response: {
+          200: { type: 'object', required: ['version', 'number', 'createdAt', 'definition'], properties: { version: { type: 'string' }, number: { type: 'integer' }, createdAt: { type: 'string', format: 'date-time' }, definition: headSchema.properties.definition } },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const { project, name, version } = req.params as { project: string; name: string; version: string };
+      await find(project, name);
+      const found = await getVersion(projects.db(project), name, version);
+      if (!found) throw new HttpError(404, 'not_found', `belt ${JSON.stringify(name)} has no version ${JSON.stringify(version)}`);
+      return found;
+    },
+  );
   app.get(
     '/projects/:project/belts/:name/errors',
     {
