@@ -10,6 +10,7 @@ import { Projects } from './projects/service';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { PythonBeltPool } from './belts/python';
 import { beltRoutes } from './belts/routes';
+import { sandboxedTrials } from './belts/try';
 import { eventTypeRoutes } from './eventtypes/routes';
 import { listEventTypes } from './eventtypes/store';
 import { DefinitionsFeed } from './db/definitions-feed';
@@ -188,6 +189,8 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
           schemas: schemaRegistry,
           temporal: () => (temporal ??= connectClient(cfg)),
           pythonCheck: (source, filename) => (checker ??= new PythonBeltPool({ processes: 1 })).check(source, filename),
+          // Tries share the checker's pool: the worker's kind of pool and limits, and no second one idling.
+          beltTrials: sandboxedTrials(() => (checker ??= new PythonBeltPool({ processes: 1 }))),
           actionHosts: parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS),
         },
         [projectRoutes, profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, metricsRoutes, segmentRoutes, sqlRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],

@@ -1,5 +1,6 @@
 import type { FunctionComponent } from 'preact';
 import type { Route } from '../router';
+import { BeltsPage } from './belts';
 import { ProfilesPage } from './profiles';
 import { EventTypesPage } from './event-types';
 import { ProjectsPage } from './projects';
@@ -25,6 +26,7 @@ export interface Page {
 /** The console's pages, in the order of the navigation; the first is the home page. */
 export const pages: Page[] = [
   { id: 'event-types', title: 'Event types', component: EventTypesPage },
+  { id: 'belts', title: 'Belts', component: BeltsPage },
   { id: 'profiles', title: 'Profiles', component: ProfilesPage },
   { id: 'segments', title: 'Live segments', component: SegmentsPage },
   { id: 'sql', title: 'SQL', component: SqlPage },

@@ -103,3 +103,13 @@ export async function loadBelt(pool: Pool, ref: BeltRef): Promise<BeltDefinition
   if (!rows[0]) throw new Error(`belt ${ref.name} version ${ref.version} is not registered`);
   return rows[0].definition;
 }
+
+/** One version of a belt with its definition, or undefined. */
+export async function getVersion(pool: Pool, name: string, version: string): Promise<{ version: string; number: number; createdAt: string; definition: BeltDefinition } | undefined> {
+  const { rows } = await pool.query<{ version: string; number: number; created_at: Date; definition: BeltDefinition }>(
+    'SELECT version, number, created_at, definition FROM belts WHERE name = $1 AND version = $2',
+    [name, version],
+  );
+  const r = rows[0];
+  return r && { version: r.version, number: r.number, createdAt: r.created_at.toISOString(), definition: r.definition };
+}

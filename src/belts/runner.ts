@@ -7,7 +7,7 @@ import { classifyOutputs, type ClassifiedOutputs } from './outputs';
 import type { BeltOutcome } from './outputs-store';
 import { PythonBeltPool } from './python';
 import { loadBelt } from './registry';
-import { BeltSandbox } from './sandbox';
+import { BeltSandbox, type BeltInput, type BeltResult } from './sandbox';
 
 const log = logger('belts');
 
@@ -17,6 +17,34 @@ export interface BeltEvent {
   correlationId: string;
   headers: EventHeaders;
   payload: unknown;
+}
+
+/** What a belt sees of one event: the event, the current profile of its correlation id, seed 000's Kafka metadata. */
+export function beltInput(e: BeltEvent, profile: JsonObject | null): BeltInput {
+  return {
+    eventId: e.eventId,
+    headers: e.headers,
+    payload: e.payload,
+    profile,
+    metadata: { topic: e.headers['kafka-topic'], partition: e.headers['kafka-partition'], offset: e.headers['kafka-offset'] },
+  };
+}
+
+/**
+ * A sandbox's result for one event as the pipeline keeps it: the outputs checked against the
+ * seed's rules and sorted, or the event's error (a throw, a limit, or an output breaking a rule).
+ */
+export function beltOutcome(def: BeltDefinition, r: BeltResult, isLiveSegment: (name: string) => boolean): BeltOutcome {
+  let error: BeltOutcome['error'] = r.error ? { ...r.error, logs: r.logs } : null;
+  let kept: ClassifiedOutputs = { updates: [], direct: [], actions: [] };
+  if (!error) {
+    try {
+      kept = classifyOutputs(def, r.outputs, isLiveSegment);
+    } catch (err) {
+      error = { kind: 'exception', message: (err as Error).message, logs: r.logs };
+    }
+  }
+  return { eventId: r.eventId, ...kept, error };
 }
 
 /**
@@ -64,30 +92,16 @@ export class BeltRunner {
     context: { workflowId?: string } = {},
   ): Promise<BeltOutcome[]> {
     if (events.length === 0) return [];
-    const inputs = events.map((e) => ({
-      eventId: e.eventId,
-      headers: e.headers,
-      payload: e.payload,
-      profile: profiles.get(e.correlationId) ?? null,
-      metadata: { topic: e.headers['kafka-topic'], partition: e.headers['kafka-partition'], offset: e.headers['kafka-offset'] },
-    }));
+    const inputs = events.map((e) => beltInput(e, profiles.get(e.correlationId) ?? null));
     const results =
       def.beltType === 'python-callback'
         ? await this.python().runBatch(def.extractorFn, `${ref.name}.py`, inputs)
         : await (await this.sandboxFor(ref)).runBatch(inputs);
     return results.map((r) => {
-      let error: BeltOutcome['error'] = r.error ? { ...r.error, logs: r.logs } : null;
-      let kept: ClassifiedOutputs = { updates: [], direct: [], actions: [] };
-      if (!error) {
-        try {
-          kept = classifyOutputs(def, r.outputs, isLiveSegment);
-        } catch (err) {
-          error = { kind: 'exception', message: (err as Error).message, logs: r.logs };
-        }
-      }
+      const outcome = beltOutcome(def, r, isLiveSegment);
       if (r.logs.length > 0) log.info({ ...context, belt: ref.name, version: ref.version, eventId: r.eventId, logs: r.logs }, 'belt output');
-      if (error) log.warn({ ...context, belt: ref.name, version: ref.version, eventId: r.eventId, error: error.message }, 'belt failed for event');
-      return { eventId: r.eventId, ...kept, error };
+      if (outcome.error) log.warn({ ...context, belt: ref.name, version: ref.version, eventId: r.eventId, error: outcome.error.message }, 'belt failed for event');
+      return outcome;
     });
   }
 }

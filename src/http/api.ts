@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Pool } from 'pg';
 import type { AllowedHosts } from '../actions/targets';
+import type { BeltTrialRunner } from '../belts/try';
 import type { Config } from '../config';
 import type { SchemaRegistry } from '../schemas/registry';
 import type { Projects } from '../projects/service';
@@ -23,6 +24,8 @@ export interface ApiDeps {
   temporal: () => Promise<Client>;
   /** Compiles a Python belt in the sandboxed pool, so a definition that cannot run is a 400. */
   pythonCheck: (source: string, filename: string) => Promise<void>;
+  /** Runs a belt definition on one event in the production sandbox and limits, writing nothing ("try it"). */
+  beltTrials: BeltTrialRunner;
   actionHosts: AllowedHosts;
 }
 
