@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { describe } from './api';
 
 export interface Loaded<T> {
@@ -17,13 +17,14 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: nu
   const [error, setError] = useState<string>();
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
-  const busy = useRef(false);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   useEffect(() => {
     let live = true;
+    // Per effect, not per component: a reload while a poll is out must load, not be skipped.
+    let busy = false;
     const run = (): void => {
-      if (busy.current) return;
-      busy.current = true;
+      if (busy) return;
+      busy = true;
       load()
         .then((d) => {
           if (!live) return;
@@ -32,7 +33,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: nu
         })
         .catch((e: unknown) => live && setError(describe(e)))
         .finally(() => {
-          busy.current = false;
+          busy = false;
           if (live) setLoading(false);
         });
     };

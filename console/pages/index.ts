@@ -1,5 +1,7 @@
 import type { FunctionComponent } from 'preact';
 import type { Route } from '../router';
+import { OperationsPage } from './operations';
+import { PipelinePage } from './pipeline';
 import { ProjectsPage } from './projects';
 
 export interface PageProps {
@@ -20,5 +22,7 @@ export interface Page {
 
 /** The console's pages, in the order of the navigation; the first is the home page. */
 export const pages: Page[] = [
+  { id: 'pipeline', title: 'Pipeline', component: PipelinePage },
   { id: 'projects', title: 'Projects', component: ProjectsPage },
+  { id: 'operations', title: 'Operations', component: OperationsPage },
 ];
