@@ -65,6 +65,20 @@ describe('console: pipeline graph and operations', () => {
     // The figures come from the stats of the window: the three events, each run by the belt.
     await s.page.locator('[data-node="eventType:orders"] .throughput:text-is("3 events / 10 min")').waitFor({ timeout: 30_000 });
     await node.locator('.throughput:text-is("3 runs / 10 min")').waitFor({ timeout: 10_000 });
+    // What the page drew from: the stats route, which the project's own key reads.
+    const stats = (await (await fetch(`${s.beltline.url}/projects/${project}/stats?minutes=5`, { headers: { authorization: `Bearer ${projectKey}` } })).json()) as {
+      minutes: string[];
+      eventTypes: { name: string; values: number[]; total: number }[];
+      belts: { name: string; runs: { total: number }; errors: { total: number } }[];
+      lag: { total: number | null; topics: { topic: string }[] };
+      temporal: { uiUrl: string | null; namespace: string };
+    };
+    expect(stats.minutes).toHaveLength(5);
+    // The series end at the current minute; the events may have been stored in the one before.
+    expect(stats.eventTypes.map((t) => [t.name, t.total, t.values.length])).toEqual([['orders', 3, 5]]);
+    expect(stats.belts.map((b) => [b.name, b.runs.total, b.errors.total])).toEqual([[belt, 3, 0]]);
+    expect(stats.lag.topics.map((t) => t.topic)).toEqual([`${cfg.BELTLINE_RAW_TOPIC}.${project}`]);
+    expect(stats.temporal).toEqual({ uiUrl: `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}`, namespace: cfg.TEMPORAL_NAMESPACE });
 
     await node.locator('button:text-is("Stop")').click();
     await node.locator('.badge:text-is("stopped")').waitFor();
