@@ -66,6 +66,8 @@ export interface GraphEdge {
   from: string;
   to: string;
   path: string;
+  /** It passes other columns (e.g. the collector straight to an event type): drawn lighter, as it may run under their nodes. */
+  long: boolean;
 }
 
 export interface Graph {
@@ -135,7 +137,7 @@ export function pipelineModel(input: PipelineInput): { nodes: Omit<GraphNode, 'x
       label: h.displayName || h.name,
       column: 1,
       state: h.running ? 'running' : 'stopped',
-      ...(stats && from !== 'collector' ? { throughput: figure(total(stats.sources, from), 'records read', w) } : {}),
+      ...(stats && from !== 'collector' ? { throughput: figure(total(stats.sources, from), 'read', w) } : {}),
     });
   }
   const segmentFig = (name: string) => stats?.segments.find((s) => s.name === name);
@@ -205,7 +207,10 @@ export function layout(model: ReturnType<typeof pipelineModel>): Graph {
     return { ...n, x: n.column * (NODE_W + COL_GAP), y: HEAD + row * (NODE_H + ROW_GAP) };
   });
   const at = new Map(nodes.map((n) => [n.id, n]));
-  const edges = model.edges.map((e) => ({ ...e, path: edgePath(at.get(e.from) as GraphNode, at.get(e.to) as GraphNode) }));
+  const edges = model.edges.map((e) => {
+    const [from, to] = [at.get(e.from) as GraphNode, at.get(e.to) as GraphNode];
+    return { ...e, path: edgePath(from, to), long: Math.abs(to.column - from.column) > 1 };
+  });
   const tallest = Math.max(1, ...rows);
   return { nodes, edges, width: COLUMNS.length * NODE_W + (COLUMNS.length - 1) * COL_GAP, height: HEAD + tallest * (NODE_H + ROW_GAP) + NODE_H / 2 };
 }

@@ -84,7 +84,7 @@ export function PipelinePage({ project }: PageProps) {
                   </marker>
                 </defs>
                 {graph.edges.map((e) => (
-                  <path key={`${e.from}→${e.to}`} d={e.path} data-edge={`${e.from}→${e.to}`} marker-end="url(#arrow)" />
+                  <path key={`${e.from}→${e.to}`} d={e.path} class={e.long ? 'long' : undefined} data-edge={`${e.from}→${e.to}`} marker-end="url(#arrow)" />
                 ))}
               </svg>
               {graph.nodes.map((n) => (

@@ -87,7 +87,11 @@ export const statsRoutes: AdminRoutes = (app, deps) => {
     try {
       // An unreachable Kafka must not hold the whole answer: the lag is then unknown, said so.
       const partitions = await Promise.race([
-        kafkaAdmin().then((a) => consumerGroupLag(a, group, topics)),
+        // A harvester may name a topic not made yet: nothing of it to lag behind (the bridge skips it too).
+        kafkaAdmin().then(async (a) => {
+          const existing = new Set(await a.listTopics());
+          return consumerGroupLag(a, group, topics.filter((t) => existing.has(t)));
+        }),
         new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Kafka did not answer within ${LAG_TIMEOUT_MS} ms`)), LAG_TIMEOUT_MS))),
       ]);
       return lagByTopic(group, partitions);

@@ -44,6 +44,9 @@ describe('console: pipeline graph and operations', () => {
     expect((await api('POST', '/event-types', type)).status).toBe(201);
     const b = { name: belt, beltType: 'js-callback', eventTypes: ['orders'], outputTypes: [], extractorFn: 'function execute() { return []; }' };
     expect((await api('POST', '/belts', b)).status).toBe(201);
+    // Its topic is never made: the bridge skips it, the graph shows it all the same.
+    const h = { name: 'shop', displayName: 'Shop', sourceType: { name: 'kafka', topic: `co-${run}-in` }, transform: 'return event;', eventType: 'orders' };
+    expect((await api('POST', '/harvesters', h)).status).toBe(201);
   }, 600_000);
 
   afterAll(async () => {
@@ -53,7 +56,7 @@ describe('console: pipeline graph and operations', () => {
     await pool?.end();
   });
 
-  test('the graph is the home page; it shows the belt with its figures and stops and starts it', async () => {
+  test('the graph is the home page; it shows the belt with its figures; belt and harvester stop and start from their nodes', async () => {
     const ids = [1, 2, 3].map((i) => `ok-${run}-${i}`);
     await send(ids);
     await signIn(s, projectKey);
@@ -88,6 +91,14 @@ describe('console: pipeline graph and operations', () => {
     await node.locator('.badge:text-is("running")').waitFor();
     expect(((await (await api('GET', `/belts/${belt}`)).json()) as { running: boolean }).running).toBe(true);
     await s.shot('pipeline');
+
+    const harvester = s.page.locator('[data-node="harvester:shop"]');
+    expect(await s.page.locator(`[data-edge="source:co-${run}-in→harvester:shop"]`).count()).toBe(1);
+    await harvester.locator('button:text-is("Stop")').click();
+    await harvester.locator('.badge:text-is("stopped")').waitFor();
+    expect(((await (await api('GET', '/harvesters/shop')).json()) as { running: boolean }).running).toBe(false);
+    await harvester.locator('button:text-is("Start")').click();
+    await harvester.locator('.badge:text-is("running")').waitFor();
   });
 
   test('a failed batch is listed with its Temporal link, and replaying it from the page applies it', async () => {

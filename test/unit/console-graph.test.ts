@@ -69,7 +69,7 @@ describe('console pipeline graph', () => {
     expect(by('source:collector')?.throughput).toBe('5 records / 10 min');
     expect(by('source:shop-orders')?.throughput).toBe('3 records / 10 min');
     expect(pipelineModel({ ...input, stats: { windowMinutes: 5, sources: [{ name: 'raw', total: 1 }], eventTypes: [], belts: [], actions: [], segments: [] } }).nodes[0].throughput).toBe('1 record / 5 min');
-    expect(by('harvester:shop')?.throughput).toBe('3 records read / 10 min');
+    expect(by('harvester:shop')?.throughput).toBe('3 read / 10 min');
     expect(by('eventType:orders')?.throughput).toBe('8 events / 10 min');
     expect(by('eventType:clicks')?.throughput).toBe('0 events / 10 min');
     expect(by('belt:enrich')).toMatchObject({ throughput: '8 runs / 10 min', errors: 2 });
@@ -86,6 +86,7 @@ describe('console pipeline graph', () => {
       expect(n.x + NODE_W).toBeLessThanOrEqual(g.width);
       expect(n.y + NODE_H).toBeLessThanOrEqual(g.height);
     }
+    expect(g.edges.filter((e) => e.long).map((e) => `${e.from} ${e.to}`).sort()).toEqual(['source:collector eventType:clicks', 'source:collector eventType:enriched', 'source:collector eventType:orders']);
     // Ids are unique, so the page can key on them.
     expect(new Set(g.nodes.map((n) => n.id)).size).toBe(g.nodes.length);
     const forward = edgePath({ x: 0, y: 0 }, { x: 300, y: 100 });
