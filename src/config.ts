@@ -56,6 +56,11 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_UI_PORT: port.default(8233),
+  /**
+   * The Temporal Web UI the console links workflows to (`<url>/namespaces/<ns>/workflows/<id>`);
+   * unset: the local stack's UI on TEMPORAL_UI_PORT when Temporal is on this machine, else no links.
+   */
+  BELTLINE_TEMPORAL_UI_URL: z.string().url().optional(),
   BELTLINE_TASK_QUEUE: z.string().default('beltline'),
 
   KAFKA_BROKERS: z.string().default('127.0.0.1:9092'),

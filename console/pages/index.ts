@@ -3,6 +3,8 @@ import type { Route } from '../router';
 import { BeltsPage } from './belts';
 import { ProfilesPage } from './profiles';
 import { EventTypesPage } from './event-types';
+import { OperationsPage } from './operations';
+import { PipelinePage } from './pipeline';
 import { ProjectsPage } from './projects';
 import { SegmentsPage } from './segments';
 import { SqlPage } from './sql';
@@ -25,10 +27,12 @@ export interface Page {
 
 /** The console's pages, in the order of the navigation; the first is the home page. */
 export const pages: Page[] = [
+  { id: 'pipeline', title: 'Pipeline', component: PipelinePage },
   { id: 'event-types', title: 'Event types', component: EventTypesPage },
   { id: 'belts', title: 'Belts', component: BeltsPage },
   { id: 'profiles', title: 'Profiles', component: ProfilesPage },
   { id: 'segments', title: 'Live segments', component: SegmentsPage },
   { id: 'sql', title: 'SQL', component: SqlPage },
+  { id: 'operations', title: 'Operations', component: OperationsPage },
   { id: 'projects', title: 'Projects', component: ProjectsPage },
 ];
