@@ -3,6 +3,7 @@ import type { Route } from '../router';
 import { BeltsPage } from './belts';
 import { ProfilesPage } from './profiles';
 import { EventTypesPage } from './event-types';
+import { HarvestersPage } from './harvesters';
 import { OperationsPage } from './operations';
 import { PipelinePage } from './pipeline';
 import { ProjectsPage } from './projects';
@@ -29,6 +30,7 @@ export interface Page {
 export const pages: Page[] = [
   { id: 'pipeline', title: 'Pipeline', component: PipelinePage },
   { id: 'event-types', title: 'Event types', component: EventTypesPage },
+  { id: 'harvesters', title: 'Harvesters', component: HarvestersPage },
   { id: 'belts', title: 'Belts', component: BeltsPage },
   { id: 'profiles', title: 'Profiles', component: ProfilesPage },
   { id: 'segments', title: 'Live segments', component: SegmentsPage },

@@ -71,6 +71,7 @@ program
         'beltline is running.',
         `  collector      ${running.url}  (Snowplow tp2: ${running.url}/com.snowplowanalytics.snowplow/tp2)`,
         `  profiles       ${running.url}/projects/default/profiles/<id>  (Authorization: Bearer <admin key>)`,
+        `  console        ${running.url}/console/  (sign in with the admin key)`,
         `  OpenAPI        ${running.url}/openapi.json`,
         `  Temporal UI    ${ui ?? 'n/a'}`,
         `  admin key      ${running.adminKey}${process.env.BELTLINE_ADMIN_KEY ? '' : '  (generated for this run; set BELTLINE_ADMIN_KEY to choose one)'}`,
