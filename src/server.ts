@@ -32,6 +32,7 @@ import { createKafka, ResilientProducer } from './kafka/producer';
 import { logger } from './log';
 import { metricsRoutes, startMetricsServer } from './metrics';
 import { replayRoutes } from './replay/routes';
+import { recoveryRoutes } from './recovery/routes';
 import { profileRoutes } from './profiles/routes';
 import { registerAdminApi } from './http/api';
 import { connectClient } from './temporal/client';
@@ -193,7 +194,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
           beltTrials: sandboxedTrials(() => (checker ??= new PythonBeltPool({ processes: 1 }))),
           actionHosts: parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS),
         },
-        [projectRoutes, profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, metricsRoutes, segmentRoutes, sqlRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
+        [projectRoutes, profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, recoveryRoutes, metricsRoutes, segmentRoutes, sqlRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
       );
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
