@@ -33,6 +33,7 @@ import { logger } from './log';
 import { metricsRoutes, startMetricsServer } from './metrics';
 import { replayRoutes } from './replay/routes';
 import { statsRoutes } from './stats/routes';
+import { recoveryRoutes } from './recovery/routes';
 import { profileRoutes } from './profiles/routes';
 import { registerAdminApi } from './http/api';
 import { connectClient } from './temporal/client';
@@ -194,7 +195,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
           beltTrials: sandboxedTrials(() => (checker ??= new PythonBeltPool({ processes: 1 }))),
           actionHosts: parseAllowedHosts(cfg.BELTLINE_ACTION_ALLOWED_HOSTS),
         },
-        [projectRoutes, profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, metricsRoutes, statsRoutes, segmentRoutes, sqlRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
+        [projectRoutes, profileRoutes, eventTypeRoutes, harvesterRoutes, actionRoutes, beltRoutes, schemaRoutes, replayRoutes, recoveryRoutes, metricsRoutes, statsRoutes, segmentRoutes, sqlRoutes, ...(cfg.BELTLINE_MICRO ? [microRoutes] : [])],
       );
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;

@@ -1,6 +1,7 @@
 import type { FunctionComponent } from 'preact';
 import type { Route } from '../router';
 import { BeltsPage } from './belts';
+import { BadRowsPage } from './bad-rows';
 import { ProfilesPage } from './profiles';
 import { EventTypesPage } from './event-types';
 import { HarvestersPage } from './harvesters';
@@ -35,6 +36,7 @@ export const pages: Page[] = [
   { id: 'profiles', title: 'Profiles', component: ProfilesPage },
   { id: 'segments', title: 'Live segments', component: SegmentsPage },
   { id: 'sql', title: 'SQL', component: SqlPage },
+  { id: 'bad-rows', title: 'Bad rows', component: BadRowsPage },
   { id: 'operations', title: 'Operations', component: OperationsPage },
   { id: 'projects', title: 'Projects', component: ProjectsPage },
 ];

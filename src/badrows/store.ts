@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { KeyedBadRow } from '../events/expand';
 import { storable } from '../events/storable';
 import { badRowType, type BadRow, type BadRowType } from './format';
@@ -30,4 +30,55 @@ export async function insertBadRows(client: PoolClient, rows: readonly KeyedBadR
   );
   const isFresh = new Set(fresh.map((r) => r.row_key));
   return rows.flatMap((b, i) => (isFresh.has(storableKey(b.key)) ? [{ key: b.key, type: types[i], row: b.row }] : []));
+}
+
+/** A stored bad row as the admin API lists it. */
+export interface ListedBadRow {
+  id: string;
+  type: string;
+  createdAt: string;
+  /** When a recovery run sent it through again, by which run and flow; null while it waits. */
+  recoveredAt: string | null;
+  recoveryRun: string | null;
+  recoveryFlow: string | null;
+  badRow: BadRow;
+}
+
+export interface BadRowQuery {
+  type?: string;
+  /** ISO-8601: stored from then on. */
+  since?: string;
+  /** Bad-row id cursor: rows older than it (the listing is newest first). */
+  after?: string;
+  limit: number;
+}
+
+/** Bad rows newest first, and the cursor to the next page (null on the last). */
+export async function listBadRows(db: Pool, q: BadRowQuery): Promise<{ rows: ListedBadRow[]; next: string | null }> {
+  const { rows } = await db.query<{ id: string; type: string; created_at: Date; recovered_at: Date | null; recovery_run: string | null; recovery_flow: string | null; bad_row: BadRow }>(
+    `SELECT id::text, type, created_at, recovered_at, recovery_run, recovery_flow, bad_row FROM bad_rows
+      WHERE ($1::text IS NULL OR type = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::bigint IS NULL OR id < $3)
+      ORDER BY id DESC LIMIT $4`,
+    [q.type ?? null, q.since ?? null, q.after ?? null, q.limit + 1],
+  );
+  const page = rows.slice(0, q.limit).map((r) => ({
+    id: r.id,
+    type: r.type,
+    createdAt: r.created_at.toISOString(),
+    recoveredAt: r.recovered_at?.toISOString() ?? null,
+    recoveryRun: r.recovery_run,
+    recoveryFlow: r.recovery_flow,
+    badRow: r.bad_row,
+  }));
+  return { rows: page, next: rows.length > q.limit ? page[page.length - 1].id : null };
+}
+
+/** Per type: bad rows stored (since `since`), and how many of them no run has recovered yet. */
+export async function badRowTypeCounts(db: Pool, since?: string): Promise<{ type: string; total: number; pending: number }[]> {
+  const { rows } = await db.query<{ type: string; total: number; pending: number }>(
+    `SELECT type, count(*)::int AS total, (count(*) FILTER (WHERE recovered_at IS NULL))::int AS pending
+       FROM bad_rows WHERE $1::timestamptz IS NULL OR created_at >= $1 GROUP BY type ORDER BY type`,
+    [since ?? null],
+  );
+  return rows;
 }

@@ -1,14 +1,13 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config';
 import { createPool } from '../db/pool';
 import { migrate } from '../db/migrate';
-import { projectScoped } from '../projects/names';
-import { PROJECT } from '../workflows/search-attributes';
 import { BAD_ROW_TYPES, parseRecoveryConfigText, RecoveryConfigError } from '../recovery/config';
 import type { RowReport } from '../recovery/activities';
-import type { RecoverBadRowsInput, RecoveryProgress, RecoveryResult } from '../workflows';
+import type { RecoveryProgress, RecoveryResult } from '../workflows';
+import { startRecovery } from '../recovery/start';
+import { workflowUiUrl } from '../temporal/ui';
 import { currentProject } from './resource';
 
 interface RecoverOptions {
@@ -83,20 +82,14 @@ async function recover(opts: RecoverOptions): Promise<void> {
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
-    const workflowId = projectScoped(`recover-${opts.dryRun ? 'dry-run-' : ''}${new Date().toISOString().replace(/[:.]/g, '')}-${crypto.randomBytes(2).toString('hex')}`, currentProject());
-    const input: RecoverBadRowsInput = {
+    const handle = await startRecovery(client, cfg, {
       config,
       filter: { since: opts.since ? new Date(opts.since).toISOString() : undefined, types: opts.type, topic: opts.topic },
       dryRun: opts.dryRun === true,
       project: currentProject(),
-    };
-    const handle = await client.workflow.start('recoverBadRows', {
-      taskQueue: cfg.BELTLINE_TASK_QUEUE,
-      workflowId,
-      args: [input],
-      typedSearchAttributes: [{ key: PROJECT, value: currentProject() }],
     });
-    console.error(`recovery${opts.dryRun ? ' (dry run)' : ''}: workflow ${workflowId} (Temporal Web UI: http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${workflowId})`);
+    const { workflowId } = handle;
+    console.error(`recovery${opts.dryRun ? ' (dry run)' : ''}: workflow ${workflowId} (Temporal Web UI: ${workflowUiUrl(cfg, workflowId) ?? 'set BELTLINE_TEMPORAL_UI_URL'})`);
     const bar = new cliProgress.SingleBar(
       { format: 'recover {bar} {value}/{total} bad rows, {recovered} recovered, {others} not', hideCursor: true, stream: process.stderr },
       cliProgress.Presets.shades_classic,

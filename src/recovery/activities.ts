@@ -7,8 +7,8 @@ import { recordBytes } from '../kafka/produce-chunks';
 import { sizeViolation } from '../badrows/format';
 import { logger } from '../log';
 import { parseRecoveryConfig, RecoveryConfigError } from './config';
-import { recoverBadRow, type Change } from './flows';
-import { NotAnEvent, toRawRecord } from './records';
+import { evaluateBadRow } from './evaluate';
+import type { Change } from './flows';
 import { badRowPage, markRecovered, recordFailures, recoveryBounds, type RecoveryFailure, type RecoveryFilter, type StoredBadRow } from './store';
 
 const log = logger('recovery');
@@ -87,16 +87,7 @@ export function createRecoveryActivities(pool: Pool, cfg: Config, producer: () =
   function evaluate(input: RecoveryPageInput, rows: StoredBadRow[]) {
     const cfgParsed = config(input.config);
     const now = Date.now();
-    return rows.map((r) => {
-      const outcome = recoverBadRow(cfgParsed, r.badRow);
-      if (outcome.status !== 'recovered') return { row: r, outcome };
-      try {
-        return { row: r, outcome, record: toRawRecord(r.badRow, outcome.payload, { run: input.run, badRow: r.id }, now) };
-      } catch (err) {
-        if (!(err instanceof NotAnEvent)) throw err;
-        return { row: r, outcome: { status: 'failed' as const, flow: outcome.flow, reason: `flow "${outcome.flow}": ${err.message}`, changes: outcome.changes } };
-      }
-    });
+    return rows.map((r) => ({ row: r, ...evaluateBadRow(cfgParsed, r.badRow, { run: input.run, badRow: r.id }, now) }));
   }
 
   function report(row: StoredBadRow, o: ReturnType<typeof evaluate>[number]['outcome']): RowReport {
@@ -136,7 +127,7 @@ export function createRecoveryActivities(pool: Pool, cfg: Config, producer: () =
         const reports: RowReport[] = [];
         for (const r of results) {
           counts[r.outcome.status]++;
-          const message = r.outcome.status === 'recovered' && 'record' in r && r.record ? { key: r.record.key, value: JSON.stringify(r.record.record) } : undefined;
+          const message = r.outcome.status === 'recovered' && r.record ? { key: r.record.key, value: JSON.stringify(r.record.record) } : undefined;
           const bytes = message ? recordBytes(message) : 0;
           if (message && r.outcome.status === 'recovered' && bytes > MAX_RECORD_BYTES) {
             // Kafka would refuse the repaired record for ever: a failure of this row, not of the page.

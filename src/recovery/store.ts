@@ -86,3 +86,12 @@ export async function recordFailures(client: PoolClient, run: string, failures: 
     [failures.map((f) => f.id), failures.map((f) => f.type), failures.map((f) => f.status), failures.map((f) => f.flow ?? null), failures.map((f) => f.reason), run],
   );
 }
+
+/** The newest bad rows a run would look at (not recovered yet), newest first: what a dry run in the API previews. */
+export async function newestBadRows(db: Pool, f: RecoveryFilter, limit: number): Promise<(StoredBadRow & { createdAt: string })[]> {
+  const { rows } = await db.query<{ id: string; row_key: string; type: string; bad_row: BadRow; created_at: Date }>(
+    `SELECT id::text, row_key, type, bad_row, created_at FROM bad_rows WHERE ${WHERE} ORDER BY id DESC LIMIT $4`,
+    [...params(f), limit],
+  );
+  return rows.map((r) => ({ id: r.id, rowKey: r.row_key, type: r.type, badRow: r.bad_row, createdAt: r.created_at.toISOString() }));
+}

@@ -8,7 +8,8 @@ import { createKafka } from '../kafka/producer';
 import { logger } from '../log';
 import { projectTopic } from '../projects/names';
 import { listSegments } from '../segments/catalog';
-import { actionFigures, batchSeries, beltSeries, lagByTopic, minuteStarts, seriesByKey, temporalUiUrl, type LagFigure, type Stats } from './series';
+import { temporalUiBase } from '../temporal/ui';
+import { actionFigures, batchSeries, beltSeries, lagByTopic, minuteStarts, seriesByKey, type LagFigure, type Stats } from './series';
 import { windowRows } from './store';
 
 const log = logger('stats');
@@ -133,7 +134,7 @@ export const statsRoutes: AdminRoutes = (app, deps) => {
         // Only each segment's newest version takes rows.
         segments: segments.filter((s, i, all) => !all.some((o, j) => j > i && o.name === s.name)).map((s) => ({ name: s.name, version: s.version, rows: s.rows, deadLetters: s.deadLetters })),
         lag: await lag(project, harvested),
-        temporal: { uiUrl: temporalUiUrl(cfg), namespace: cfg.TEMPORAL_NAMESPACE },
+        temporal: { uiUrl: temporalUiBase(cfg), namespace: cfg.TEMPORAL_NAMESPACE },
       };
     },
   );

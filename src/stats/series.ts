@@ -152,13 +152,3 @@ export function lagByTopic(group: string, partitions: readonly PartitionLag[]): 
   return { group, total: list.reduce((sum, t) => sum + t.lag, 0), topics: list };
 }
 
-/**
- * Where the console links a workflow to: BELTLINE_TEMPORAL_UI_URL, or, with Temporal on this
- * machine (the local stack's dev server), its UI on TEMPORAL_UI_PORT; otherwise no link, as the UI
- * of a remote Temporal cannot be guessed.
- */
-export function temporalUiUrl(cfg: { BELTLINE_TEMPORAL_UI_URL?: string; TEMPORAL_ADDRESS: string; TEMPORAL_UI_PORT: number }): string | null {
-  if (cfg.BELTLINE_TEMPORAL_UI_URL) return cfg.BELTLINE_TEMPORAL_UI_URL.replace(/\/+$/, '');
-  const host = cfg.TEMPORAL_ADDRESS.replace(/:\d+$/, '');
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(host) ? `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}` : null;
-}

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { REPO_ROOT } from '../../src/config';
 import { startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic, readAll, recordCount } from '../support/kafka';
+import { RECOVERY_CONFIG, sendRecoverableEvents } from '../support/recovery-seed';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
 const TASK_QUEUE = `recovery-test-${Date.now().toString(36)}`;
@@ -22,31 +23,7 @@ function beltline(env: Record<string, string>, ...args: string[]): Promise<{ sta
   });
 }
 
-const ADD_TO_CART = 'iglu:com.snowplowanalytics.snowplow/add_to_cart/jsonschema/1-0-0';
-const ue = (schema: string, data: unknown) => ({ schema: 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0', data: { schema, data } });
-
-/** Seed-style flows: a Cast for a quantity sent as text, a Remove for a property the schema does not allow (plus the seed's Replace on aid). */
-const CONFIG = {
-  schema_violations: [
-    {
-      name: 'fix-quantity',
-      conditions: [
-        { op: 'Test', path: '$.processor.artifact', value: { value: 'beltline' } },
-        { op: 'Test', path: '$.failure.messages[*].error.dataReports[*].path', value: { regex: 'quantity' } },
-        { op: 'Test', path: '$.payload.raw.parameters.ue_px.data.data.quantity', value: { size: { lt: 5 } } },
-      ],
-      steps: [
-        { op: 'Cast', path: '$.raw.parameters.ue_px.data.data.quantity', from: 'String', to: 'Numeric' },
-        { op: 'Replace', path: '$.raw.parameters.aid', match: '(?U)^.*$', value: 'recovered-shop' },
-      ],
-    },
-    {
-      name: 'drop-extra-property',
-      conditions: [{ op: 'Test', path: '$.failure.messages[*].error.dataReports[*].keyword', value: { value: 'additionalProperties' } }],
-      steps: [{ op: 'Remove', path: '$.raw.parameters.ue_pr.data.data', match: '^colour$' }],
-    },
-  ],
-};
+const CONFIG = RECOVERY_CONFIG;
 
 describe('bad-row recovery: beltline recover', () => {
   let pool: Pool;
@@ -98,19 +75,7 @@ describe('bad-row recovery: beltline recover', () => {
   it('repairs real schema_violations bad rows: a dry run changes nothing, the run sends them through to the profile once, a second run recovers nothing twice', async () => {
     // One good event; two that violate add_to_cart (quantity as text, base64 ue_px; an extra
     // property, string-escaped ue_pr) and one whose schema does not exist, which no flow matches.
-    const res = await fetch(`${beltline1.url}/com.snowplowanalytics.snowplow/tp2`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
-        data: [
-          { e: 'pv', eid: ids[0], p: 'web', tv: 't', uid: user, aid: 'shop', url: 'https://example.com/' },
-          { e: 'ue', eid: ids[1], p: 'web', tv: 't', uid: user, aid: 'shop', ue_px: Buffer.from(JSON.stringify(ue(ADD_TO_CART, { sku: 'sku-1', quantity: '2' }))).toString('base64url') },
-          { e: 'ue', eid: ids[2], p: 'web', tv: 't', uid: user, aid: 'shop', ue_pr: JSON.stringify(ue(ADD_TO_CART, { sku: 'sku-2', quantity: 1, colour: 'red' })) },
-          { e: 'ue', eid: ids[3], p: 'web', tv: 't', uid: user, aid: 'shop', ue_pr: JSON.stringify(ue('iglu:com.acme/unknown_event/jsonschema/1-0-0', {})) },
-        ],
-      }),
-    });
+    const res = await sendRecoverableEvents(beltline1.url, ids, user);
     expect(res.status).toBe(200);
     await waitFor('the good event in the profile', async () => ((await count()) === 1 ? true : undefined));
     await waitFor('three bad rows', async () => ((await badRows()).length === 3 ? true : undefined));

@@ -1,4 +1,5 @@
-import { actionFigures, batchSeries, beltSeries, lagByTopic, minuteStarts, seriesByKey, temporalUiUrl } from '../../src/stats/series';
+import { actionFigures, batchSeries, beltSeries, lagByTopic, minuteStarts, seriesByKey } from '../../src/stats/series';
+import { temporalUiBase as temporalUiUrl } from '../../src/temporal/ui';
 
 const now = new Date('2026-12-02T10:05:30Z');
 const starts = minuteStarts(now, 3);
