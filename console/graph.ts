@@ -144,7 +144,7 @@ export function pipelineModel(input: PipelineInput): { nodes: Omit<GraphNode, 'x
   for (const t of [...input.eventTypes].sort((a, b) => a.name.localeCompare(b.name))) {
     if (segments.has(t.name)) {
       const f = segmentFig(t.name);
-      add({ id: `segment:${t.name}`, kind: 'segment', name: t.name, label: t.displayName || t.name, column: 4, ...(f ? { throughput: `${f.rows} rows`, errors: f.deadLetters } : {}) });
+      add({ id: `segment:${t.name}`, kind: 'segment', name: t.name, label: t.displayName || t.name, column: 4, ...(f ? { throughput: `${f.rows} ${f.rows === 1 ? 'row' : 'rows'}`, errors: f.deadLetters } : {}) });
     } else {
       add({ id: `eventType:${t.name}`, kind: 'eventType', name: t.name, label: t.displayName || t.name, column: 2, ...(stats ? { throughput: figure(total(stats.eventTypes, t.name), 'events', w) } : {}) });
     }

@@ -47,6 +47,15 @@ describe('console: seed 001 walkthrough', () => {
   });
 
   test('steps 1-6 in the console alone', async () => {
+    try {
+      await walkthrough();
+    } catch (err) {
+      await s.shot('seed-001-failure');
+      throw err;
+    }
+  }, 240_000);
+
+  async function walkthrough(): Promise<void> {
     const project = `s${crypto.randomBytes(4).toString('hex')}`;
     const { page } = s;
 
@@ -81,6 +90,7 @@ describe('console: seed 001 walkthrough', () => {
     await goTo(s, '#/harvesters');
     await page.click('button:has-text("New harvester")');
     await page.fill('input[name=displayName]', 'harvesterforlivesegment');
+    await page.fill('input[name=name]', 'harvesterforlivesegment');
     await page.selectOption('select[name=eventType]', 'livesegment-datain');
     await setEditor(page, 'harvester transform', HARVESTER_SCRIPT);
     await page.click('button:has-text("Create and start")');
@@ -95,7 +105,8 @@ describe('console: seed 001 walkthrough', () => {
     await page.check('input[name=belt-output][value="livesegment-dataoutp"]');
     await setEditor(page, 'belt source', SEED_BELT);
     await page.click('button:has-text("Create belt")');
-    await page.waitForSelector('[data-saved]');
+    // The belt's own page opens once it is created.
+    await page.waitForSelector('[data-belt-action$=":liveSegement-belt"]');
     if ((await page.locator('[data-belt-action="start:liveSegement-belt"]').count()) > 0) await page.click('[data-belt-action="start:liveSegement-belt"]');
     await page.waitForSelector('[data-belt-action="stop:liveSegement-belt"]');
 
@@ -115,14 +126,15 @@ describe('console: seed 001 walkthrough', () => {
     expect(await page.locator('table.data td:text-is("Other")').count()).toBe(0);
     await s.shot('seed-001-segment');
     await goTo(s, '#/sql');
-    await page.click('[data-table="live_segment_livesegment-dataoutp"] .table-name');
-    await page.click('button:has-text("Run")');
+    await page.waitForSelector('[data-table="live_segment_livesegment-dataoutp"]');
+    await setEditor(page, 'sql', 'SELECT id, "firstName", "lastName" FROM "live_segment_livesegment-dataoutp"');
+    await page.click('button:text-is("Run")');
     await page.waitForSelector('table.data td:text-is("Andrew")');
     await s.shot('seed-001-sql');
     await goTo(s, '#/pipeline');
     await page.waitForSelector('text=liveSegement-belt');
     await s.shot('seed-001-pipeline');
-  }, 240_000);
+  }
 
   test('no page errors appeared in the browser console', () => {
     expect(s.problems).toEqual([]);

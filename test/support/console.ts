@@ -70,6 +70,8 @@ export async function goTo(s: ConsoleSession, hash: string): Promise<void> {
 
 /** Replaces a CodeMirror editor's text as one user edit (see console/components/editor.tsx). */
 export async function setEditor(page: Page, label: string, text: string): Promise<void> {
+  // Preact renders after the event that shows an editor returns: wait for CodeMirror to be there.
+  await page.waitForSelector(`[data-editor=${JSON.stringify(label)}] .cm-editor`);
   const ok = await page.evaluate(`window.__setEditor(${JSON.stringify(label)}, ${JSON.stringify(text)})`);
   if (!ok) throw new Error(`no editor labelled ${JSON.stringify(label)} on the page`);
 }
