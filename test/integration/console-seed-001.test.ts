@@ -1,30 +1,10 @@
 import crypto from 'node:crypto';
 import { buildStructEvent } from '@snowplow/node-tracker';
 import { goTo, openConsole, setEditor, signIn, type ConsoleSession } from '../support/console';
+import { SEED_CALLBACK, SEED_SEGMENT_SCHEMA } from '../support/seed-001';
 import { snowplowTracker } from '../support/tracker';
 
 const PORT = 18196;
-
-// Seed 001, step 3: the live segment's schema as the seed gives it (string-escaped, with \r\n).
-const SEED_SCHEMA =
-  '{\r\n    "type": "object",\r\n    "title": "The root schema",\r\n    "description": "This is a sample json for testing the live segment.",\r\n    "required": [\r\n        "id",\r\n        "firstName",\r\n        "lastName"\r\n    ],\r\n    "properties": {\r\n        "id": {\r\n            "type": "integer"\r\n        },\r\n        "firstName": {\r\n            "type": "string",\r\n            "default": "325"\r\n        },\r\n        "lastName": {\r\n            "type": "string",\r\n            "default": "325"\r\n        }\r\n    },\r\n    "additionalProperties": true\r\n}';
-
-// Seed 001, step 5: the seed's Python callback.
-const SEED_BELT = [
-  'from grnry_belt.models.direct_update import DirectUpdate',
-  '',
-  'def execute(event_headers, event_payload, profile = None):',
-  '    update = []',
-  "    correlation_id= event_headers['grnry-correlation-id']",
-  '    directPayload = {',
-  "    'id': str(correlation_id),",
-  "    'firstName':  str(event_payload['firstName']),",
-  "    'lastName':  str(event_payload['lastName'])",
-  '    }',
-  "    directUpdate = DirectUpdate('livesegment-dataoutp',directPayload)",
-  '    update.append(directUpdate)',
-  '    return update',
-].join('\n');
 
 // Seed 001, step 4: the harvester keeps the test app's events (the seed's Groovy, in JavaScript);
 // the person's names travel in a structured event's label and property.
@@ -82,7 +62,7 @@ describe('console: seed 001 walkthrough', () => {
     await page.click('button:has-text("New event type")');
     await page.fill('input[name=displayName]', 'livesegment-dataoutput');
     await page.selectOption('select[name=type]', 'live_segment');
-    await setEditor(page, 'schema', SEED_SCHEMA);
+    await setEditor(page, 'schema', SEED_SEGMENT_SCHEMA);
     await page.click('button[type=submit]:has-text("Create")');
     await page.waitForSelector('tr[data-type="livesegment-dataoutp"]');
 
@@ -103,7 +83,7 @@ describe('console: seed 001 walkthrough', () => {
     await page.selectOption('select[name=belt-type]', 'python-callback');
     await page.check('input[name=belt-input][value="livesegment-datain"]');
     await page.check('input[name=belt-output][value="livesegment-dataoutp"]');
-    await setEditor(page, 'belt source', SEED_BELT);
+    await setEditor(page, 'belt source', SEED_CALLBACK);
     await page.click('button:has-text("Create belt")');
     // The belt's own page opens once it is created.
     await page.waitForSelector('[data-belt-action$=":liveSegement-belt"]');

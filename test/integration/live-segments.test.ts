@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { REPO_ROOT } from '../../src/config';
 import { admin, startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic, readAll } from '../support/kafka';
+import { SEED_CALLBACK, SEED_SEGMENT_SCHEMA } from '../support/seed-001';
 
 const run = promisify(execFile);
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
@@ -14,8 +15,7 @@ const SEED_SEGMENT_TYPE = {
   displayName: 'livesegment-dataoutput',
   type: 'live_segment',
   schema: {
-    schema:
-      '{\r\n    "type": "object",\r\n    "title": "The root schema",\r\n    "description": "This is a sample json for testing the live segment.",\r\n    "required": [\r\n        "id",\r\n        "firstName",\r\n        "lastName"\r\n    ],\r\n    "properties": {\r\n        "id": {\r\n            "type": "integer"\r\n        },\r\n        "firstName": {\r\n            "type": "string",\r\n            "default": "325"\r\n        },\r\n        "lastName": {\r\n            "type": "string",\r\n            "default": "325"\r\n        }\r\n    },\r\n    "additionalProperties": true\r\n}',
+    schema: SEED_SEGMENT_SCHEMA,
   },
 };
 
@@ -30,28 +30,6 @@ const SEED_DATA_IN_TYPE = {
   eventstoreTTL: 'P100Y',
 };
 
-// Seed 001, step 5: the belt's fields, with the callback of the seed's code listing (the
-// `extractorFn` string in the seed's body has two statements on one line, a syntax error).
-const SEED_CALLBACK = [
-  'import json',
-  'import sys',
-  'from time import time',
-  'import logging',
-  'import math',
-  'from grnry_belt.models.direct_update import DirectUpdate',
-  '',
-  'def execute(event_headers, event_payload, profile = None):',
-  '    update = []',
-  "    correlation_id= event_headers['grnry-correlation-id']",
-  '    directPayload = {',
-  "    'id': str(correlation_id),",
-  "    'firstName':  str(event_payload['firstName']),",
-  "    'lastName':  str(event_payload['lastName'])",
-  '    }',
-  "    directUpdate = DirectUpdate('livesegment-dataoutp',directPayload)",
-  '    update.append(directUpdate)',
-  '    return update',
-].join('\r\n');
 
 // Each test drives whole batches through the real stack.
 jest.setTimeout(180_000);
