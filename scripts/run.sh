@@ -41,21 +41,30 @@ case "$cmd" in
   test)
     # Stop afterwards only the services this run started.
     was_running=$(beltline stack status --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).filter(x=>x.state!=="stopped").map(x=>x.name).join(",")))')
-    # Static checks first: they take seconds and fail before minutes of integration tests.
-    npx tsc -p tsconfig.json --noEmit
-    npx tsc -p console/tsconfig.json
-    npx eslint src test bench scripts console
-    beltline stack up
-    set +e
+    stop_started() {
+      for svc in temporal kafka postgres; do
+        case ",$was_running," in *",$svc,"*) ;; *) beltline stack down --only "$svc" || true ;; esac
+      done
+    }
+    # The stack starts (its JVM and servers mostly wait on themselves) while the static checks
+    # run; the checks still fail the run before minutes of integration tests.
     mkdir -p .beltline
+    beltline stack up > .beltline/stack-up.log 2>&1 &
+    stack_pid=$!
+    checks_ok=true
+    npx tsc -p tsconfig.json --noEmit && npx tsc -p console/tsconfig.json && npx eslint src test bench scripts console || checks_ok=false
+    stack_rc=0
+    wait "$stack_pid" || stack_rc=$?
+    cat .beltline/stack-up.log
+    [ "$checks_ok" = true ] || { echo "beltline: type check or lint failed" >&2; stop_started; exit 1; }
+    [ "$stack_rc" -eq 0 ] || { echo "beltline: the local stack did not start (exit $stack_rc)" >&2; stop_started; exit "$stack_rc"; }
+    set +e
     NODE_OPTIONS="--no-node-snapshot ${NODE_OPTIONS:-}" npx jest --ci --json --outputFile=.beltline/jest-results.json "$@"
     rc=$?
     # One plain closing line that any CI reads, whatever the runner's own summary looks like.
     node -e 'const r=require("./.beltline/jest-results.json");console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`+(r.numPendingTests?`, ${r.numPendingTests} skipped`:""))' || true
     set -e
-    for svc in temporal kafka postgres; do
-      case ",$was_running," in *",$svc,"*) ;; *) beltline stack down --only "$svc" || true ;; esac
-    done
+    stop_started
     exit $rc ;;
   demo)
     exec node dist/scripts/demo.js "$@" ;;

@@ -37,6 +37,7 @@ describe('profile graph', () => {
 
   it('keeps history, sets, once-values; serves lookups; streams every change to Kafka', async () => {
     const user = `hist-${s}`;
+    const sent = Array.from({ length: 6 }, (_, i) => `${s}-${n + i + 1}`);
     const changesFrom = await endOffsets(loadConfig().BELTLINE_PROFILE_UPDATES_TOPIC);
     await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'free', _in: 1000 } }]);
     await send(user, [{ _operation: '_set_with_history', _path: ['plan'], _value: { _v: 'pro', _in: 3000 } }]);
@@ -52,7 +53,11 @@ describe('profile graph', () => {
       // Batches are applied in no fixed order: 'pro' can win before 'free' has been applied, so
       // the wait includes both replaced plans in the history.
       const replaced = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM profile_history WHERE profile_id = $1', [user]);
-      return d?.count === 6 && (d.contact as { email?: string } | undefined)?.email === `${s}@example.com` && d.plan === 'pro' && d.first === 'a' && replaced.rows[0].n === 2 ? d : undefined;
+      // The counter belt counts within each batch, passthrough applies the updates after it on its
+      // own queue, in no fixed order across batches: wait until passthrough applied all six (a
+      // later event's email could otherwise arrive before an earlier event's _remove_from_set).
+      const applied = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM belt_outputs WHERE belt = 'passthrough' AND applied AND event_id = ANY($1)", [sent]);
+      return d?.count === 6 && applied.rows[0].n === 6 && (d.contact as { email?: string } | undefined)?.email === `${s}@example.com` && d.plan === 'pro' && d.first === 'a' && replaced.rows[0].n === 2 ? d : undefined;
     });
     expect(profile).toMatchObject({ plan: 'pro', removed: ['sku-2'], first: 'a', contact: { email: `${s}@example.com` } });
 
