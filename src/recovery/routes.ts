@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { badRowTypeCounts, listBadRows } from '../badrows/store';
 import { errorReplies, registerProjectGet, type AdminRoutes } from '../http/api';
 import { HttpError } from '../http/app';
+import { sinceParam } from '../http/since';
 import { projectParam, requireProject } from '../http/projects';
 import { DEFAULT_PROJECT } from '../projects/names';
 import { PROJECT } from '../workflows/search-attributes';
@@ -52,14 +53,7 @@ function readConfig(raw: unknown): { json: unknown; parsed: RecoveryConfig } {
 }
 
 function readFilter(f: RecoveryFilter | undefined): RecoveryFilter {
-  if (f?.since !== undefined && Number.isNaN(Date.parse(f.since))) throw new HttpError(400, 'bad_request', `filter.since: not a date: ${f.since}`, { field: 'filter.since' });
-  return { ...f, since: f?.since ? new Date(f.since).toISOString() : undefined };
-}
-
-function readSince(v: string | undefined): string | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (Number.isNaN(Date.parse(v))) throw new HttpError(400, 'bad_request', `since: not a date: ${v}`, { field: 'since' });
-  return new Date(v).toISOString();
+  return { ...f, since: sinceParam(f?.since || undefined, 'filter.since') };
 }
 
 export const recoveryRoutes: AdminRoutes = (app, deps) => {
@@ -102,7 +96,7 @@ export const recoveryRoutes: AdminRoutes = (app, deps) => {
       ...errors,
     },
     handler: async (_project, _params, q, db: Pool) => {
-      const from = readSince(q.since);
+      const from = sinceParam(q.since || undefined);
       const [page, types] = await Promise.all([listBadRows(db, { type: q.type, since: from, after: q.after, limit: q.limit }), badRowTypeCounts(db, from)]);
       return { ...page, types };
     },

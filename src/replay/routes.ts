@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { batchRetry } from '../batches/record';
 import { HttpError } from '../http/app';
 import { projectParam, requireProject } from '../http/projects';
-import { parseSince } from './query';
+import { sinceParam } from '../http/since';
 import { BatchNotInProjectError, listFailedBatches, replayBatch, type ReplayOutcome } from './replay';
 
 
@@ -28,15 +28,6 @@ const outcomeSchema = {
 };
 const errors = errorReplies(400, 404);
 
-function since(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return parseSince(v);
-  } catch (err) {
-    throw new HttpError(400, 'bad_request', `since: ${(err as Error).message}`, { field: 'since' });
-  }
-}
-
 /**
  * Failed batches and their replays (the CLI's `beltline replay`): GET lists, POST starts replays
  * (one batch, or all that match) and answers 202 with what it started; follow them in Temporal.
@@ -60,7 +51,7 @@ export const replayRoutes: AdminRoutes = (app, deps) => {
       const { project } = req.params as { project: string };
       await requireProject(deps.projects, project);
       const q = req.query as { since?: string; eventType?: string; limit: number };
-      return listFailedBatches(await deps.temporal(), { taskQueue, project, since: since(q.since), eventType: q.eventType }, q.limit);
+      return listFailedBatches(await deps.temporal(), { taskQueue, project, since: sinceParam(q.since), eventType: q.eventType }, q.limit);
     },
   );
   app.post(
@@ -86,7 +77,7 @@ export const replayRoutes: AdminRoutes = (app, deps) => {
       const client = await deps.temporal();
       const ids = body.workflowId
         ? [body.workflowId]
-        : (await listFailedBatches(client, { taskQueue, project, since: since(body.since), eventType: body.eventType })).map((b) => b.workflowId);
+        : (await listFailedBatches(client, { taskQueue, project, since: sinceParam(body.since), eventType: body.eventType })).map((b) => b.workflowId);
       const replays: ReplayOutcome[] = [];
       for (const id of ids) {
         try {
