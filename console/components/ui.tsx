@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { toCsv } from '../csv';
+import { cellText, downloadCsv } from '../csv';
 
 export function ErrorBox({ error }: { error: string | undefined }) {
   if (!error) return null;
@@ -49,7 +49,7 @@ export function DataTable({ rows, columns, empty = 'nothing yet' }: { rows: Reco
           {rows.map((r, i) => (
             <tr key={i}>
               {cols.map((c) => (
-                <td key={c}>{cell(r[c])}</td>
+                <td key={c}>{cellText(r[c])}</td>
               ))}
             </tr>
           ))}
@@ -59,21 +59,10 @@ export function DataTable({ rows, columns, empty = 'nothing yet' }: { rows: Reco
   );
 }
 
-function cell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
-}
 
 /** A button that saves rows as a CSV file, made in the page from what is shown. */
 export function CsvButton({ rows, columns, filename }: { rows: Record<string, unknown>[]; columns?: string[]; filename: string }) {
-  const download = (): void => {
-    const blob = new Blob([toCsv(rows, columns)], { type: 'text/csv' });
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = filename;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-  };
+  const download = (): void => downloadCsv(rows, filename, columns);
   return (
     <button type="button" onClick={download} disabled={rows.length === 0}>
       Download CSV

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, projectPath } from '../api';
-import { toCsv } from '../csv';
+import { downloadCsv } from '../csv';
 import { useAction, useLoad } from '../hooks';
 import { DataTable, ErrorBox, Section } from '../components/ui';
 import { href } from '../router';
@@ -58,11 +58,7 @@ function Rows({ seg }: { seg: SegmentInfo }) {
         all.push(...p.rows);
         after = p.next ?? undefined;
       } while (after && all.length < CSV_MAX_ROWS);
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(new Blob([toCsv(all)], { type: 'text/csv' }));
-      a.download = `${seg.name}.csv`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+      downloadCsv(all, `${seg.name}.csv`);
     });
   const apply = (e: Event): void => {
     e.preventDefault();
