@@ -20,8 +20,9 @@ export const INSTANCE_ONLY = { instanceOnly: true } as const;
  */
 export const ANY_KEY = { anyKey: true } as const;
 
-function anyKey(config: unknown): boolean {
-  return typeof config === 'object' && config !== null && (config as { anyKey?: unknown }).anyKey === true;
+/** Whether a route's config sets one of the flags above. */
+function routeFlag(config: unknown, flag: 'anyKey' | 'instanceOnly'): boolean {
+  return typeof config === 'object' && config !== null && (config as Record<string, unknown>)[flag] === true;
 }
 
 /** Whose key a request carried, once `requireKey` let it through: the instance's, or a project's. */
@@ -36,7 +37,7 @@ export function keyScope(req: FastifyRequest): KeyScope {
 }
 
 export function instanceOnly(config: unknown): boolean {
-  return typeof config === 'object' && config !== null && (config as { instanceOnly?: unknown }).instanceOnly === true;
+  return routeFlag(config, 'instanceOnly');
 }
 
 /** Who holds a project key: the registry's lookup by key. */
@@ -77,7 +78,7 @@ export function requireKey(instanceKey: string, owners: KeyOwners): (req: Fastif
     const owner = await owners.projectOfKey(key, 'admin');
     if (owner === undefined) throw new HttpError(403, 'forbidden', 'the admin key is not valid');
     scopes.set(req, { scope: 'project', project: owner });
-    if (anyKey(req.routeOptions.config)) return;
+    if (routeFlag(req.routeOptions.config, 'anyKey')) return;
     const wanted = routeProject(req);
     if (wanted === undefined) throw new HttpError(403, 'forbidden', `the admin key of project ${JSON.stringify(owner)} does not open instance routes; they need the instance admin key`);
     if (wanted !== owner) throw new HttpError(403, 'forbidden', `the admin key of project ${JSON.stringify(owner)} opens only that project's routes, not ${JSON.stringify(wanted)}'s`);
