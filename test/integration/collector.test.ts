@@ -1,3 +1,8 @@
+/**
+ * Runs alone, not beside another lane (test/support/lanes.ts): it stops Kafka.
+ *
+ * @stack exclusive
+ */
 import { loadConfig } from '../../src/config';
 import { stackDown, stackUp } from '../../src/stack';
 import { ensureEventType, startBeltline, TEST_JSON_TYPE, type BeltlineProcess } from '../support/beltline';

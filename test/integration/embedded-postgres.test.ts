@@ -1,3 +1,8 @@
+/**
+ * Runs alone, not beside another lane (test/support/lanes.ts): it stops PostgreSQL.
+ *
+ * @stack exclusive
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

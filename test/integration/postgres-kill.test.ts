@@ -1,3 +1,8 @@
+/**
+ * Runs alone, not beside another lane (test/support/lanes.ts): it kills PostgreSQL.
+ *
+ * @stack exclusive
+ */
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
 import { stackStatus, stackUp } from '../../src/stack';

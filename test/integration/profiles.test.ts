@@ -1,3 +1,8 @@
+/**
+ * Runs alone, not beside another lane (test/support/lanes.ts): it stops Temporal.
+ *
+ * @stack exclusive
+ */
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
 import { stackDown, stackUp } from '../../src/stack';

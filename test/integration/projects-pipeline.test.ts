@@ -99,7 +99,7 @@ describe('projects through the pipeline', () => {
     client = await connectClient(cfg);
     beltline = await startBeltline({
       roles: ['bridge', 'worker'],
-      port: 18191,
+      port: 18197,
       env: { BELTLINE_RAW_TOPIC: rawBase, BELTLINE_CONSUMER_GROUP: `${rawBase}-bridge`, BELTLINE_TASK_QUEUE: queue },
     });
   });
@@ -165,7 +165,7 @@ describe('projects through the pipeline', () => {
 
   it('adds a worker for one project\'s belt alone with --belt NAME --project P', async () => {
     const env = { BELTLINE_RAW_TOPIC: rawBase, BELTLINE_TASK_QUEUE: queue };
-    const one = await startBeltline({ roles: ['worker'], belt: BELT, project: A, port: 18192, env });
+    const one = await startBeltline({ roles: ['worker'], belt: BELT, project: A, port: 18198, env });
     try {
       const polling = one
         .output()

@@ -38,7 +38,7 @@ describe('bad rows and recovery: admin API', () => {
     const { topic: failedTopic } = await freshTopic('recovery-api-failed-test', 1);
     filter = { types: ['schema_violations'], since, topic };
     b = await startBeltline({
-      port: 18196,
+      port: 18189,
       env: { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: `${topic}-bridge`, BELTLINE_TASK_QUEUE: `recovery-api-${s}`, BELTLINE_RECOVERY_FAILED_TOPIC: failedTopic },
     });
     expect((await sendRecoverableEvents(b.url, ids, `recapi-${s}`)).status).toBe(200);

@@ -1,3 +1,8 @@
+/**
+ * Runs alone, not beside another lane (test/support/lanes.ts): it stops PostgreSQL.
+ *
+ * @stack exclusive
+ */
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Pool } from 'pg';
@@ -68,8 +73,12 @@ describe('failed batches: replay after a PostgreSQL outage and past Kafka retent
     // The bridge stages batches in PostgreSQL before it starts them, so a batch can only fail on a
     // worker: hold the worker (SIGSTOP) while the batches are staged and started, then take
     // PostgreSQL away and let the worker go on.
+    const startedTotal = async (): Promise<number> =>
+      metric(await fetch(metricsUrl).then((res) => res.text()), 'beltline_batches_started_total', { topic: env.BELTLINE_RAW_TOPIC });
+    const startedBefore = await startedTotal();
     worker.child.kill('SIGSTOP');
     let failedCount: number;
+    let started = 0;
     try {
       // Apart by more than the bridge's linger, so they make several batches.
       for (const u of users) {
@@ -79,16 +88,18 @@ describe('failed batches: replay after a PostgreSQL outage and past Kafka retent
       await waitFor('every batch started', async () => {
         const lag = await fetch(metricsUrl).then((res) => res.text()).then((t) => metric(t, 'beltline_consumer_lag', { group: env.BELTLINE_CONSUMER_GROUP }));
         const r = (await client.workflow.count(running)).count;
-        return lag === 0 && r >= 2 ? true : undefined;
+        started = (await startedTotal()) - startedBefore;
+        return lag === 0 && r >= 2 && r === started ? true : undefined;
       });
       await stackDown(cfg, { only: ['postgres'] });
       worker.child.kill('SIGCONT');
       failedCount = await waitFor(
         'every batch to fail',
         async () => {
+          // Visibility trails the server under load: wait until it shows every started batch failed.
           const f = (await client.workflow.count(failed)).count;
           const r = (await client.workflow.count(running)).count;
-          return f > 0 && r === 0 ? f : undefined;
+          return f === started && r === 0 ? f : undefined;
         },
         60_000,
       );

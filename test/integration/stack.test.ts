@@ -1,3 +1,8 @@
+/**
+ * Runs alone, not beside another lane (test/support/lanes.ts): it stops and starts the whole stack.
+ *
+ * @stack exclusive
+ */
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';

@@ -1,3 +1,8 @@
+/**
+ * Runs alone, not beside another lane (test/support/lanes.ts): it kills Temporal.
+ *
+ * @stack exclusive
+ */
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
 import { CONSUMER_SESSION_TIMEOUT_MS } from '../../src/bridge/bridge';

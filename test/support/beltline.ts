@@ -74,7 +74,7 @@ function exited(child: ChildProcess): Promise<void> {
  */
 export async function startBeltline(opts: { roles?: string[]; belt?: string; project?: string; env?: Record<string, string>; port?: number } = {}): Promise<BeltlineProcess> {
   assertBuilt();
-  const port = opts.port ?? 18080;
+  const port = opts.port ?? Number(process.env.BELTLINE_TEST_DEFAULT_PORT ?? 18080);
   const roles = opts.roles ?? ['all'];
   const child = spawn(process.execPath, ['--no-node-snapshot', CLI, 'start', '--role', ...roles, ...(opts.belt ? ['--belt', opts.belt] : []), ...(opts.project ? ['--project', opts.project] : [])], {
     env: { ...process.env, BELTLINE_HTTP_PORT: String(port), BELTLINE_BELTS_DIR: FIXTURE_BELTS, BELTLINE_ADMIN_KEY: ADMIN_KEY, BELTLINE_LOG_LEVEL: 'info', ...opts.env },

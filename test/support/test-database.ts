@@ -1,13 +1,12 @@
 import { Client } from 'pg';
-import { loadConfig } from '../../src/config';
+import { loadConfig, type Config } from '../../src/config';
 import { maintenanceUrl } from '../../src/stack/render';
 
 /**
- * Drops the tests' own database on the embedded server, if it is there and the server is up.
+ * Drops a lane's own database on the embedded server, if it is there and the server is up.
  * Only a database the run owns: never one named by DATABASE_URL, never `npm start`'s.
  */
-export async function dropTestDatabase(): Promise<void> {
-  const cfg = loadConfig();
+export async function dropTestDatabase(cfg: Config = loadConfig()): Promise<void> {
   if (!cfg.embeddedPostgres || cfg.BELTLINE_DATABASE === 'beltline') return;
   const client = new Client({ connectionString: maintenanceUrl(cfg.databaseUrl), connectionTimeoutMillis: 3000 });
   client.on('error', () => undefined);
