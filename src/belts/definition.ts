@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { isObject } from '../shared/json';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import ts from 'typescript';
+import type * as TS from 'typescript';
 import { z } from 'zod';
 import { DefinitionError } from '../shared/errors';
 import { DEFAULT_PROJECT, projectScoped } from '../projects/names';
@@ -43,11 +43,19 @@ export function parseBeltBody(body: unknown, fixedName?: string): BeltDefinition
   return parsed.data;
 }
 
+let tsModule: typeof TS | undefined;
+/** TypeScript is megabytes of JavaScript: loaded on first use, not by every CLI command that imports this module. */
+function typescript(): typeof TS {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (tsModule ??= require('typescript') as typeof TS);
+}
+
 /**
  * The JavaScript a js-callback belt runs: TypeScript is accepted and its types stripped. A syntax
  * error is reported with line and column.
  */
 export function javascriptSource(def: BeltDefinition): string {
+  const ts = typescript();
   const out = ts.transpileModule(def.extractorFn, {
     fileName: `${def.name}.ts`,
     reportDiagnostics: true,
