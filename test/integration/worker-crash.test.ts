@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
+import { closedBatchCoverage } from '../support/batches';
 import { freshTopic } from '../support/kafka';
 
 /**
@@ -65,9 +66,11 @@ describe.each([
       },
       120_000,
     );
-    // The retried activity has run by now too (the one the dead worker held); give a late double
-    // application the chance to show.
-    await new Promise((r) => setTimeout(r, 8000));
+    // Once every batch workflow has closed, the retried step (the one the dead worker held) has run
+    // too: no later application can come. Every record is in a completed batch.
+    const coverage = await closedBatchCoverage(topic);
+    expect(coverage.statuses).toEqual(['COMPLETED']);
+    expect(Object.values(coverage.uncovered).flat()).toEqual([]);
     const { rows } = await pool.query<{ id: string; count: number; queued: number }>(
       `SELECT id, (document->>'count')::int AS count, (document->>'queued')::int AS queued FROM profiles WHERE id LIKE $1 ORDER BY id`,
       [`${runId}-user-%`],
