@@ -11,6 +11,7 @@ process.env.BELTLINE_RAW_TOPIC ??= 'test-raw';
 process.env.BELTLINE_BAD_TOPIC ??= 'test-bad';
 process.env.BELTLINE_PROFILE_UPDATES_TOPIC ??= 'test-profile-updates';
 process.env.BELTLINE_RECOVERY_FAILED_TOPIC ??= 'test-bad-recovery-failed';
+process.env.BELTLINE_ENRICHED_TOPIC ??= 'test-enriched';
 process.env.BELTLINE_CONSUMER_GROUP ??= 'beltline-test-bridge';
 
 /**

@@ -273,3 +273,65 @@ export function parseEnrichedTsv(line: string): EnrichedTsvResult {
   if (values[LATITUDE] !== '' && values[LONGITUDE] !== '') event.geo_location = `${values[LATITUDE]},${values[LONGITUDE]}`;
   return { ok: true, event };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Writing: the inverse, for Snowplow loaders consuming beltline's output.
+
+const CONTEXTS_SCHEMA = 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0';
+const UNSTRUCT_SCHEMA = 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0';
+
+/** The self-describing JSONs of an event by the tracker parameter they came in (`ue_pr`, `cx.data[0]`, …). */
+export interface SelfDescribingParts {
+  unstruct?: { schema: string; data: unknown };
+  contexts: { schema: string; data: unknown }[];
+}
+
+/** The event's self-describing JSONs as the collector's enrichment lists them (`selfDescribingJsons`). */
+export function selfDescribingParts(list: readonly { field: string; json: { schema: string; data: unknown } }[]): SelfDescribingParts {
+  const parts: SelfDescribingParts = { contexts: [] };
+  for (const { field, json: sd } of list) {
+    if (field === 'ue_pr' || field === 'ue_px') parts.unstruct = sd;
+    else parts.contexts.push(sd);
+  }
+  return parts;
+}
+
+// A field's text may hold no tab or line break: Enrich writes them as spaces, as does this.
+const text = (v: string): string => v.replace(/[\t\n\r]/g, ' ');
+
+function write(kind: Kind, v: unknown, name: string): string {
+  if (v === undefined || v === null) return '';
+  switch (kind) {
+    case 'string':
+      return text(String(v));
+    case 'int':
+    case 'double':
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${name} is not a number`);
+      return String(v);
+    case 'bool':
+      return v === true ? '1' : '0';
+    case 'tstamp': {
+      // The SDK JSON's ISO 8601 back to Enrich's `yyyy-MM-dd HH:mm:ss.SSS`.
+      const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)Z$/.exec(String(v));
+      if (!m) throw new Error(`${name} is not an ISO 8601 UTC timestamp`);
+      return `${m[1]} ${m[2]}`;
+    }
+    case 'contexts':
+    case 'unstruct':
+      return '';
+  }
+}
+
+/**
+ * An Analytics SDK JSON event as an enriched TSV line (what Enrich writes and Snowplow's loaders
+ * read), the inverse of parseEnrichedTsv. The SDK JSON keeps a context's schema only as vendor,
+ * name and model, so the contexts and the self-describing event are written from their original
+ * self-describing JSON (`parts`), as the collector read them. Pure.
+ */
+export function toEnrichedTsv(event: Readonly<Record<string, unknown>>, parts: SelfDescribingParts): string {
+  return ENRICHED_FIELDS.map(([name, kind]) => {
+    if (name === 'contexts') return parts.contexts.length === 0 ? '' : JSON.stringify({ schema: CONTEXTS_SCHEMA, data: parts.contexts });
+    if (name === 'unstruct_event') return parts.unstruct ? JSON.stringify({ schema: UNSTRUCT_SCHEMA, data: parts.unstruct }) : '';
+    return write(kind, event[name], name);
+  }).join('\t');
+}

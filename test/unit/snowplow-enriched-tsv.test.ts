@@ -1,6 +1,8 @@
 import { transform as sdkTransform } from 'snowplow-analytics-sdk';
 import { badRow } from '../../src/badrows/format';
-import { ENRICHED_FIELDS, parseEnrichedTsv, describeFailure } from '../../src/snowplow/enriched-tsv';
+import { enrich, selfDescribingJsons } from '../../src/snowplow/enrich';
+import { ENRICHED_FIELDS, parseEnrichedTsv, describeFailure, selfDescribingParts, toEnrichedTsv } from '../../src/snowplow/enriched-tsv';
+import type { TrackerParams } from '../../src/snowplow/tp2';
 import { event as sdkFixture } from '../fixtures/snowplow/sdk-event.fixture';
 
 /**
@@ -314,5 +316,59 @@ describe('enriched TSV (Snowplow interop in)', () => {
     expect(row.data.failure).toMatchObject({ type: 'FieldNumberMismatch', fieldCount: 3 });
     expect(row.data.payload).toBe(l);
     expect(describeFailure(r.failure)).toBe('3 tab-separated fields, an enriched event has 131');
+  });
+});
+
+describe('enriched TSV out (for Snowplow loaders): the inverse of the parser', () => {
+  const meta = { collectorTstamp: Date.parse('2026-12-06T10:00:00.250Z'), collector: 'beltline-0.1.0', ipAddress: '203.0.113.9', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1', networkUserId: 'nuid-1' };
+  const ue = (schema: string, data: unknown) => JSON.stringify({ schema: 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0', data: { schema, data } });
+  const co = (...items: unknown[]) => Buffer.from(JSON.stringify({ schema: 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1', data: items })).toString('base64url');
+  const TRACKED: Record<string, TrackerParams> = {
+    'a page view with contexts (one schema twice) and a tab in its title': {
+      e: 'pv', eid: 'e-1', aid: 'shop', p: 'web', tv: 'js-4.8.0', tna: 'sp', uid: 'ada', duid: 'd-1', sid: 's-1', vid: '3',
+      url: 'https://shop.example.com:8443/p/42?x=1#top', page: 'Blue\tshoes', refr: 'https://www.google.com/', res: '1920x1080', vp: '1280x800', cookie: '1', f_pdf: '0',
+      dtm: '1796551199000', stm: '1796551199900',
+      cx: co({ schema: 'iglu:com.acme/product/jsonschema/1-0-0', data: { sku: 'A' } }, { schema: 'iglu:com.acme/product/jsonschema/1-2-0', data: { sku: 'B' } }, { schema: 'iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0', data: { id: 'wp' } }),
+    },
+    'a self-describing event with a true timestamp': { e: 'ue', eid: 'e-2', p: 'srv', duid: 'd-1', ttm: '1796551100123', ue_pr: ue('iglu:com.acme/checkout_started/jsonschema/2-0-1', { total: 59.9, items: [{ sku: 'A' }] }) },
+    'a structured event with a value': { e: 'se', eid: 'e-3', p: 'mob', se_ca: 'c', se_ac: 'a', se_la: 'l', se_pr: 'p', se_va: '-0.25' },
+    'a transaction item': { e: 'ti', eid: 'e-4', p: 'web', ti_id: 'o-1', ti_sk: 'SKU', ti_nm: 'Shoe', ti_ca: 'shoes', ti_pr: '59.9', ti_qu: '2', ti_cu: 'GBP' },
+  };
+
+  it.each(Object.entries(TRACKED))('writes %s so that the parser, and the SDK, read back the same JSON', (_name, params) => {
+    const sdkJson = enrich(params, meta, { etlTstamp: Date.parse('2026-12-06T10:00:01.000Z') });
+    const line = toEnrichedTsv(sdkJson, selfDescribingParts(selfDescribingJsons(params)));
+    expect(line.split('\t')).toHaveLength(131);
+    expect(ours(line)).toEqual(sdkJson);
+    expect(sdk(line)).toEqual(sdkJson);
+  });
+
+  it('keeps each context\'s and the event\'s whole schema (the JSON keeps only the model)', () => {
+    const params = TRACKED['a page view with contexts (one schema twice) and a tab in its title'];
+    const line = toEnrichedTsv(enrich(params, meta), selfDescribingParts(selfDescribingJsons(params))).split('\t');
+    const contexts = JSON.parse(line[ENRICHED_FIELDS.findIndex(([f]) => f === 'contexts')]) as { data: { schema: string }[] };
+    expect(contexts.data.map((c) => c.schema)).toEqual(['iglu:com.acme/product/jsonschema/1-0-0', 'iglu:com.acme/product/jsonschema/1-2-0', 'iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0']);
+    const ueParams = TRACKED['a self-describing event with a true timestamp'];
+    const ueLine = toEnrichedTsv(enrich(ueParams, meta), selfDescribingParts(selfDescribingJsons(ueParams))).split('\t');
+    expect(JSON.parse(ueLine[ENRICHED_FIELDS.findIndex(([f]) => f === 'unstruct_event')])).toEqual({
+      schema: 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0',
+      data: { schema: 'iglu:com.acme/checkout_started/jsonschema/2-0-1', data: { total: 59.9, items: [{ sku: 'A' }] } },
+    });
+    expect(ueLine[ENRICHED_FIELDS.findIndex(([f]) => f === 'true_tstamp')]).toBe('2026-12-06 09:58:20.123');
+  });
+
+  it('round-trips the SDK fixture line through the parser', () => {
+    const l = LINES['a self-describing (unstruct) event with two contexts of one schema and a derived context'];
+    const r = parseEnrichedTsv(l);
+    if (!r.ok) throw new Error('expected the line to read');
+    const fields = l.split('\t');
+    const parts = selfDescribingParts([
+      { field: 'ue_pr', json: (JSON.parse(fields[ENRICHED_FIELDS.findIndex(([f]) => f === 'unstruct_event')]) as { data: { schema: string; data: unknown } }).data },
+      ...(JSON.parse(fields[ENRICHED_FIELDS.findIndex(([f]) => f === 'contexts')]) as { data: { schema: string; data: unknown }[] }).data.map((json, i) => ({ field: `co.data[${i}]`, json })),
+    ]);
+    // beltline writes no derived contexts: the yauaa one is what does not come back.
+    const { contexts_nl_basjes_yauaa_context_1: derived, ...rest } = r.event;
+    expect(derived).toBeDefined();
+    expect(ours(toEnrichedTsv(r.event, parts))).toEqual(rest);
   });
 });
