@@ -70,13 +70,15 @@ describe('Snowplow interop', () => {
   });
 
   it('out: events from Snowplow\'s tracker appear on the enriched topic as Analytics SDK JSON, keyed by user, and as enriched TSV', async () => {
+    const pageId = crypto.randomUUID();
     const session = snowplowTracker(url, { appId: `shop-${s}`, bufferSize: 1 });
     session.tracker.setUserId(`ada-${s}`);
     session.tracker.track(buildPageView({ pageUrl: 'https://shop.example.com/p/42?utm_source=news', pageTitle: 'Blue shoes' }), [
-      { schema: 'iglu:com.acme/product/jsonschema/1-0-0', data: { sku: 'SHOE-42' } },
+      // Schemas the registry holds (schemas/): an event whose JSON fails its schema is a bad row, not on `enriched`.
+      { schema: 'iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0', data: { id: pageId } },
     ]);
     session.tracker.track(buildStructEvent({ category: 'checkout', action: 'apply-coupon', label: 'WINTER10', value: 10.5 }));
-    session.tracker.track(buildSelfDescribingEvent({ event: { schema: 'iglu:com.acme/add_to_cart/jsonschema/1-0-0', data: { sku: 'SHOE-42', quantity: 2 } } }));
+    session.tracker.track(buildSelfDescribingEvent({ event: { schema: 'iglu:com.snowplowanalytics.snowplow/add_to_cart/jsonschema/1-0-0', data: { sku: 'SHOE-42', quantity: 2 } } }));
     await session.flush();
     expect(session.acknowledged).toHaveLength(3);
 
@@ -112,9 +114,9 @@ describe('Snowplow interop', () => {
     }
 
     const byKind = new Map(events.map((e) => [e.event, e]));
-    expect(byKind.get('page_view')).toMatchObject({ page_url: 'https://shop.example.com/p/42?utm_source=news', page_urlquery: 'utm_source=news', contexts_com_acme_product_1: [{ sku: 'SHOE-42' }] });
+    expect(byKind.get('page_view')).toMatchObject({ page_url: 'https://shop.example.com/p/42?utm_source=news', page_urlquery: 'utm_source=news', contexts_com_snowplowanalytics_snowplow_web_page_1: [{ id: pageId }] });
     expect(byKind.get('struct')).toMatchObject({ se_category: 'checkout', se_action: 'apply-coupon', se_label: 'WINTER10', se_value: 10.5 });
-    expect(byKind.get('unstruct')).toMatchObject({ event_vendor: 'com.acme', event_name: 'add_to_cart', unstruct_event_com_acme_add_to_cart_1: { sku: 'SHOE-42', quantity: 2 } });
+    expect(byKind.get('unstruct')).toMatchObject({ event_vendor: 'com.snowplowanalytics.snowplow', event_name: 'add_to_cart', unstruct_event_com_snowplowanalytics_snowplow_add_to_cart_1: { sku: 'SHOE-42', quantity: 2 } });
   }, 120_000);
 
   it('in: a Snowplow pipeline\'s enriched TSV topic feeds an event type through a harvester; a bad line is a bad row', async () => {
