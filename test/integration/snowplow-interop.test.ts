@@ -222,4 +222,44 @@ describe('Snowplow interop', () => {
     const out = await readKeyed(enrichedTopic, () => false, 2_000);
     expect(out.map((r) => (JSON.parse(r.value) as { event_id: string }).event_id).filter((id) => ids.includes(id))).toEqual([]);
   }, 120_000);
+
+  it('out, at least once: a worker killed after the send and before its commit leaves the events on enriched, and the retry stores each once', async () => {
+    // Processes of their own: a collector that stays up, and a bridge + worker killed (-9) inside
+    // the batch's transaction once the enriched send was acknowledged (the fault point before the commit).
+    const raw = await freshTopic('sp-interop-crash-raw');
+    const { topic: crashTopic } = await freshTopic('sp-interop-crash-enriched', 2);
+    const env = { BELTLINE_RAW_TOPIC: raw.topic, BELTLINE_CONSUMER_GROUP: raw.group, BELTLINE_TASK_QUEUE: `sp-interop-crash-${s}`, BELTLINE_ENRICHED_TOPIC: crashTopic, BELTLINE_ACTIVITY_TIMEOUT: '5s' };
+    const processes: BeltlineProcess[] = [];
+    try {
+      const collector = await startBeltline({ roles: ['collector'], port: 18481, env });
+      processes.push(collector);
+      const crashing = await startBeltline({ roles: ['bridge', 'worker'], port: 18482, env: { ...env, BELTLINE_FAULT: 'worker-crash-before-commit:processBatch' } });
+      processes.push(crashing);
+      const exited = new Promise<void>((resolve) => (crashing.child.exitCode !== null ? resolve() : crashing.child.once('exit', () => resolve())));
+
+      const session = snowplowTracker(collector.url, { appId: `crash-${s}`, bufferSize: 1 });
+      session.tracker.setUserId(`crash-user-${s}`);
+      for (let i = 0; i < 5; i++) session.tracker.track(buildPageView({ pageUrl: `https://shop.example.com/${i}` }));
+      await session.flush();
+      expect(session.acknowledged).toHaveLength(5);
+      await exited;
+      expect(crashing.child.signalCode).toBe('SIGKILL');
+
+      // Sent, not committed: on the topic, not in the store.
+      const sentBeforeCrash = (await readKeyed(crashTopic, (n) => n >= 1)).map((r) => (JSON.parse(r.value) as { event_id: string }).event_id);
+      expect(sentBeforeCrash.length).toBeGreaterThan(0);
+      const stored = async () => (await pool.query<{ event_id: string }>('SELECT event_id FROM events WHERE event_id = ANY($1)', [session.acknowledged])).rows.map((r) => r.event_id);
+      expect(await stored()).toEqual([]);
+
+      processes.push(await startBeltline({ roles: ['bridge', 'worker'], port: 18483, env }));
+      await waitFor('every event stored', async () => ((await stored()).length === 5 ? true : undefined), 90_000);
+      expect((await stored()).sort()).toEqual([...session.acknowledged].sort());
+      const onTopic = (await readKeyed(crashTopic, (n) => n >= 5 + sentBeforeCrash.length)).map((r) => (JSON.parse(r.value) as { event_id: string }).event_id);
+      expect(new Set(onTopic)).toEqual(new Set(session.acknowledged));
+      // The batch the dead worker sent went out again when it was retried: at least once, with repeats to drop by event_id.
+      for (const id of sentBeforeCrash) expect(onTopic.filter((x) => x === id).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      for (const p of processes.reverse()) await p.stop();
+    }
+  }, 180_000);
 });
