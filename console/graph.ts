@@ -13,7 +13,7 @@ export interface EventTypeDef {
 export interface HarvesterDef {
   name: string;
   displayName?: string;
-  source: { kind: 'collector' | 'kafka'; topic?: string };
+  source: { kind: 'collector' | 'kafka' | 'snowplow-enriched'; topic?: string };
   eventType: string;
   running: boolean;
 }
@@ -121,15 +121,18 @@ export function pipelineModel(input: PipelineInput): { nodes: Omit<GraphNode, 'x
   };
   const total = (list: SeriesFig[] | undefined, name: string): number => list?.find((s) => s.name === name)?.total ?? 0;
 
-  const kafkaTopics = [...new Set(input.harvesters.flatMap((h) => (h.source.kind === 'kafka' && h.source.topic ? [h.source.topic] : [])))].sort();
+  // A topic read as a Snowplow pipeline's enriched TSV is labelled so; any other read topic is Kafka's.
+  const topicOf = (h: HarvesterDef): string | undefined => (h.source.kind !== 'collector' && h.source.topic ? h.source.topic : undefined);
+  const enrichedTopics = new Set(input.harvesters.flatMap((h) => (h.source.kind === 'snowplow-enriched' && h.source.topic ? [h.source.topic] : [])));
+  const kafkaTopics = [...new Set(input.harvesters.flatMap((h) => topicOf(h) ?? []))].sort();
   // The collector's records are those of the project's own (raw) topic: every staged topic no harvester reads.
   const collected = (stats?.sources ?? []).filter((s) => !kafkaTopics.includes(s.name)).reduce((sum, s) => sum + s.total, 0);
   add({ id: 'source:collector', kind: 'source', name: 'collector', label: 'Collector', column: 0, ...(stats ? { throughput: figure(collected, 'records', w) } : {}) });
-  for (const t of kafkaTopics) add({ id: `source:${t}`, kind: 'source', name: t, label: `Kafka: ${t}`, column: 0, ...(stats ? { throughput: figure(total(stats.sources, t), 'records', w) } : {}) });
+  for (const t of kafkaTopics) add({ id: `source:${t}`, kind: 'source', name: t, label: `${enrichedTopics.has(t) ? 'Snowplow enriched' : 'Kafka'}: ${t}`, column: 0, ...(stats ? { throughput: figure(total(stats.sources, t), 'records', w) } : {}) });
 
   const segments = new Set(input.eventTypes.filter((t) => t.type === 'live_segment').map((t) => t.name));
   for (const h of [...input.harvesters].sort((a, b) => a.name.localeCompare(b.name))) {
-    const from = h.source.kind === 'kafka' && h.source.topic ? h.source.topic : 'collector';
+    const from = topicOf(h) ?? 'collector';
     add({
       id: `harvester:${h.name}`,
       kind: 'harvester',
@@ -169,7 +172,8 @@ export function pipelineModel(input: PipelineInput): { nodes: Omit<GraphNode, 'x
   // A type's node: live segments sit with the outputs, other types in their column.
   const typeNode = (name: string): string => (segments.has(name) ? `segment:${name}` : `eventType:${name}`);
   for (const h of input.harvesters) {
-    link(h.source.kind === 'kafka' && h.source.topic ? `source:${h.source.topic}` : 'source:collector', `harvester:${h.name}`);
+    const topic = topicOf(h);
+    link(topic ? `source:${topic}` : 'source:collector', `harvester:${h.name}`);
     link(`harvester:${h.name}`, typeNode(h.eventType));
   }
   // The collector takes events of every type straight too (JSON events, tracker events).

@@ -69,6 +69,13 @@ const schema = z.object({
   BELTLINE_BAD_TOPIC: z.string().default('bad'),
   /** The change stream: every applied profile change (seed 002's profile update messages). */
   BELTLINE_PROFILE_UPDATES_TOPIC: z.string().default('profile-updates'),
+  /**
+   * Snowplow interop out: every good Snowplow event, as Analytics SDK JSON (seed 003's final
+   * topic), published by the batch step that stores it (docs/snowplow.md).
+   */
+  BELTLINE_ENRICHED_TOPIC: z.string().default('enriched'),
+  /** The same events as enriched TSV, for Snowplow's loaders; unset: not written. */
+  BELTLINE_ENRICHED_TSV_TOPIC: z.string().min(1).optional(),
   /** Bad rows a recovery run could not repair, with the reason (`beltline recover`). */
   BELTLINE_RECOVERY_FAILED_TOPIC: z.string().default('bad-recovery-failed'),
   BELTLINE_RAW_PARTITIONS: positiveInt.default(4),

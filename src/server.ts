@@ -17,6 +17,7 @@ import { DefinitionsFeed } from './db/definitions-feed';
 import { harvesterRoutes } from './harvesters/routes';
 import { actionRoutes } from './actions/routes';
 import { parseAllowedHosts } from './actions/targets';
+import { sourceTopic } from './harvesters/definition';
 import { listHarvesters } from './harvesters/store';
 import { createApp } from './http/app';
 import { microRoutes } from './micro/routes';
@@ -155,7 +156,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
     if (roles.includes('bridge')) {
       const client = await connectClient(cfg);
       const bridge = await startBridge(cfg, client, projects, {
-        harvestedTopics: async (project) => (await listHarvesters(projects.db(project), project)).flatMap((h) => (h.source.kind === 'kafka' ? [h.source.topic] : [])),
+        harvestedTopics: async (project) => (await listHarvesters(projects.db(project), project)).flatMap((h) => sourceTopic(h) ?? []),
         definitions,
       });
       stops.push(async () => {

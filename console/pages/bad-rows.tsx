@@ -46,7 +46,7 @@ interface RunStatus extends RunRef {
 }
 
 /** Every type beltline stores, shown as a tab even before it has rows. */
-const TYPES = ['schema_violations', 'tracker_protocol_violations', 'adapter_failures', 'collector_payload_format_violation', 'size_violation'];
+const TYPES = ['schema_violations', 'tracker_protocol_violations', 'adapter_failures', 'collector_payload_format_violation', 'size_violation', 'loader_parsing_error'];
 
 /** A starting point per type (Snowplow's recovery format): tracker events keep their parameters under `$.raw.parameters`. */
 function exampleConfig(type: string): string {

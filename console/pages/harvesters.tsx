@@ -9,10 +9,20 @@ import type { PageProps } from './index';
 interface Harvester {
   name: string;
   displayName: string;
-  source: { kind: 'collector' } | { kind: 'kafka'; topic: string };
+  source: { kind: 'collector' } | { kind: SourceKind; topic: string };
   script: string;
   eventType: string;
   running: boolean;
+}
+
+/** Sources that read a Kafka topic: JSON records, or a Snowplow pipeline's enriched TSV. */
+type SourceKind = 'kafka' | 'snowplow-enriched';
+type Source = 'collector' | SourceKind;
+
+/** How the list names a harvester's source. Pure. */
+export function sourceLabel(source: Harvester['source']): string {
+  if (source.kind === 'collector') return 'collector';
+  return `${source.kind === 'kafka' ? 'Kafka' : 'Snowplow enriched'}: ${source.topic}`;
 }
 
 interface EventTypeRow {
@@ -27,11 +37,11 @@ function transform(event, headers) {
 `;
 
 /** The API body for a form's fields: seed 001's shape (displayName, sourceType, transform, eventType). Pure. */
-export function harvesterBody(f: { displayName: string; name: string; source: 'collector' | 'kafka'; topic: string; script: string; eventType: string; running: boolean }): Record<string, unknown> {
+export function harvesterBody(f: { displayName: string; name: string; source: Source; topic: string; script: string; eventType: string; running: boolean }): Record<string, unknown> {
   return {
     displayName: f.displayName,
     ...(f.name ? { name: f.name } : {}),
-    sourceType: f.source === 'kafka' ? { name: 'kafka', topic: f.topic } : { name: 'collector' },
+    sourceType: f.source === 'collector' ? { name: 'collector' } : { name: f.source, topic: f.topic },
     transform: { language: 'javascript', script: f.script },
     eventType: { name: f.eventType },
     running: f.running,
@@ -41,8 +51,8 @@ export function harvesterBody(f: { displayName: string; name: string; source: 'c
 function Form({ existing, types, onSaved }: { existing?: Harvester; types: EventTypeRow[]; onSaved: (h: Harvester) => void }) {
   const [displayName, setDisplayName] = useState(existing?.displayName ?? '');
   const [name, setName] = useState(existing?.name ?? '');
-  const [source, setSource] = useState<'collector' | 'kafka'>(existing?.source.kind ?? 'collector');
-  const [topic, setTopic] = useState(existing?.source.kind === 'kafka' ? existing.source.topic : '');
+  const [source, setSource] = useState<Source>(existing?.source.kind ?? 'collector');
+  const [topic, setTopic] = useState(existing && existing.source.kind !== 'collector' ? existing.source.topic : '');
   const [script, setScript] = useState(existing?.script ?? STARTER);
   const inputs = types.filter((t) => t.type === 'data_in');
   const [eventType, setEventType] = useState(existing?.eventType ?? inputs[0]?.name ?? '');
@@ -67,12 +77,13 @@ function Form({ existing, types, onSaved }: { existing?: Harvester; types: Event
           )}
           <label>
             Source{' '}
-            <select name="source" value={source} onChange={(e) => setSource((e.target as HTMLSelectElement).value as 'collector' | 'kafka')}>
+            <select name="source" value={source} onChange={(e) => setSource((e.target as HTMLSelectElement).value as Source)}>
               <option value="collector">the collector (tracker events)</option>
               <option value="kafka">a Kafka topic</option>
+              <option value="snowplow-enriched">a Snowplow pipeline's enriched TSV topic</option>
             </select>
           </label>
-          {source === 'kafka' && (
+          {source !== 'collector' && (
             <label>
               Topic <input name="topic" value={topic} onInput={text(setTopic)} required />
             </label>
@@ -143,7 +154,7 @@ export function HarvestersPage({ route }: PageProps) {
                   <td>
                     <StateBadge state={h.running ? 'running' : 'stopped'} />
                   </td>
-                  <td>{h.source.kind === 'kafka' ? `Kafka: ${h.source.topic}` : 'collector'}</td>
+                  <td>{sourceLabel(h.source)}</td>
                   <td>{h.eventType}</td>
                   <td>
                     <button type="button" class="secondary" onClick={() => void flip(h)} disabled={toggle.busy}>

@@ -15,6 +15,7 @@ import { applyLatency, badRows as badRowsMetric, beltErrors, updatesApplied } fr
 import { publishOutbox } from '../profiles/outbox';
 import { getDocuments } from '../profiles/store';
 import { validateBatchSchemas } from '../schemas/batch';
+import { enrichedRecords, enrichedTsvRecords, publishEnriched } from '../snowplow/enriched-out';
 import { currentTypes, liveSegmentLookup, workflowId, type ActivityDeps } from './deps';
 
 const log = logger('activities');
@@ -117,6 +118,16 @@ export function createProcessBatch(deps: ActivityDeps) {
       const timer = applyLatency.startTimer();
       const done = await withTransaction(pool, async (client) => {
         const fresh = await insertEvents(client, events, id);
+        // Snowplow interop out, at least once: the events new to the store go to the enriched topic
+        // before the commit (a failed send rolls them back, and the retry sends them again), the
+        // send overlapping the rest of the transaction instead of adding a round trip to it.
+        const tsvTopic = cfg.BELTLINE_ENRICHED_TSV_TOPIC;
+        const enriched = Promise.all([
+          publishEnriched(deps.producer(), cfg.BELTLINE_ENRICHED_TOPIC, cfg.BELTLINE_RAW_PARTITIONS, enrichedRecords(events, fresh)),
+          tsvTopic === undefined ? undefined : publishEnriched(deps.producer(), tsvTopic, cfg.BELTLINE_RAW_PARTITIONS, enrichedTsvRecords(events, fresh)),
+        ]);
+        // Awaited before the commit; this only keeps it from being unhandled if the transaction fails first.
+        enriched.catch(() => undefined);
         const freshBad = await insertBadRows(client, badRows, id);
         // Published before the commit: if Kafka fails, the rows roll back and the retry publishes
         // them again (at least once; the key lets consumers drop repeats).
@@ -128,6 +139,7 @@ export function createProcessBatch(deps: ActivityDeps) {
         const applied = await applyOutputs(client, rows, { project: deps.project, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS, producer: deps.producer });
         for (const r of kept) await insertBeltOutputs(client, r.belt, r.outcomes, { applied: true, refused: applied.refused });
         if (!input.records) await markBatchDone(client, input);
+        await enriched;
         faultPoint('before-commit', 'processBatch', applied.applied);
         return { fresh, freshBad, kept, applied };
       });

@@ -4,7 +4,8 @@ export type BadRowType =
   | 'tracker_protocol_violations'
   | 'adapter_failures'
   | 'schema_violations'
-  | 'size_violation';
+  | 'size_violation'
+  | 'loader_parsing_error';
 
 export interface BadRow {
   schema: string;
@@ -23,6 +24,7 @@ const VERSIONS: Record<BadRowType, string> = {
   adapter_failures: '1-0-0',
   schema_violations: '2-0-0',
   size_violation: '1-0-0',
+  loader_parsing_error: '2-0-0',
 };
 
 /** A self-describing bad row in Snowplow's format (`iglu:com.snowplowanalytics.snowplow.badrows/...`). */

@@ -14,7 +14,7 @@ export function registerHarvesterCommands(program: Command): void {
     create: createHarvester,
     update: updateHarvester,
     remove: deleteHarvester,
-    line: (h) => `${h.name.padEnd(24)} ${(h.running ? 'running' : 'stopped').padEnd(8)} ${(h.source.kind === 'kafka' ? `kafka:${h.source.topic}` : 'collector').padEnd(24)} → ${h.eventType}`,
+    line: (h) => `${h.name.padEnd(24)} ${(h.running ? 'running' : 'stopped').padEnd(8)} ${(h.source.kind === 'collector' ? 'collector' : `${h.source.kind}:${h.source.topic}`).padEnd(24)} → ${h.eventType}`,
   });
   for (const action of ['start', 'stop'] as const) {
     cmd.command(`${action} <name>`).action((name: string) =>

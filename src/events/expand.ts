@@ -36,6 +36,8 @@ export interface TopicPayload {
   offset: string;
   receivedAt: number;
   payload: unknown;
+  /** The record's value as it came, for sources that read it as text (enriched TSV). */
+  value: string;
 }
 
 export interface ExpandedBatch {
@@ -131,7 +133,7 @@ export function expandRecords(input: { topic: string; partition: number; records
       } catch {
         // a plain string payload is fine
       }
-      topicPayloads.push({ key: where, offset, receivedAt: timestamp ?? Date.now(), payload });
+      topicPayloads.push({ key: where, offset, receivedAt: timestamp ?? Date.now(), payload, value });
       continue;
     }
     const record = parseRecord(value);

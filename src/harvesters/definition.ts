@@ -11,7 +11,11 @@ import { isObject } from '../shared/json';
 export interface Harvester {
   name: string;
   displayName: string;
-  source: { kind: 'collector' } | { kind: 'kafka'; topic: string };
+  /**
+   * `kafka`: JSON (or text) records of a topic; `snowplow-enriched`: an existing Snowplow
+   * pipeline's enriched TSV topic, each record read into Analytics SDK JSON before the transform.
+   */
+  source: { kind: 'collector' } | { kind: 'kafka' | 'snowplow-enriched'; topic: string };
   script: string;
   eventType: string;
   running: boolean;
@@ -19,6 +23,11 @@ export interface Harvester {
 
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+
+/** The Kafka topic a harvester reads, if it reads one (the bridge subscribes to it). */
+export function sourceTopic(h: Pick<Harvester, 'source'>): string | undefined {
+  return h.source.kind === 'collector' ? undefined : h.source.topic;
+}
 
 /** The script as the sandbox runs it: a `transform` function, wrapping a bare body when needed. */
 export function transformSource(script: string): string {
@@ -34,13 +43,15 @@ export function parseHarvesterBody(body: unknown, fixedName?: string): Harvester
   if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) throw new DefinitionError('name', `must be lower-case letters, digits, _ or -; got ${JSON.stringify(name)}`);
 
   const sourceType = body.sourceType ?? { name: 'collector' };
-  if (!isObject(sourceType) || typeof sourceType.name !== 'string') throw new DefinitionError('sourceType', 'must be {name: "collector"} or {name: "kafka", topic}');
+  if (!isObject(sourceType) || typeof sourceType.name !== 'string') {
+    throw new DefinitionError('sourceType', 'must be {name: "collector"}, {name: "kafka", topic} or {name: "snowplow-enriched", topic}');
+  }
   let source: Harvester['source'];
   if (sourceType.name === 'collector') source = { kind: 'collector' };
-  else if (sourceType.name === 'kafka') {
+  else if (sourceType.name === 'kafka' || sourceType.name === 'snowplow-enriched') {
     if (typeof sourceType.topic !== 'string' || !TOPIC.test(sourceType.topic)) throw new DefinitionError('sourceType.topic', 'must name a Kafka topic');
-    source = { kind: 'kafka', topic: sourceType.topic };
-  } else throw new DefinitionError('sourceType.name', `must be "collector" or "kafka", got ${JSON.stringify(sourceType.name)}`);
+    source = { kind: sourceType.name, topic: sourceType.topic };
+  } else throw new DefinitionError('sourceType.name', `must be "collector", "kafka" or "snowplow-enriched", got ${JSON.stringify(sourceType.name)}`);
 
   const transform = body.transform;
   const script = isObject(transform) ? transform.script : transform;

@@ -13,7 +13,7 @@ const harvesterSchema = {
     source: {
       type: 'object',
       required: ['kind'],
-      properties: { kind: { type: 'string', enum: ['collector', 'kafka'] }, topic: { type: 'string' } },
+      properties: { kind: { type: 'string', enum: ['collector', 'kafka', 'snowplow-enriched'] }, topic: { type: 'string' } },
     },
     script: { type: 'string', description: 'JavaScript: function transform(event, headers) returning the event, a list, or null' },
     eventType: { type: 'string' },

@@ -6,6 +6,7 @@ import { DefinitionCache, type DefinitionsFeed } from '../db/definitions-feed';
 import type { EventType } from '../eventtypes/definition';
 import { DefinitionError } from '../shared/errors';
 import { headersFor, identify, SNOWPLOW_EVENT_TYPE, type KeyedBadRow, type PipelineEvent, type TopicPayload } from '../events/expand';
+import { parseEnrichedTsv } from '../snowplow/enriched-tsv';
 import { transformSource, type Harvester } from './definition';
 import { getHarvester, listHarvesters } from './store';
 
@@ -63,14 +64,25 @@ export class Harvesting {
   ): Promise<Harvested> {
     const out: Harvested = { events: [], badRows: [] };
     for (const h of await this.harvesters(project)) {
-      const inputs: HarvestInput[] =
-        h.source.kind === 'collector'
-          ? snowplowEvents
-              .filter((e) => e.eventType === SNOWPLOW_EVENT_TYPE)
-              .map((e) => ({ key: `event:${e.eventId}`, offset: String(e.headers['kafka-offset']), receivedAt: e.created, payload: e.payload, headers: e.headers }))
-          : h.source.topic === batch.topic
-            ? topicPayloads.map((p) => ({ key: p.key, offset: p.offset, receivedAt: p.receivedAt, payload: p.payload, headers: { 'kafka-topic': batch.topic, 'kafka-partition': batch.partition, 'kafka-offset': p.offset } }))
-            : [];
+      const inputs: HarvestInput[] = [];
+      if (h.source.kind === 'collector') {
+        for (const e of snowplowEvents) {
+          if (e.eventType === SNOWPLOW_EVENT_TYPE) inputs.push({ key: `event:${e.eventId}`, offset: String(e.headers['kafka-offset']), receivedAt: e.created, payload: e.payload, headers: e.headers });
+        }
+      } else if (h.source.topic === batch.topic) {
+        for (const p of topicPayloads) {
+          const headers = { 'kafka-topic': batch.topic, 'kafka-partition': batch.partition, 'kafka-offset': p.offset };
+          if (h.source.kind === 'kafka') {
+            inputs.push({ key: p.key, offset: p.offset, receivedAt: p.receivedAt, payload: p.payload, headers });
+            continue;
+          }
+          // An enriched TSV line is read before the transform sees it; one that does not read is a
+          // bad row with the line whole, as Snowplow's loaders keep theirs.
+          const parsed = parseEnrichedTsv(p.value);
+          if (parsed.ok) inputs.push({ key: p.key, offset: p.offset, receivedAt: p.receivedAt, payload: parsed.event, headers });
+          else out.badRows.push({ key: `${p.key}:harvester:${h.name}`, row: badRow('loader_parsing_error', { ...parsed.failure }, p.value) });
+        }
+      }
       if (inputs.length === 0) continue;
       const type = types.get(h.eventType);
       const failure = (input: HarvestInput, field: string, error: string): KeyedBadRow => ({

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { DEFAULT_PROJECT, projectTopic } from './names';
 
 /** The configuration keys that name a Kafka topic of a project's own. */
-type TopicKeys = 'BELTLINE_RAW_TOPIC' | 'BELTLINE_BAD_TOPIC' | 'BELTLINE_PROFILE_UPDATES_TOPIC' | 'BELTLINE_RECOVERY_FAILED_TOPIC';
+type TopicKeys = 'BELTLINE_RAW_TOPIC' | 'BELTLINE_BAD_TOPIC' | 'BELTLINE_PROFILE_UPDATES_TOPIC' | 'BELTLINE_RECOVERY_FAILED_TOPIC' | 'BELTLINE_ENRICHED_TOPIC' | 'BELTLINE_ENRICHED_TSV_TOPIC';
 
 /**
  * The configuration as a project's pipeline code sees it: every topic it reads or writes is the
@@ -18,12 +18,14 @@ export function projectConfig<C extends Pick<Config, TopicKeys>>(cfg: C, project
     BELTLINE_BAD_TOPIC: projectTopic(cfg.BELTLINE_BAD_TOPIC, project),
     BELTLINE_PROFILE_UPDATES_TOPIC: projectTopic(cfg.BELTLINE_PROFILE_UPDATES_TOPIC, project),
     BELTLINE_RECOVERY_FAILED_TOPIC: projectTopic(cfg.BELTLINE_RECOVERY_FAILED_TOPIC, project),
+    BELTLINE_ENRICHED_TOPIC: projectTopic(cfg.BELTLINE_ENRICHED_TOPIC, project),
+    BELTLINE_ENRICHED_TSV_TOPIC: cfg.BELTLINE_ENRICHED_TSV_TOPIC === undefined ? undefined : projectTopic(cfg.BELTLINE_ENRICHED_TSV_TOPIC, project),
   };
 }
 
 /**
- * Creates a project's topics (raw with BELTLINE_RAW_PARTITIONS partitions, bad rows, profile
- * updates) when missing, as `stack up` does the default project's: the broker does not create
+ * Creates a project's topics (raw and enriched with BELTLINE_RAW_PARTITIONS partitions, bad rows,
+ * profile updates) when missing, as `stack up` does the default project's: the broker does not create
  * topics on first write, and the bridge can subscribe to a new project's raw topic only once it
  * exists. Idempotent (a topic another process created first is left as it is). Returns those made.
  */
@@ -34,6 +36,9 @@ export async function ensureProjectTopics(admin: Admin, cfg: Config, project: st
     { topic: own.BELTLINE_RAW_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
     { topic: own.BELTLINE_BAD_TOPIC, numPartitions: 1 },
     { topic: own.BELTLINE_PROFILE_UPDATES_TOPIC, numPartitions: 1 },
+    // Keyed by user like raw: as many partitions, so its consumers scale as far.
+    { topic: own.BELTLINE_ENRICHED_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
+    ...(own.BELTLINE_ENRICHED_TSV_TOPIC === undefined ? [] : [{ topic: own.BELTLINE_ENRICHED_TSV_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS }]),
   ];
   const names = new Set(await admin.listTopics());
   const create = wanted.filter((t) => !names.has(t.topic));

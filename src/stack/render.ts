@@ -178,11 +178,20 @@ export interface TopicSpec {
   numPartitions: number;
 }
 
-export function beltlineTopics(cfg: { BELTLINE_RAW_TOPIC: string; BELTLINE_RAW_PARTITIONS: number; BELTLINE_BAD_TOPIC: string; BELTLINE_PROFILE_UPDATES_TOPIC: string }): TopicSpec[] {
+export function beltlineTopics(cfg: {
+  BELTLINE_RAW_TOPIC: string;
+  BELTLINE_RAW_PARTITIONS: number;
+  BELTLINE_BAD_TOPIC: string;
+  BELTLINE_PROFILE_UPDATES_TOPIC: string;
+  BELTLINE_ENRICHED_TOPIC: string;
+  BELTLINE_ENRICHED_TSV_TOPIC?: string;
+}): TopicSpec[] {
   return [
     { topic: cfg.BELTLINE_RAW_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
     { topic: cfg.BELTLINE_BAD_TOPIC, numPartitions: 1 },
     { topic: cfg.BELTLINE_PROFILE_UPDATES_TOPIC, numPartitions: 1 },
+    { topic: cfg.BELTLINE_ENRICHED_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
+    ...(cfg.BELTLINE_ENRICHED_TSV_TOPIC === undefined ? [] : [{ topic: cfg.BELTLINE_ENRICHED_TSV_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS }]),
   ];
 }
 

@@ -3,6 +3,7 @@ import { errorReplies, type AdminRoutes } from '../http/api';
 import { projectParam, requireProject } from '../http/projects';
 import { listBelts } from '../belts/registry';
 import { consumerGroupLag } from '../bridge/lag';
+import { sourceTopic } from '../harvesters/definition';
 import { listHarvesters } from '../harvesters/store';
 import { createKafka } from '../kafka/producer';
 import { logger } from '../log';
@@ -122,7 +123,7 @@ export const statsRoutes: AdminRoutes = (app, deps) => {
       const db = projects.db(project);
       const starts = minuteStarts(new Date(), minutes);
       const [rows, belts, harvesters, segments] = await Promise.all([windowRows(db, starts[0]), listBelts(db), listHarvesters(db, project), listSegments(db, project)]);
-      const harvested = harvesters.flatMap((h) => (h.source.kind === 'kafka' ? [h.source.topic] : []));
+      const harvested = harvesters.flatMap((h) => sourceTopic(h) ?? []);
       return {
         windowMinutes: minutes,
         minutes: starts.map((d) => d.toISOString()),

@@ -28,6 +28,7 @@ export function laneEnv(lane: number): Record<string, string> {
     BELTLINE_BAD_TOPIC: `test-${lane}-bad`,
     BELTLINE_PROFILE_UPDATES_TOPIC: `test-${lane}-profile-updates`,
     BELTLINE_RECOVERY_FAILED_TOPIC: `test-${lane}-bad-recovery-failed`,
+    BELTLINE_ENRICHED_TOPIC: `test-${lane}-enriched`,
     BELTLINE_CONSUMER_GROUP: `beltline-test-${lane}-bridge`,
     // startBeltline's port when a test names none; tests that name one use ports no other file does.
     BELTLINE_TEST_DEFAULT_PORT: String(18060 + lane),

@@ -53,6 +53,13 @@ describe('console pipeline graph', () => {
     expect(nodes.find((n) => n.id === 'belt:enrich')?.throughput).toBeUndefined();
   });
 
+  it('draws a harvester over a Snowplow pipeline\'s enriched TSV topic from that topic, labelled so', () => {
+    const { nodes, edges } = pipelineModel({ ...input, harvesters: [...input.harvesters, { name: 'sp', source: { kind: 'snowplow-enriched', topic: 'snowplow_parsed_good' }, eventType: 'clicks', running: true }] });
+    expect(nodes.find((n) => n.id === 'source:snowplow_parsed_good')).toMatchObject({ column: 0, label: 'Snowplow enriched: snowplow_parsed_good' });
+    expect(nodes.find((n) => n.id === 'source:shop-orders')?.label).toBe('Kafka: shop-orders');
+    expect(edges.map((e) => `${e.from} ${e.to}`)).toEqual(expect.arrayContaining(['source:snowplow_parsed_good harvester:sp', 'harvester:sp eventType:clicks']));
+  });
+
   it('shows the stats window figures on the nodes', () => {
     const { nodes } = pipelineModel({
       ...input,

@@ -30,8 +30,8 @@ describe('project-scoped names on the pipeline', () => {
   });
 
   it('gives a project its own topics and leaves the rest of the configuration alone', () => {
-    const cfg = { BELTLINE_RAW_TOPIC: 'raw', BELTLINE_BAD_TOPIC: 'bad', BELTLINE_PROFILE_UPDATES_TOPIC: 'pu', BELTLINE_RECOVERY_FAILED_TOPIC: 'rf', BELTLINE_TASK_QUEUE: 'q' };
+    const cfg = { BELTLINE_RAW_TOPIC: 'raw', BELTLINE_BAD_TOPIC: 'bad', BELTLINE_PROFILE_UPDATES_TOPIC: 'pu', BELTLINE_RECOVERY_FAILED_TOPIC: 'rf', BELTLINE_ENRICHED_TOPIC: 'en', BELTLINE_TASK_QUEUE: 'q' };
     expect(projectConfig(cfg, 'default')).toBe(cfg);
-    expect(projectConfig(cfg, 'shop')).toEqual({ BELTLINE_RAW_TOPIC: 'raw.shop', BELTLINE_BAD_TOPIC: 'bad.shop', BELTLINE_PROFILE_UPDATES_TOPIC: 'pu.shop', BELTLINE_RECOVERY_FAILED_TOPIC: 'rf.shop', BELTLINE_TASK_QUEUE: 'q' });
+    expect(projectConfig(cfg, 'shop')).toEqual({ BELTLINE_RAW_TOPIC: 'raw.shop', BELTLINE_BAD_TOPIC: 'bad.shop', BELTLINE_PROFILE_UPDATES_TOPIC: 'pu.shop', BELTLINE_RECOVERY_FAILED_TOPIC: 'rf.shop', BELTLINE_ENRICHED_TOPIC: 'en.shop', BELTLINE_TASK_QUEUE: 'q' });
   });
 });

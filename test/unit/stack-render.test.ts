@@ -140,14 +140,23 @@ describe('stack: Kafka', () => {
   });
 
   it('plans topics: creates the missing, grows raw, never shrinks', () => {
-    const wanted = beltlineTopics({ BELTLINE_RAW_TOPIC: 'raw', BELTLINE_RAW_PARTITIONS: 4, BELTLINE_BAD_TOPIC: 'bad', BELTLINE_PROFILE_UPDATES_TOPIC: 'profile-updates' });
+    const wanted = beltlineTopics({
+      BELTLINE_RAW_TOPIC: 'raw',
+      BELTLINE_RAW_PARTITIONS: 4,
+      BELTLINE_BAD_TOPIC: 'bad',
+      BELTLINE_PROFILE_UPDATES_TOPIC: 'profile-updates',
+      BELTLINE_ENRICHED_TOPIC: 'enriched',
+    });
     expect(topicPlan(new Map(), wanted).create.map((t) => [t.topic, t.numPartitions])).toEqual([
       ['raw', 4],
       ['bad', 1],
       ['profile-updates', 1],
+      ['enriched', 4],
     ]);
-    expect(topicPlan(new Map([['raw', 2], ['bad', 1], ['profile-updates', 1]]), wanted)).toEqual({ create: [], grow: [{ topic: 'raw', numPartitions: 4 }] });
-    expect(topicPlan(new Map([['raw', 8], ['bad', 3], ['profile-updates', 1]]), wanted)).toEqual({ create: [], grow: [] });
+    expect(topicPlan(new Map([['raw', 2], ['bad', 1], ['profile-updates', 1], ['enriched', 4]]), wanted)).toEqual({ create: [], grow: [{ topic: 'raw', numPartitions: 4 }] });
+    expect(topicPlan(new Map([['raw', 8], ['bad', 3], ['profile-updates', 1], ['enriched', 8]]), wanted)).toEqual({ create: [], grow: [] });
+    // A stack made before the enriched topic existed gets it on the next `stack up`.
+    expect(topicPlan(new Map([['raw', 4], ['bad', 1], ['profile-updates', 1]]), wanted).create).toEqual([{ topic: 'enriched', numPartitions: 4 }]);
   });
 });
 
