@@ -35,11 +35,12 @@ describe('belt sandbox', () => {
       `function execute(h, p) {
          if (p.mode === 'throw') throw new Error('boom');
          if (p.mode === 'loop') { while (true) {} }
-         if (p.mode === 'oom') { const a = []; while (true) a.push(new Array(1e6).fill(1)); }
+         if (p.mode === 'oom') { const a = []; while (true) a.push(new Array(4e6).fill(1)); }
          return { _id: 'x', _path: ['ok'], _value: { _v: p.mode } };
        }`,
       'faulty.js',
-      { memoryMb: 32, timeoutMs: 200 },
+      // The budget is wall time: small arrays on a busy machine ran it out before the memory.
+      { memoryMb: 32, timeoutMs: 500 },
     );
     const out = await sb.runBatch([
       input('1', { mode: 'a' }),
