@@ -45,12 +45,10 @@ describe('scale-out: 2 collectors, 2 bridges, 3 workers, one of each killed (-9)
     const { topic, group } = await freshTopic('scale-out', 4);
     const env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: run };
     // All seven at once: they start in parallel (migrations and belt registration take locks).
-    const [collectorA, collectorB, bridgeA, bridgeB, workerA, workerB, workerC] = await Promise.all([
-      startBeltline({ roles: ['collector'], port: 18450, env }),
-      startBeltline({ roles: ['collector'], port: 18451, env }),
-      ...Array.from({ length: 2 }, () => startBeltline({ roles: ['bridge'], env })),
-      ...Array.from({ length: 3 }, () => startBeltline({ roles: ['worker'], env })),
-    ]);
+    // Each has a port of its own, should a role other than the collector ever listen on it.
+    const [collectorA, collectorB, bridgeA, bridgeB, workerA, workerB, workerC] = await Promise.all(
+      ['collector', 'collector', 'bridge', 'bridge', 'worker', 'worker', 'worker'].map((role, i) => startBeltline({ roles: [role], port: 18450 + i, env })),
+    );
     procs.push(collectorA, collectorB, bridgeA, bridgeB, workerA, workerB, workerC);
 
     // Each role really is scaled out before anything is killed: both bridges hold partitions of
