@@ -46,10 +46,13 @@ describe('scale-out: 2 collectors, 2 bridges, 3 workers, one of each killed (-9)
     const env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: run };
     // All seven at once: they start in parallel (migrations and belt registration take locks).
     // Each has a port of its own, should a role other than the collector ever listen on it.
-    const [collectorA, collectorB, bridgeA, bridgeB, workerA, workerB, workerC] = await Promise.all(
+    const started = await Promise.allSettled(
       ['collector', 'collector', 'bridge', 'bridge', 'worker', 'worker', 'worker'].map((role, i) => startBeltline({ roles: [role], port: 18450 + i, env })),
     );
-    procs.push(collectorA, collectorB, bridgeA, bridgeB, workerA, workerB, workerC);
+    // Those that did start are stopped afterwards even when another did not.
+    for (const s of started) if (s.status === 'fulfilled') procs.push(s.value);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    const [collectorA, collectorB, bridgeA, , workerA, workerB, workerC] = procs;
 
     // Each role really is scaled out before anything is killed: both bridges hold partitions of
     // the group, and all three workers poll the batches' task queue.
