@@ -37,7 +37,7 @@ const num = (name: string, fallback: number): number => {
   return n;
 };
 
-interface Settings {
+export interface Settings {
   events: number;
   warmupEvents: number;
   rateSeconds: number;
@@ -47,7 +47,7 @@ interface Settings {
   concurrency: number;
 }
 
-function settings(): Settings {
+export function settings(): Settings {
   return {
     events: num('BENCH_EVENTS', 20_000),
     warmupEvents: num('BENCH_WARMUP_EVENTS', 1000),
@@ -72,7 +72,7 @@ interface Phase {
   url: string;
 }
 
-class EndToEnd {
+export class EndToEnd {
   private readonly run = crypto.randomBytes(3).toString('hex');
   private readonly database = `beltline_bench_${this.run}`;
   private readonly databaseUrl: string;
@@ -184,15 +184,16 @@ class EndToEnd {
       },
       () => false,
     );
-    if (answered) throw new Error(`${p.name}: port ${p.port} is already in use; set BENCH_PORT to a free range (the bench takes 6 ports from it)`);
+    if (answered) throw new Error(`${p.name}: port ${p.port} is already in use; set BENCH_PORT to a free range (the bench takes 7 ports from it)`);
   }
 
-  private spawnRole(p: Phase, role: string, extra: NodeJS.ProcessEnv = {}): Child {
-    const log = path.join(this.logDir, `bench-${p.name}-${role}.log`);
+  /** `label` names the log when a phase runs a role twice (worker-1, worker-2). */
+  private spawnRole(p: Phase, role: string, extra: NodeJS.ProcessEnv = {}, label = role): Child {
+    const log = path.join(this.logDir, `bench-${p.name}-${label}.log`);
     // BENCH_ROLE_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): node flags for the role
     // processes alone, for profiling what users run; node refuses --cpu-prof in NODE_OPTIONS.
     const flags = (process.env.BENCH_ROLE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-    return spawnLogged(role, ['--no-node-snapshot', ...flags, CLI, 'start', '--role', role], this.env(p, extra), log, REPO_ROOT);
+    return spawnLogged(label, ['--no-node-snapshot', ...flags, CLI, 'start', '--role', role], this.env(p, extra), log, REPO_ROOT);
   }
 
   /** Waits until the collector answers HTTP; a role that exits meanwhile fails the phase. */
@@ -428,6 +429,90 @@ class EndToEnd {
       await this.stopAll(roles);
     }
   }
+  /** Waits until a worker process polls the phase's workflow task queue (Temporal lists its pollers). */
+  private async polling(p: Phase, worker: Child, roles: readonly Child[]): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      assertRunning(roles);
+      const { pollers } = await (this.temporal as Client).workflowService.describeTaskQueue({ namespace: this.cfg.TEMPORAL_NAMESPACE, taskQueue: { name: p.taskQueue } });
+      if ((pollers ?? []).some((q) => (q.identity ?? '').startsWith(`${worker.pid}@`))) return;
+      if (Date.now() > deadline) throw new Error(`${p.name}: ${worker.name} did not poll ${p.taskQueue} within 90 s`);
+      await sleep(250);
+    }
+  }
+
+  /** One full-speed run through the phase's running processes: events/s and CPU per process. */
+  private async measured(p: Phase, run: string, roles: readonly Child[]): Promise<ScalingRun> {
+    const watched: Watched[] = [...roles.map((r) => ({ label: r.name, pid: r.pid })), ...this.servers];
+    const before = cpuSnapshot(watched);
+    const prefix = `${p.topic}-${run}`;
+    const { result: load } = await this.load(p, { run: prefix, events: this.s.events, perRequest: 10, concurrency: this.s.concurrency }, roles);
+    const doneAt = await this.rowsLanded('beltline.profiles', prefix, this.s.events, roles);
+    const after = cpuSnapshot(watched);
+    await this.deleteRows(prefix);
+    const seconds = (doneAt - load.firstSendAt) / 1000;
+    const eventsPerSec = this.s.events / seconds;
+    const cpu = { ...cpuUsPerEvent(before, after, this.s.events), loadGenerator: round(load.cpuUs / this.s.events) };
+    const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
+    return {
+      run,
+      workers: roles.filter((r) => r.name.startsWith('worker')).length,
+      eventsPerSec: round(eventsPerSec),
+      seconds: round(seconds, 1),
+      cpuUsPerEvent: cpu,
+      // Cores kept busy on average, all watched processes together; the machine has os.cpus().
+      coresBusy: round((cpuTotal * eventsPerSec) / 1e6, 2),
+      workerCoresBusy: round((Object.entries(cpu).filter(([k]) => k.startsWith('worker')).reduce((a, [, v]) => a + v, 0) * eventsPerSec) / 1e6, 2),
+    };
+  }
+
+  /**
+   * Worker scale-out: one collector and one bridge process throughout, on one topic, group and
+   * task queue; the same full-speed load with one worker process, then with a second one polling
+   * the same task queue, then with the second stopped again. The two one-worker runs' mean is the
+   * baseline, so a drift in background load during the part falls on both sides alike.
+   */
+  async workerScaling(): Promise<{ one: ScalingRun[]; two: ScalingRun }> {
+    const p = this.phase('scale-out', 6);
+    await this.portFree(p);
+    await this.createTopic(p);
+    const collector = this.spawnRole(p, 'collector');
+    const bridge = this.spawnRole(p, 'bridge');
+    const first = this.spawnRole(p, 'worker', {}, 'worker-1');
+    let roles: Child[] = [collector, bridge, first];
+    try {
+      await this.collectorUp(p, roles);
+      const warm = async (name: string): Promise<void> => {
+        const prefix = `${p.topic}-${name}`;
+        await this.load(p, { run: prefix, events: this.s.warmupEvents, perRequest: 10, concurrency: this.s.concurrency }, roles);
+        await this.rowsLanded('beltline.profiles', prefix, this.s.warmupEvents, roles);
+        await this.deleteRows(prefix);
+      };
+      await warm('warm-1');
+      const oneBefore = await this.measured(p, 'one-a', roles);
+      const second = this.spawnRole(p, 'worker', {}, 'worker-2');
+      roles = [...roles, second];
+      await this.polling(p, second, roles);
+      await warm('warm-2');
+      const two = await this.measured(p, 'two', roles);
+      await stop(second);
+      roles = roles.filter((r) => r !== second);
+      const oneAfter = await this.measured(p, 'one-b', roles);
+      return { one: [oneBefore, oneAfter], two };
+    } finally {
+      await this.stopAll(roles);
+    }
+  }
+}
+
+export interface ScalingRun {
+  run: string;
+  workers: number;
+  eventsPerSec: number;
+  seconds: number;
+  cpuUsPerEvent: Record<string, number>;
+  coresBusy: number;
+  workerCoresBusy: number;
 }
 
 export async function benchEndToEnd(): Promise<Record<string, unknown>> {

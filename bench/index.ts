@@ -3,7 +3,7 @@
  * picks some. A failing part ends the bench with exit code 1 and the reason on stderr; child
  * processes are killed whatever ends it.
  *
- * Logs: the beltline processes the end-to-end part starts write theirs to
+ * Logs: the beltline processes the end-to-end and scale-out parts start write theirs to
  * $BELTLINE_HOME/logs/bench-<phase>-<role>.log at BENCH_ROLE_LOG_LEVEL (else BELTLINE_LOG_LEVEL,
  * else info). This process's own modules log nothing: stdout is for the results. So the level
  * is set before any of beltline's modules is loaded (src/log reads it once), hence the dynamic
@@ -20,6 +20,7 @@ const PARTS: Record<string, Part> = {
   sandbox: async () => (await import('./sandbox')).benchSandbox(),
   profiles: async () => (await import('./profiles')).benchProfiles(),
   segments: async () => (await import('./segments')).benchSegments(),
+  'scale-out': async () => (await import('./scale-out')).benchScaleOut(),
 };
 
 async function main(): Promise<void> {
