@@ -42,6 +42,8 @@ export async function installHelm(): Promise<string> {
   const dir = helmInstallDir();
   const bin = path.join(dir, 'bin', 'helm');
   if (!fs.existsSync(dir)) {
+    // The wait may be long: on a busy 2-core machine the build at nice 19 takes well over 10 min.
+    const lockWaitMs = 40 * 60_000;
     await withLock(`${dir}.lock`, async () => {
       await installAtomically(dir, async (tmp) => {
         if (!hasCommand('go')) throw new Error(`cannot build the Helm CLI: go is not installed (the chart test builds ${HELM_MODULE}; https://go.dev/dl/)`);
@@ -52,7 +54,7 @@ export async function installHelm(): Promise<string> {
         fs.writeFileSync(path.join(tmp, 'SOURCE'), `go install ${HELM_MODULE}\n`);
         log.info(`Helm CLI installed with go install ${HELM_MODULE}`);
       });
-    });
+    }, lockWaitMs);
   }
   if (!fs.existsSync(bin)) throw new Error(`${dir} has no bin/helm; remove the folder to reinstall`);
   return bin;

@@ -112,7 +112,7 @@ function expectRolePod(d: K8sObject, args: string[], probePort: string, grace: n
 beforeAll(async () => {
   helm = await installHelm();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'beltline-helm-'));
-}, 20 * 60_000);
+}, 40 * 60_000);
 afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
