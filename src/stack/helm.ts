@@ -18,15 +18,16 @@ export function helmInstallDir(): string {
 }
 
 /**
- * The environment of the build: GOPATH (the module downloads) inside the install's temporary
- * folder, removed with it, and the binary into its bin/. `-modcacherw` leaves the downloads
- * writable so that removal works (Go makes them read-only). The build cache stays Go's own
- * (~/.cache/go-build), shared with other builds. Pure.
+ * The environment of the build: GOPATH (the module downloads, ~200 MB) and GOCACHE (the compiled
+ * packages, ~1.2 GB) inside the install's temporary folder, removed with it, and the binary into
+ * its bin/. Nothing but the binary is kept: the build runs once per Helm version. `-modcacherw`
+ * leaves the downloads writable so that removal works (Go makes them read-only). Pure.
  */
 export function helmBuildEnv(tmp: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return {
     ...env,
     GOPATH: path.join(tmp, 'gopath'),
+    GOCACHE: path.join(tmp, 'gocache'),
     GOBIN: path.join(tmp, 'bin'),
     GOFLAGS: [env.GOFLAGS, '-modcacherw'].filter(Boolean).join(' '),
     CGO_ENABLED: '0',
@@ -49,9 +50,10 @@ export async function installHelm(): Promise<string> {
         if (!hasCommand('go')) throw new Error(`cannot build the Helm CLI: go is not installed (the chart test builds ${HELM_MODULE}; https://go.dev/dl/)`);
         log.info(`installing the Helm CLI: go install ${HELM_MODULE} into ${dir}`);
         // Lowest priority: it builds while the test suite runs and must not slow the tests down.
-        await runOrThrow('nice', ['-n', '19', 'go', 'install', HELM_MODULE], { env: helmBuildEnv(tmp) });
-        fs.rmSync(path.join(tmp, 'gopath'), { recursive: true, force: true });
-        fs.writeFileSync(path.join(tmp, 'SOURCE'), `go install ${HELM_MODULE}\n`);
+        // Without a symbol table and DWARF: a third smaller, and less for the linker to write.
+        await runOrThrow('nice', ['-n', '19', 'go', 'install', '-ldflags=-s -w', HELM_MODULE], { env: helmBuildEnv(tmp) });
+        for (const d of ['gopath', 'gocache']) fs.rmSync(path.join(tmp, d), { recursive: true, force: true });
+        fs.writeFileSync(path.join(tmp, 'SOURCE'), `go install -ldflags='-s -w' ${HELM_MODULE}\n`);
         log.info(`Helm CLI installed with go install ${HELM_MODULE}`);
       });
     }, lockWaitMs);

@@ -130,9 +130,9 @@ describe('the Helm chart with its default values', () => {
   });
 
   it('renders a Deployment per role, each running its role with the settings, Secret refs and probes it needs', () => {
-    const collector = expectRolePod(one(objects, 'Deployment', 'rel-beltline-collector'), ['start', '--role', 'collector'], 'http', 30);
+    const collector = expectRolePod(one(objects, 'Deployment', 'rel-beltline-collector'), ['start', '--role', 'collector'], 'http', 35);
     const bridge = expectRolePod(one(objects, 'Deployment', 'rel-beltline-bridge'), ['start', '--role', 'bridge'], 'metrics', 30);
-    const worker = expectRolePod(one(objects, 'Deployment', 'rel-beltline-worker'), ['start', '--role', 'worker'], 'metrics', 60);
+    const worker = expectRolePod(one(objects, 'Deployment', 'rel-beltline-worker'), ['start', '--role', 'worker'], 'metrics', 30);
     expect(objects.filter((o) => o.kind === 'Deployment')).toHaveLength(3);
 
     for (const c of [collector, bridge, worker]) {
@@ -238,7 +238,7 @@ describe('the Helm chart with an existing Secret, scaled belts and a fixed colle
 
   it('runs a worker Deployment per belt, on its own task queue, with the replicas listed', () => {
     const cart = one(objects, 'Deployment', 'rel-beltline-belt-cart-offers');
-    expectRolePod(cart, ['start', '--role', 'worker', '--belt', 'cart-offers', '--project', 'default'], 'metrics', 60);
+    expectRolePod(cart, ['start', '--role', 'worker', '--belt', 'cart-offers', '--project', 'default'], 'metrics', 30);
     expect(deployment(cart).replicas).toBe(3);
     // A belt name Kubernetes would refuse in a name is made fit; the belt itself is named as it is.
     const scoring = one(objects, 'Deployment', 'rel-beltline-belt-scoring-v2-shop');
