@@ -299,5 +299,7 @@ describe('the Helm chart refuses bad values, naming them', () => {
     expect(refused(['--set', 'secrets.adminKey=short'])).toContain("at '/secrets/adminKey'");
     expect(refused(['--set', 'postgresql.url='])).toContain('postgresql.url is required unless secrets.existingSecret names a Secret holding DATABASE_URL');
     expect(refused(['--set', 'collector.autoscaling.minReplicas=5', '--set', 'collector.autoscaling.maxReplicas=3'])).toContain('minReplicas (5) is more than maxReplicas (3)');
+    // null removes a default in Helm's values.
+    expect(refused(['-f', valuesFile('no-cpu.yaml', { collector: { resources: { requests: { cpu: null } } } })])).toContain('set collector.resources.requests.cpu');
   });
 });
