@@ -87,6 +87,25 @@ program
     process.exit(0);
   });
 
+program
+  .command('migrate')
+  .description('bring the database schema (every project\'s) up to date and exit: what a deployment runs once before its roles start')
+  .action(async () => {
+    const cfg = config();
+    const [{ createPool }, { migrate }, { maskPassword }] = await Promise.all([import('../db/pool'), import('../db/migrate'), import('../stack/render')]);
+    const pool = createPool(cfg.databaseUrl, 1);
+    try {
+      const applied = await migrate(pool).catch((err: unknown) => {
+        // A refused connection to a name with several addresses is an AggregateError without a message.
+        const reason = err instanceof Error ? err.message || (err as NodeJS.ErrnoException).code || err.name : String(err);
+        throw new Error(`could not migrate ${maskPassword(cfg.databaseUrl)}: ${reason}`);
+      });
+      console.log(applied.length === 0 ? 'the schema is up to date' : `applied ${applied.length} migration${applied.length === 1 ? '' : 's'}: ${applied.join(', ')}`);
+    } finally {
+      await pool.end();
+    }
+  });
+
 const profiles = program.command('profiles').description('read the profile graph');
 profiles
   .command('get <id>')
