@@ -62,10 +62,6 @@ case "$cmd" in
     mkdir -p .beltline
     beltline stack up > .beltline/stack-up.log 2>&1 &
     stack_pid=$!
-    # The Helm CLI the chart test runs is built from its Go module, once per machine (minutes of
-    # CPU), at the lowest priority while the rest runs; that test waits for it and runs last.
-    need go "The chart test builds the Helm CLI from its Go module: install Go 1.24 or later (https://go.dev/dl/)."
-    node dist/scripts/install-helm.js > .beltline/helm-install.log 2>&1 &
     # The three checks side by side: each is mostly one core, and their output is kept apart.
     checks_ok=true
     check_pids=()

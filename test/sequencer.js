@@ -7,25 +7,17 @@ const exclusive = (t) => parse(extract(fs.readFileSync(t.path, 'utf8'))).stack =
 // Unit and workflow tests take no stack lock (test/lane-environment.ts is the integration
 // project's environment only).
 const lockFree = (t) => t.context.config.displayName?.name !== 'integration';
-// `npm test` builds the Helm CLI these need in the background, minutes on a fresh machine: last,
-// they find it built rather than hold a lane idle waiting for it.
-const needsHelm = (t) => /[/\\]helm-chart\.test\.ts$/.test(t.path);
 
 /**
  * jest's order (failed first, then slowest known, then largest), rearranged for the lanes (see
  * test/support/lanes.ts). The integration files that run alone (`@stack exclusive`) come first:
  * spread through the run, each would wait for the other lane to finish its file, that lane then
  * idle. After each of them comes a share of the tests that need no lock, so that while one lane
- * runs an exclusive file the other works through those instead of waiting for the next one. The
- * chart test (needsHelm) comes last of all.
+ * runs an exclusive file the other works through those instead of waiting for the next one.
  */
 class LaneSequencer extends Sequencer {
   sort(tests) {
-    const arranged = this.arrange(super.sort(tests));
-    return [...arranged.filter((t) => !needsHelm(t)), ...arranged.filter(needsHelm)];
-  }
-
-  arrange(ordered) {
+    const ordered = super.sort(tests);
     const alone = ordered.filter(exclusive);
     const free = ordered.filter(lockFree);
     const rest = ordered.filter((t) => !exclusive(t) && !lockFree(t));

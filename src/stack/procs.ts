@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -120,33 +120,9 @@ export interface RunResult {
 }
 
 /** Runs a command to completion without blocking the event loop (installs run side by side). */
-export interface RunOptions {
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Lowest CPU priority: see lowestPriority. */
-  background?: boolean;
-}
-
-/**
- * Runs `cmd` at the lowest CPU priority. `nice` alone does not reach past a session where the
- * kernel schedules by autogroup (the default on most kernels): each session competes as a whole,
- * so a niced build would still take a full share beside the stack's servers, which run in
- * sessions of their own. Hence a session of its own (detached), niced as a whole through
- * /proc/<pid>/autogroup, with every process in it niced too.
- */
-function lowestPriority(child: ChildProcess): void {
-  try {
-    fs.writeFileSync(`/proc/${child.pid}/autogroup`, '19');
-  } catch {
-    // No autogroup scheduling (or no /proc): then nice alone is what counts.
-  }
-}
-
-export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const [file, argv] = opts.background ? ['nice', ['-n', '19', cmd, ...args]] : [cmd, [...args]];
-    const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.background });
-    if (opts.background) child.once('spawn', () => lowestPriority(child));
+    const child = spawn(cmd, [...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     // Keep the tail only: mvn and pip can be chatty, and only the end explains a failure.
@@ -158,7 +134,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   });
 }
 
-export async function runOrThrow(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<string> {
+export async function runOrThrow(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   const r = await run(cmd, args, opts);
   if (r.status !== 0) {
     // mvn reports errors on stdout, pip on stderr: keep the end of both.

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cacheDir, GiveUp, installAtomically, isAlive, readPid, run, tail, terminate, waitUntil, withLock } from '../../src/stack/procs';
+import { cacheDir, GiveUp, installAtomically, isAlive, readPid, tail, terminate, waitUntil, withLock } from '../../src/stack/procs';
 
 /** The process-level helpers, on temp folders and a throwaway child process. */
 describe('stack: process helpers', () => {
@@ -92,17 +92,5 @@ describe('stack: process helpers', () => {
     expect(isAlive(pid)).toBe(true);
     await terminate(pid, 500);
     expect(isAlive(pid)).toBe(false);
-  });
-
-  it('runs a background command niced, in a session of its own niced as a whole where the kernel has autogroups', async () => {
-    const r = await run('sh', ['-c', 'ps -o ni= -p $$; cat /proc/$$/autogroup 2>/dev/null || true'], { background: true });
-    expect(r.status).toBe(0);
-    const [nice, autogroup] = r.stdout.trim().split('\n');
-    expect(nice.trim()).toBe('19');
-    const ours = fs.existsSync('/proc/self/autogroup') ? fs.readFileSync('/proc/self/autogroup', 'utf8').trim() : undefined;
-    if (ours !== undefined) {
-      expect(autogroup).toMatch(/ nice 19$/);
-      expect(autogroup.split(' ')[0]).not.toBe(ours.split(' ')[0]);
-    }
   });
 });
