@@ -1,6 +1,6 @@
 import { withTransaction } from '../db/pool';
 import { batchId, loadStagedBatch, markBatchDone } from '../batches/staging';
-import { applyOutputs, faultPoint } from '../batches/apply';
+import { applyOutputs, faultPause, faultPoint } from '../batches/apply';
 import { insertBadRows } from '../badrows/store';
 import { oversizedBadRow, type BadRow } from '../badrows/format';
 import { beltTaskQueue, type BeltRef } from '../belts/definition';
@@ -129,6 +129,7 @@ export function createProcessBatch(deps: ActivityDeps) {
         for (const r of kept) await insertBeltOutputs(client, r.belt, r.outcomes, { applied: true, refused: applied.refused });
         if (!input.records) await markBatchDone(client, input);
         faultPoint('before-commit', 'processBatch', applied.applied);
+        await faultPause(applied.applied);
         return { fresh, freshBad, kept, applied };
       });
       faultPoint('after-commit', 'processBatch', done.applied.applied);
