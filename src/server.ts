@@ -262,7 +262,8 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       try {
         started = await startRoles(cfg, roles, opts, pool, readiness);
       } catch (err) {
-        const down = opts.signal?.aborted ? undefined : await readiness.unreachable();
+        if (opts.signal?.aborted) throw new StartAborted();
+        const down = await readiness.unreachable();
         if (!down) throw err;
         readiness.notStarted(down);
         const delayMs = startRetryDelayMs(attempt);

@@ -149,9 +149,11 @@ describe('readiness and the collector shutdown', () => {
     proc.child.kill('SIGTERM');
     signalled = true;
     // During the shutdown delay: not ready, still serving.
-    const during = await ready(base);
-    expect(during.status).toBe(503);
-    expect(during.body).toMatchObject({ error: 'shutting_down' });
+    const during = await waitFor('/ready to answer 503', async () => {
+      const r = await ready(base);
+      return r.status === 503 ? r.body : undefined;
+    });
+    expect(during).toMatchObject({ error: 'shutting_down' });
     expect(await exit).toBe(0);
     await senders;
     collector = undefined;
