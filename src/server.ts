@@ -228,7 +228,7 @@ async function startRoles(cfg: Config, roles: readonly Role[], opts: { belt?: st
   return { url, stops };
 }
 
-/** Between start attempts: 1 s, doubling up to 30 s. Pure. */
+/** Between checks of a dependency that was down at start: 1 s, doubling up to 30 s. Pure. */
 export function startRetryDelayMs(attempt: number): number {
   return Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
 }
@@ -236,8 +236,8 @@ export function startRetryDelayMs(attempt: number): number {
 /**
  * Runs the given roles in this process; `stop` shuts them down in reverse order. A dependency
  * down at start (PostgreSQL, Temporal or Kafka not answering) does not end the process: it says
- * so on `GET /ready` of its metrics listener and tries again with a backoff, until started or
- * `signal` aborts (then it throws StartAborted). Any other failure to start ends it.
+ * so on `GET /ready` of its metrics listener, checks again with a backoff and starts again once
+ * the dependencies answer, until started or `signal` aborts (then it throws StartAborted). Any other failure to start ends it.
  */
 export async function startBeltline(cfg: Config, roles: readonly Role[], opts: { belt?: string; project?: string; signal?: AbortSignal } = {}): Promise<Running> {
   if (roles.includes('collector') && !cfg.BELTLINE_ADMIN_KEY) {
@@ -258,17 +258,23 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const metrics = await startMetricsServer(cfg.BELTLINE_METRICS_HOST, cfg.BELTLINE_METRICS_PORT, readiness);
       base.push(() => metrics.close());
     }
-    for (let attempt = 0; !started; attempt++) {
+    while (!started) {
       try {
         started = await startRoles(cfg, roles, opts, pool, readiness);
       } catch (err) {
         if (opts.signal?.aborted) throw new StartAborted();
-        const down = await readiness.unreachable();
+        let down = await readiness.unreachable();
         if (!down) throw err;
-        readiness.notStarted(down);
-        const delayMs = startRetryDelayMs(attempt);
-        log.warn({ err: (err as Error).message, attempt, retryInMs: delayMs }, `could not start: ${down}; trying again`);
-        await abortableSleep(delayMs, opts.signal);
+        log.warn({ err: (err as Error).message }, `could not start: ${down}; trying again once it answers`);
+        // The next attempt waits for the checks to pass: they are quick, while an attempt against
+        // a dead server can take its whole connect timeout (and a SIGTERM would wait for it).
+        for (let wait = 0; down; wait++) {
+          readiness.notStarted(down);
+          await abortableSleep(startRetryDelayMs(wait), opts.signal);
+          const now = await readiness.unreachable();
+          if (now && now !== down) log.warn(`still waiting to start: ${now}`);
+          down = now;
+        }
       }
     }
   } catch (err) {
