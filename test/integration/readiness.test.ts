@@ -1,3 +1,5 @@
+import net from 'node:net';
+import { loadConfig } from '../../src/config';
 import { startBeltline, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic, readAll } from '../support/kafka';
 
@@ -9,6 +11,8 @@ import { freshTopic, readAll } from '../support/kafka';
 const PORT = 18420;
 /** Nothing listens here (the top of this file's port range). */
 const DEAD = '127.0.0.1:18449';
+/** Nothing listens here at first; later a TCP proxy to Temporal does. */
+const LATE = 18448;
 const TP2 = '/com.snowplowanalytics.snowplow/tp2';
 const SECRET = 'not-this-password';
 
@@ -68,12 +72,17 @@ describe('readiness and the collector shutdown', () => {
     expect(Object.keys(openapi.paths['/ready'].get?.responses ?? {}).sort()).toEqual(['200', '503']);
   });
 
-  it('says which dependency is down, and why, when one is unreachable; a process waiting for one at start says so instead of exiting', async () => {
+  it('says which dependency is down, and why, when one is unreachable; a process waiting for one at start says so instead of exiting, and starts once it answers', async () => {
     const [noKafka, noTemporal, noPostgres] = await Promise.all([
       // The collector starts without Kafka (its producer connects on demand) and is not ready.
       startBeltline({ roles: ['collector'], port: PORT + 1, env: { BELTLINE_RAW_TOPIC: topic, KAFKA_BROKERS: DEAD } }),
       // A worker and a bridge cannot start without Temporal / PostgreSQL: they wait, probed on their metrics listener.
-      startBeltline({ roles: ['worker'], port: PORT + 2, env: { TEMPORAL_ADDRESS: DEAD, BELTLINE_METRICS_PORT: String(PORT + 3) }, until: 'could not start: temporal unreachable' }),
+      startBeltline({
+        roles: ['worker'],
+        port: PORT + 2,
+        env: { TEMPORAL_ADDRESS: `127.0.0.1:${LATE}`, BELTLINE_TASK_QUEUE: `${process.env.BELTLINE_TASK_QUEUE ?? 'beltline'}-readiness`, BELTLINE_METRICS_PORT: String(PORT + 3) },
+        until: 'could not start: temporal unreachable',
+      }),
       startBeltline({
         roles: ['bridge'],
         port: PORT + 4,
@@ -102,9 +111,27 @@ describe('readiness and the collector shutdown', () => {
     expect(postgres.body.details?.dependencies).toMatchObject({ postgres: { status: 'down', required: true }, kafka: { status: 'up' }, temporal: { status: 'up' } });
     expect(postgres.text).not.toContain(SECRET);
 
-    // Stopped while waiting: nothing ran, and they exit 0.
-    for (const p of [noTemporal, noPostgres]) p.child.kill('SIGTERM');
-    expect(await Promise.all([exitOf(noTemporal), exitOf(noPostgres)])).toEqual([0, 0]);
+    // Stopped while waiting: nothing ran, and it exits 0.
+    noPostgres.child.kill('SIGTERM');
+    expect(await exitOf(noPostgres)).toBe(0);
+
+    // Temporal appears (a proxy to the stack's): the waiting worker starts, and is ready.
+    const [host, port] = loadConfig().TEMPORAL_ADDRESS.split(':');
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(port), host);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(LATE, '127.0.0.1', resolve));
+    try {
+      await waitFor('the worker to start', async () => (noTemporal.output().includes('beltline running') ? true : undefined), 60_000);
+      expect((await ready(`http://127.0.0.1:${PORT + 3}`)).body).toMatchObject({ status: 'ready', dependencies: { temporal: { status: 'up', required: true } } });
+      noTemporal.child.kill('SIGTERM');
+      expect(await exitOf(noTemporal)).toBe(0);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   }, 120_000);
 
   it('on SIGTERM stops accepting: every request answered 200 is in Kafka, later ones are refused, and it exits 0', async () => {
