@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
 import { ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
+import { createKafka } from '../../src/kafka/producer';
 import { freshTopic } from '../support/kafka';
 
 /**
@@ -86,5 +87,25 @@ describe('a worker stopped with SIGTERM mid-batch', () => {
       [`${run}-user-%`],
     );
     expect(rows).toEqual(Array.from({ length: USERS }, (_, u) => ({ id: `${run}-user-${u}`, count: PER_USER, queued: PER_USER })));
+
+    // The bridge's part: on SIGTERM it stops consuming, every record it handed to Temporal committed, and exits 0.
+    const f = front;
+    const frontExit = new Promise<number | null>((resolve) => f.child.once('exit', (code) => resolve(code)));
+    f.child.kill('SIGTERM');
+    expect(await frontExit).toBe(0);
+    front = undefined;
+    expect(f.output()).toContain('bridge stopped consuming');
+    const admin = createKafka(cfg, 'beltline-test').admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      // Each partition with records is committed to its end (an empty one has nothing to commit).
+      const written = ends.filter((e) => e.high !== '0');
+      expect(written).toHaveLength(1);
+      expect(written.map((e) => [e.partition, committed.partitions.find((p) => p.partition === e.partition)?.offset])).toEqual(written.map((e) => [e.partition, e.high]));
+    } finally {
+      await admin.disconnect();
+    }
   }, 240_000);
 });
