@@ -296,7 +296,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       readiness.markShuttingDown();
       log.info({ delayMs: cfg.BELTLINE_SHUTDOWN_DELAY, graceMs: cfg.BELTLINE_SHUTDOWN_GRACE }, 'shutting down: /ready answers 503');
       if (cfg.BELTLINE_SHUTDOWN_DELAY > 0) await new Promise((r) => setTimeout(r, cfg.BELTLINE_SHUTDOWN_DELAY));
-      for (const stop of [...stops, ...base].reverse()) {
+      for (const stop of [...base, ...stops].reverse()) {
         await stop().catch((err: unknown) => log.warn({ err }, 'error while stopping'));
       }
       log.info('beltline stopped');

@@ -56,6 +56,12 @@ describe('a worker stopped with SIGTERM mid-batch', () => {
     await waitFor('the step paused inside its transaction', async () => (w.output().includes('fault: pausing before commit') ? true : undefined));
     const exit = new Promise<number | null>((resolve) => w.child.once('exit', (code) => resolve(code)));
     w.child.kill('SIGTERM');
+    // While it drains, its probe listener is still up and says so.
+    const draining = await waitFor('/ready to answer 503 while draining', async () => {
+      const r = await fetch(`http://127.0.0.1:${PORT + 2}/ready`);
+      return r.status === 503 ? ((await r.json()) as { error: string }) : undefined;
+    });
+    expect(draining.error).toBe('shutting_down');
     expect(await exit).toBe(0);
     expect(w.output()).toContain('worker drained');
     worker = undefined;
