@@ -14,6 +14,12 @@ const durationMs = z
   .refine((v) => settingDurationMs(v) !== null, 'a duration such as 500ms, 1s, 30s, 2m or PT30S')
   .transform((v) => settingDurationMs(v) as number)
   .pipe(z.number().int().positive());
+/** The same, where 0 (none) is allowed too. */
+const durationOrZeroMs = z
+  .string()
+  .refine((v) => settingDurationMs(v) !== null, 'a duration such as 0, 500ms, 1s, 30s, 2m or PT30S')
+  .transform((v) => settingDurationMs(v) as number)
+  .pipe(z.number().int().min(0));
 
 const schema = z.object({
   BELTLINE_HOME: z.string().default(path.join(REPO_ROOT, '.beltline')),
@@ -103,6 +109,16 @@ const schema = z.object({
   /** A Prometheus `GET /metrics` listener of its own (any role); unset: none. */
   BELTLINE_METRICS_HOST: z.string().default('127.0.0.1'),
   BELTLINE_METRICS_PORT: port.optional(),
+
+  /** How long each dependency check of `GET /ready` may take; a probe's own timeout must be longer. */
+  BELTLINE_READY_TIMEOUT: durationMs.default(2_000),
+  /**
+   * After SIGTERM, how long the process keeps serving while `/ready` answers 503, so load
+   * balancers stop sending before the collector stops accepting (docs/operating.md, "Shutdown").
+   */
+  BELTLINE_SHUTDOWN_DELAY: durationOrZeroMs.default(0),
+  /** The most a shutdown takes from SIGTERM to exit; past it the process exits at once (code 1). */
+  BELTLINE_SHUTDOWN_GRACE: durationMs.default(25_000),
 
   /**
    * Batches (see docs/operating.md, "Batches"): at most this many Kafka records (a collector request is one

@@ -44,6 +44,9 @@ import { projectRoutes } from './projects/routes';
 import { sqlRoutes } from './sql/routes';
 import { registerConsole } from './console/serve';
 import { ROLES, type Role } from './roles';
+import { Readiness } from './readiness/readiness';
+import { kafkaCheck, postgresCheck, temporalCheck } from './readiness/checks';
+import { readyRoute } from './readiness/routes';
 
 export { ROLES, type Role };
 
@@ -98,6 +101,21 @@ function startRetention(cfg: Config, projects: Projects): { stop(): void } {
 }
 
 
+/**
+ * What `/ready` checks for these roles. The bridge and the worker need all three; the collector
+ * needs Kafka alone to take events (projects, write keys and event types are served from memory
+ * while PostgreSQL is away, by design), so PostgreSQL and Temporal (the admin API's) are reported
+ * for it but do not take it out of a load balancer.
+ */
+function readinessFor(cfg: Config, roles: readonly Role[], pool: Pool): Readiness {
+  const readiness = new Readiness(cfg.BELTLINE_READY_TIMEOUT);
+  const pipeline = roles.includes('bridge') || roles.includes('worker');
+  readiness.add(kafkaCheck(cfg, true, cfg.BELTLINE_READY_TIMEOUT));
+  readiness.add(temporalCheck(cfg, pipeline, cfg.BELTLINE_READY_TIMEOUT));
+  readiness.add(postgresCheck(pool, pipeline));
+  return readiness;
+}
+
 export interface Running {
   /** The collector's base URL when this process serves HTTP. */
   url?: string;
@@ -106,37 +124,30 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** Runs the given roles in this process; `stop` shuts them down in reverse order. */
-export async function startBeltline(cfg: Config, roles: readonly Role[], opts: { belt?: string; project?: string } = {}): Promise<Running> {
-  if (roles.includes('collector') && !cfg.BELTLINE_ADMIN_KEY) {
-    cfg.BELTLINE_ADMIN_KEY = generateAdminKey();
-    log.warn('BELTLINE_ADMIN_KEY is unset: generated an admin key for this run (see the start banner); set one to keep it');
-  }
-  const pool = createPool(cfg.databaseUrl);
+/** The roles, started once; what stops them, in order of start. Pool and readiness are the caller's. */
+async function startRoles(cfg: Config, roles: readonly Role[], opts: { belt?: string; project?: string }, pool: Pool, readiness: Readiness): Promise<{ url?: string; stops: (() => Promise<void>)[] }> {
   await migrate(pool);
   const projects = new Projects(pool, cfg.databaseUrl);
+  const stops: (() => Promise<void>)[] = [() => projects.end()];
   const schemaRegistry = projects.perProject((_project, db) => new SchemaRegistry(db));
-  // The Iglu schemas shipped in schemas/ (standard Snowplow events), in every project: a new
-  // release's reach projects made before it. Kept keys are left alone.
-  for (const p of await projects.list()) await schemaRegistry(p.name).seedFromDir(SCHEMAS_DIR);
-  const stops: (() => Promise<void>)[] = [() => pool.end(), () => projects.end()];
   let url: string | undefined;
   // One LISTEN connection per process keeps the definitions its roles cache current.
   const definitions = new DefinitionsFeed(cfg.databaseUrl);
   try {
+    // The Iglu schemas shipped in schemas/ (standard Snowplow events), in every project: a new
+    // release's reach projects made before it. Kept keys are left alone.
+    for (const p of await projects.list()) await schemaRegistry(p.name).seedFromDir(SCHEMAS_DIR);
     if (roles.includes('worker') || roles.includes('collector') || roles.includes('bridge')) {
       await definitions.start();
       stops.push(() => definitions.stop());
     }
-    if (cfg.BELTLINE_METRICS_PORT !== undefined) {
-      // Every role's process can expose its metrics, HTTP server or not.
-      const metrics = await startMetricsServer(cfg.BELTLINE_METRICS_HOST, cfg.BELTLINE_METRICS_PORT);
-      stops.push(() => metrics.close());
-    }
     if (roles.includes('worker') || roles.includes('bridge')) await registerSearchAttributes(cfg);
     if (roles.includes('worker')) {
       const worker = await startWorker(cfg, projects, { ...opts, definitions });
-      stops.push(() => worker.shutdown());
+      stops.push(async () => {
+        await worker.shutdown();
+        log.info('worker drained: the activities under way finished');
+      });
       const retention = startRetention(cfg, projects);
       stops.push(async () => retention.stop());
       let sweeperClient: Promise<Client> | undefined;
@@ -161,6 +172,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       });
       stops.push(async () => {
         await bridge.stop();
+        log.info('bridge stopped consuming; every batch it started is committed');
         await client.connection.close();
       });
     }
@@ -173,6 +185,7 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       const collectorProjects = new CollectorProjects(pool, (p) => projects.db(p), definitions);
       stops.push(async () => collectorProjects.stop());
       await collectorProjects.preload();
+      readyRoute(app, readiness);
       registerCollectorRoutes(app, cfg, producer, collectorProjects);
       registerConsole(app);
       let temporal: Promise<Client> | undefined;
@@ -201,7 +214,11 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
       await app.listen({ host: cfg.BELTLINE_HTTP_HOST, port: cfg.BELTLINE_HTTP_PORT });
       url = `http://${cfg.BELTLINE_HTTP_HOST}:${cfg.BELTLINE_HTTP_PORT}`;
       stops.push(async () => {
+        // Stops listening and answers the requests under way (each 200 only once Kafka has its
+        // record); a request arriving on a kept-alive connection meanwhile gets a 503 and the
+        // connection closed. Then the producer, with nothing left to send.
         await app.close();
+        log.info('collector stopped accepting; requests under way answered');
         await producer.disconnect();
       });
     }
@@ -209,14 +226,103 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     throw err;
   }
+  return { url, stops };
+}
+
+/** Between checks of a dependency that was down at start: 1 s, doubling up to 30 s. Pure. */
+export function startRetryDelayMs(attempt: number): number {
+  return Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
+}
+
+/**
+ * Runs the given roles in this process; `stop` shuts them down in reverse order. A dependency
+ * down at start (PostgreSQL, Temporal or Kafka not answering) does not end the process: it says
+ * so on `GET /ready` of its metrics listener, checks again with a backoff and starts again once
+ * the dependencies answer, until started or `signal` aborts (then it throws StartAborted). Any other failure to start ends it.
+ */
+export async function startBeltline(cfg: Config, roles: readonly Role[], opts: { belt?: string; project?: string; signal?: AbortSignal } = {}): Promise<Running> {
+  if (roles.includes('collector') && !cfg.BELTLINE_ADMIN_KEY) {
+    cfg.BELTLINE_ADMIN_KEY = generateAdminKey();
+    log.warn('BELTLINE_ADMIN_KEY is unset: generated an admin key for this run (see the start banner); set one to keep it');
+  }
+  const pool = createPool(cfg.databaseUrl);
+  const readiness = readinessFor(cfg, roles, pool);
+  const base: (() => Promise<void>)[] = [() => pool.end(), () => readiness.close()];
+  const release = async (): Promise<void> => {
+    for (const stop of [...base].reverse()) await stop().catch(() => undefined);
+  };
+  let started: { url?: string; stops: (() => Promise<void>)[] } | undefined;
+  try {
+    if (cfg.BELTLINE_METRICS_PORT !== undefined) {
+      // Every role's process can expose its metrics and probes, HTTP server or not; from the
+      // start, so that a process waiting for a dependency says which.
+      const metrics = await startMetricsServer(cfg.BELTLINE_METRICS_HOST, cfg.BELTLINE_METRICS_PORT, readiness);
+      base.push(() => metrics.close());
+    }
+    while (!started) {
+      try {
+        started = await startRoles(cfg, roles, opts, pool, readiness);
+      } catch (err) {
+        if (opts.signal?.aborted) throw new StartAborted();
+        let down = await readiness.unreachable();
+        if (!down) throw err;
+        log.warn({ err: (err as Error).message }, `could not start: ${down}; trying again once it answers`);
+        // The next attempt waits for the checks to pass: they are quick, while an attempt against
+        // a dead server can take its whole connect timeout (and a SIGTERM would wait for it).
+        for (let wait = 0; down; wait++) {
+          readiness.notStarted(down);
+          await abortableSleep(startRetryDelayMs(wait), opts.signal);
+          const now = await readiness.unreachable();
+          if (now && now !== down) log.warn(`still waiting to start: ${now}`);
+          down = now;
+        }
+      }
+    }
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  readiness.started();
+  const { url, stops } = started;
   log.info({ roles, url }, 'beltline running');
   return {
     url,
     adminKey: cfg.BELTLINE_ADMIN_KEY,
+    /**
+     * The shutdown sequence (docs/operating.md, "Readiness and shutdown"): not ready at once,
+     * then after BELTLINE_SHUTDOWN_DELAY the roles stop in reverse order of start: the collector
+     * stops accepting, the bridge stops consuming (what it started is committed), the worker drains.
+     */
     async stop() {
-      for (const stop of [...stops].reverse()) {
+      readiness.markShuttingDown();
+      log.info({ delayMs: cfg.BELTLINE_SHUTDOWN_DELAY, graceMs: cfg.BELTLINE_SHUTDOWN_GRACE }, 'shutting down: /ready answers 503');
+      if (cfg.BELTLINE_SHUTDOWN_DELAY > 0) await new Promise((r) => setTimeout(r, cfg.BELTLINE_SHUTDOWN_DELAY));
+      for (const stop of [...base, ...stops].reverse()) {
         await stop().catch((err: unknown) => log.warn({ err }, 'error while stopping'));
       }
+      log.info('beltline stopped');
     },
   };
+}
+
+/** Thrown by startBeltline when its signal aborted the start (a SIGTERM while a dependency was down). */
+export class StartAborted extends Error {
+  constructor() {
+    super('stopped before it started');
+  }
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new StartAborted());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new StartAborted());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -1,6 +1,6 @@
 import { withTransaction } from '../db/pool';
 import { batchId, loadStagedBatch, markBatchDone } from '../batches/staging';
-import { applyOutputs, faultPoint } from '../batches/apply';
+import { applyOutputs, faultPause, faultPoint } from '../batches/apply';
 import { insertBadRows } from '../badrows/store';
 import { oversizedBadRow, type BadRow } from '../badrows/format';
 import { beltTaskQueue, type BeltRef } from '../belts/definition';
@@ -141,6 +141,7 @@ export function createProcessBatch(deps: ActivityDeps) {
         if (!input.records) await markBatchDone(client, input);
         await enriched;
         faultPoint('before-commit', 'processBatch', applied.applied);
+        await faultPause(applied.applied);
         return { fresh, freshBad, kept, applied };
       });
       faultPoint('after-commit', 'processBatch', done.applied.applied);

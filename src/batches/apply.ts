@@ -59,3 +59,13 @@ export async function applyOutputs(
 export function faultPoint(where: 'before-commit' | 'after-commit', step: 'processBatch' | 'applyBatch', applied: number): void {
   if (applied > 0 && (fault === `worker-crash-${where}` || fault === `worker-crash-${where}:${step}`)) process.kill(process.pid, 'SIGKILL');
 }
+
+/**
+ * The graceful-shutdown test's fault point: with BELTLINE_FAULT `worker-pause-before-commit`, a
+ * step that applies something waits 3 s inside its transaction, so a SIGTERM lands mid-batch.
+ */
+export async function faultPause(applied: number): Promise<void> {
+  if (applied === 0 || fault !== 'worker-pause-before-commit') return;
+  log.warn('fault: pausing before commit');
+  await new Promise((r) => setTimeout(r, 3000));
+}

@@ -214,6 +214,9 @@ export async function startBridge(cfg: Config, client: Client, source: Pool | Br
     // Read when the batch arrives: a project created or deleted since the subscription counts.
     const owners = routes.get(batch.topic) ?? [];
     for (const chunk of chunks) {
+      // Stopping (SIGTERM) or the partition lost: the chunks not started stay uncommitted, for
+      // this group's next reader; the ones started were committed each in turn.
+      if (!stillOurs()) return;
       const ref: BatchRef = { topic: batch.topic, partition: batch.partition, firstOffset: chunk[0].offset, lastOffset: chunk[chunk.length - 1].offset };
       const records = chunk.map((m) => ({ offset: m.offset, value: m.value?.toString('utf8') ?? '', timestamp: Number(m.timestamp) }));
       // One workflow per project the topic is for, each batch staged in its project's schema.

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { getHistory, getProfile } from '../profiles/store';
 import { ROLES, type Role } from '../roles';
+import type { Running } from '../server';
 import { registerBeltCommands } from './belts';
 import { registerEventTypeCommands } from './event-types';
 import { registerEventCommands } from './events';
@@ -46,9 +47,30 @@ program
     const roles: Role[] = opts.role.includes('all') ? [...ROLES] : (opts.role as Role[]);
     // Loaded here, not at the top: the server pulls in Temporal's worker, fastify and kafkajs, which
     // every other command (and --help) would otherwise wait for at each start.
-    const { startBeltline } = await import('../server');
-    const running = await startBeltline(config(), roles, { belt: opts.belt, project: opts.project });
-    await untilSignal();
+    const { startBeltline, StartAborted } = await import('../server');
+    const cfg = config();
+    // Shutdown is bounded: past the grace, or on a second signal, the process goes at once. What
+    // is cut short is safe to cut (an unanswered request, an uncommitted record, a step Temporal
+    // retries), only slower to recover from.
+    const force = (why: string): never => {
+      console.error(`beltline: ${why}; exiting before the shutdown finished`);
+      process.exit(1);
+    };
+    const aborted = new AbortController();
+    const signalled = untilSignal().then(() => {
+      aborted.abort();
+      setTimeout(() => force(`shutdown took longer than BELTLINE_SHUTDOWN_GRACE (${cfg.BELTLINE_SHUTDOWN_GRACE} ms)`), cfg.BELTLINE_SHUTDOWN_GRACE).unref();
+      for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => force(`${s} during shutdown`));
+    });
+    let running: Running;
+    try {
+      running = await startBeltline(cfg, roles, { belt: opts.belt, project: opts.project, signal: aborted.signal });
+    } catch (err) {
+      // Signalled while waiting for a dependency: nothing ran, nothing to drain.
+      if (err instanceof StartAborted) process.exit(0);
+      throw err;
+    }
+    await signalled;
     await running.stop();
     process.exit(0);
   });

@@ -5,6 +5,7 @@ import type { InjectedSinks } from '@temporalio/worker';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { logger } from '../log';
 import type { BatchSinks } from '../workflows/sinks';
+import type { Readiness } from '../readiness/readiness';
 
 const log = logger('metrics');
 
@@ -133,10 +134,26 @@ export const metricsRoutes: AdminRoutes = (app) => {
 }
 
 /** A plain listener serving `GET /metrics` (no key: bind it to an internal address). */
-export async function startMetricsServer(host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+export async function startMetricsServer(host: string, port: number, readiness?: Readiness): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+    const route = req.method === 'GET' ? (req.url ?? '').split('?')[0] : '';
+    // The probes too, for a process without the collector's HTTP server (a worker, a bridge).
+    if (readiness && route === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+      return;
+    }
+    if (readiness && route === '/ready') {
+      readiness
+        .probe()
+        .then((a) => res.writeHead(a.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(a.body)))
+        .catch((err: unknown) => {
+          log.warn({ err }, 'readiness probe failed');
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('readiness probe failed\n');
+        });
+      return;
+    }
+    if (route !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: GET /metrics${readiness ? ', /health or /ready' : ''}\n`);
       return;
     }
     registry

@@ -79,6 +79,9 @@ export async function startWorker(
   const activities = createActivities(deps);
   const beltProject = opts.project ?? DEFAULT_PROJECT;
   const runs: Promise<void>[] = [];
+  // On shutdown, activities under way finish rather than being cancelled (the SDK's default):
+  // a drained worker leaves no step for Temporal to time out and give to another.
+  const drain: Pick<WorkerOptions, 'shutdownGraceTime'> = { shutdownGraceTime: cfg.BELTLINE_SHUTDOWN_GRACE };
   let main: Worker | undefined;
 
   if (!opts.belt) {
@@ -91,6 +94,7 @@ export async function startWorker(
       // Every activity, belts with no queue of their own included (their retries and backfills run here).
       activities,
       ...heartbeatOptions,
+      ...drain,
     });
     runs.push(main.run());
   }
@@ -144,6 +148,7 @@ export async function startWorker(
         taskQueue,
         activities: { runBelt: activities.runBelt },
         ...heartbeatOptions,
+        ...drain,
         maxConcurrentActivityTaskExecutions: scale,
       });
       beltWorkers.set(key, { project, belt, scale, worker, run: worker.run() });

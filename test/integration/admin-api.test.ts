@@ -11,8 +11,8 @@ const COLLECTOR = new Set([
   'GET /p/{project}/i',
   'POST /api/v1/events/{eventType}',
 ]);
-/** The routes anyone may call: the collector's, and the server's own health and description. */
-const PUBLIC = new Set([...COLLECTOR, 'GET /health']);
+/** The routes anyone may call: the collector's, and the server's own probes (health, readiness) and description. */
+const PUBLIC = new Set([...COLLECTOR, 'GET /health', 'GET /ready']);
 
 type Operation = { security?: unknown[]; responses?: Record<string, unknown> };
 

@@ -70,9 +70,9 @@ function exited(child: ChildProcess): Promise<void> {
 
 /**
  * Starts `beltline start` with the given roles (with `belt`: `--belt NAME`, a worker of that belt's
- * task queue alone, of `project` when given) and waits until it says it is running.
+ * task queue alone, of `project` when given) and waits until it says it is running (or prints `until`).
  */
-export async function startBeltline(opts: { roles?: string[]; belt?: string; project?: string; env?: Record<string, string>; port?: number } = {}): Promise<BeltlineProcess> {
+export async function startBeltline(opts: { roles?: string[]; belt?: string; project?: string; env?: Record<string, string>; port?: number; until?: string } = {}): Promise<BeltlineProcess> {
   assertBuilt();
   const port = opts.port ?? Number(process.env.BELTLINE_TEST_DEFAULT_PORT ?? 18080);
   const roles = opts.roles ?? ['all'];
@@ -90,7 +90,7 @@ export async function startBeltline(opts: { roles?: string[]; belt?: string; pro
       reject(new Error(`beltline did not start within 90 s:\n${out.slice(-3000)}`));
     }, 90_000);
     const check = (): void => {
-      if (out.includes('beltline running')) {
+      if (out.includes(opts.until ?? 'beltline running')) {
         clearTimeout(timer);
         resolve();
       }
