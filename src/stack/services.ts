@@ -208,8 +208,32 @@ export async function kafkaReady(cfg: Config): Promise<boolean> {
   }
 }
 
-/** Creates beltline's topics when missing and grows `raw` to BELTLINE_RAW_PARTITIONS. Idempotent. */
-export async function ensureTopics(cfg: Config): Promise<void> {
+/** Whether a kafkajs error (or the one its retries gave up on) is one Kafka says may pass. */
+export function retriableKafkaError(err: unknown): boolean {
+  const e = err as { retriable?: boolean; cause?: { retriable?: boolean } } | undefined;
+  return e?.retriable === true || e?.cause?.retriable === true;
+}
+
+/**
+ * Creates beltline's topics when missing and grows `raw` to BELTLINE_RAW_PARTITIONS. Idempotent.
+ * A broker that has just started answers before it has loaded every partition of its data folder
+ * (seen with a few hundred topics): metadata then fails for a while with retriable errors such as
+ * "This server does not host this topic-partition", and `stack up` failed on them.
+ */
+export async function ensureTopics(cfg: Config, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await ensureTopicsOnce(cfg);
+    } catch (err) {
+      if (!retriableKafkaError(err) || Date.now() >= deadline) throw err;
+      log.info({ err: (err as Error).message }, 'Kafka is not ready for its topics yet; trying again');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function ensureTopicsOnce(cfg: Config): Promise<void> {
   const admin = await kafkaAdmin(cfg);
   await admin.connect();
   try {
