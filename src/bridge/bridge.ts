@@ -208,7 +208,7 @@ export async function startBridge(cfg: Config, client: Client, source: Pool | Br
     return workflowId;
   }
 
-  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async function eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const stillOurs = (): boolean => isRunning() && !isStale();
     const chunks = cutBatches(batch.messages, { maxEvents: cfg.BATCH_MAX_EVENTS, maxBytes: cfg.BATCH_MAX_BYTES });
     // Read when the batch arrives: a project created or deleted since the subscription counts.
@@ -243,7 +243,9 @@ export async function startBridge(cfg: Config, client: Client, source: Pool | Br
         if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
       }
       resolveOffset(ref.lastOffset);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(ref.lastOffset) + 1n).toString() }]);
+      // Through the batch's own commit, not consumer.commitOffsets: once stop() has begun (SIGTERM),
+      // kafkajs drops the latter without a word, and a batch started just then was left uncommitted.
+      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(ref.lastOffset) + 1n).toString() }] }] });
       crashes = 0;
       await heartbeat();
     }
