@@ -23,6 +23,27 @@ export function projectConfig<C extends Pick<Config, TopicKeys>>(cfg: C, project
   };
 }
 
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+}
+
+/**
+ * The topics beltline writes and reads for one configuration (a project's, through projectConfig):
+ * raw and the enriched ones keyed by user with BELTLINE_RAW_PARTITIONS partitions, so their
+ * consumers scale as far; bad rows and profile updates with one. `stack up` and a new project make
+ * these. Pure.
+ */
+export function beltlineTopics(cfg: Pick<Config, 'BELTLINE_RAW_TOPIC' | 'BELTLINE_RAW_PARTITIONS' | 'BELTLINE_BAD_TOPIC' | 'BELTLINE_PROFILE_UPDATES_TOPIC' | 'BELTLINE_ENRICHED_TOPIC' | 'BELTLINE_ENRICHED_TSV_TOPIC'>): TopicSpec[] {
+  return [
+    { topic: cfg.BELTLINE_RAW_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
+    { topic: cfg.BELTLINE_BAD_TOPIC, numPartitions: 1 },
+    { topic: cfg.BELTLINE_PROFILE_UPDATES_TOPIC, numPartitions: 1 },
+    { topic: cfg.BELTLINE_ENRICHED_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
+    ...(cfg.BELTLINE_ENRICHED_TSV_TOPIC === undefined ? [] : [{ topic: cfg.BELTLINE_ENRICHED_TSV_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS }]),
+  ];
+}
+
 /**
  * Creates a project's topics (raw and enriched with BELTLINE_RAW_PARTITIONS partitions, bad rows,
  * profile updates) when missing, as `stack up` does the default project's: the broker does not create
@@ -30,16 +51,7 @@ export function projectConfig<C extends Pick<Config, TopicKeys>>(cfg: C, project
  * exists. Idempotent (a topic another process created first is left as it is). Returns those made.
  */
 export async function ensureProjectTopics(admin: Admin, cfg: Config, project: string): Promise<string[]> {
-  const own = projectConfig(cfg, project);
-  // The same topics as the stack's beltlineTopics (not imported: servers load no dev-stack module).
-  const wanted = [
-    { topic: own.BELTLINE_RAW_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
-    { topic: own.BELTLINE_BAD_TOPIC, numPartitions: 1 },
-    { topic: own.BELTLINE_PROFILE_UPDATES_TOPIC, numPartitions: 1 },
-    // Keyed by user like raw: as many partitions, so its consumers scale as far.
-    { topic: own.BELTLINE_ENRICHED_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
-    ...(own.BELTLINE_ENRICHED_TSV_TOPIC === undefined ? [] : [{ topic: own.BELTLINE_ENRICHED_TSV_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS }]),
-  ];
+  const wanted = beltlineTopics(projectConfig(cfg, project));
   const names = new Set(await admin.listTopics());
   const create = wanted.filter((t) => !names.has(t.topic));
   if (create.length === 0) return [];

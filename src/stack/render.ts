@@ -1,3 +1,8 @@
+import type { TopicSpec } from '../projects/topics';
+
+// The topics themselves are the runtime's list: a project's are made the same way.
+export { beltlineTopics, type TopicSpec } from '../projects/topics';
+
 /**
  * The stack's pure logic: command lines, configuration files and parsing. No I/O here, so all of
  * it is unit-tested without starting anything.
@@ -171,28 +176,6 @@ export function kafkaJvmArgs(log4jFile: string, libsDir: string): string[] {
 export function kafkaClusterId(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new Error('a Kafka cluster id takes 16 bytes');
   return Buffer.from(bytes).toString('base64url');
-}
-
-export interface TopicSpec {
-  topic: string;
-  numPartitions: number;
-}
-
-export function beltlineTopics(cfg: {
-  BELTLINE_RAW_TOPIC: string;
-  BELTLINE_RAW_PARTITIONS: number;
-  BELTLINE_BAD_TOPIC: string;
-  BELTLINE_PROFILE_UPDATES_TOPIC: string;
-  BELTLINE_ENRICHED_TOPIC: string;
-  BELTLINE_ENRICHED_TSV_TOPIC?: string;
-}): TopicSpec[] {
-  return [
-    { topic: cfg.BELTLINE_RAW_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
-    { topic: cfg.BELTLINE_BAD_TOPIC, numPartitions: 1 },
-    { topic: cfg.BELTLINE_PROFILE_UPDATES_TOPIC, numPartitions: 1 },
-    { topic: cfg.BELTLINE_ENRICHED_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
-    ...(cfg.BELTLINE_ENRICHED_TSV_TOPIC === undefined ? [] : [{ topic: cfg.BELTLINE_ENRICHED_TSV_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS }]),
-  ];
 }
 
 /**
