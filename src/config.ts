@@ -9,17 +9,14 @@ export const REPO_ROOT = path.resolve(__dirname, '..', __dirname.includes(`${pat
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 /** A duration in ms: `500ms`, `1s`, `30s`, `2m`, `1h`, a plain number of ms, or ISO-8601 (`PT30S`). */
-const durationMs = z
-  .string()
-  .refine((v) => settingDurationMs(v) !== null, 'a duration such as 500ms, 1s, 30s, 2m or PT30S')
-  .transform((v) => settingDurationMs(v) as number)
-  .pipe(z.number().int().positive());
+const duration = (examples: string) =>
+  z
+    .string()
+    .refine((v) => settingDurationMs(v) !== null, `a duration such as ${examples}`)
+    .transform((v) => settingDurationMs(v) as number);
+const durationMs = duration('500ms, 1s, 30s, 2m or PT30S').pipe(z.number().int().positive());
 /** The same, where 0 (none) is allowed too. */
-const durationOrZeroMs = z
-  .string()
-  .refine((v) => settingDurationMs(v) !== null, 'a duration such as 0, 500ms, 1s, 30s, 2m or PT30S')
-  .transform((v) => settingDurationMs(v) as number)
-  .pipe(z.number().int().min(0));
+const durationOrZeroMs = duration('0, 500ms, 1s, 30s, 2m or PT30S').pipe(z.number().int().min(0));
 
 const schema = z.object({
   BELTLINE_HOME: z.string().default(path.join(REPO_ROOT, '.beltline')),
