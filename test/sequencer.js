@@ -18,9 +18,11 @@ const lockFree = (t) => t.context.config.displayName?.name !== 'integration';
 class LaneSequencer extends Sequencer {
   sort(tests) {
     const ordered = super.sort(tests);
-    const alone = ordered.filter(exclusive);
+    // Each file's docblock read once.
+    const isAlone = new Set(ordered.filter(exclusive));
+    const alone = ordered.filter((t) => isAlone.has(t));
     const free = ordered.filter(lockFree);
-    const rest = ordered.filter((t) => !exclusive(t) && !lockFree(t));
+    const rest = ordered.filter((t) => !isAlone.has(t) && !lockFree(t));
     if (alone.length === 0) return ordered;
     const shares = alone.map((t, i) => [t, ...free.filter((_, j) => j % alone.length === i)]);
     return [...shares.flat(), ...rest];
