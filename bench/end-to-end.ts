@@ -6,6 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { loadConfig, REPO_ROOT, type Config } from '../src/config';
 import { stackStatus } from '../src/stack';
+import { workflowPollers } from '../src/temporal/pollers';
 import type { LoadOptions, LoadReport } from './load';
 import { assertRunning, cpuSnapshot, cpuUsPerEvent, runJson, spawnLogged, stop, stopAll, type Child, type Watched } from './procs';
 
@@ -434,8 +435,8 @@ export class EndToEnd {
     const deadline = Date.now() + 90_000;
     for (;;) {
       assertRunning(roles);
-      const { pollers } = await (this.temporal as Client).workflowService.describeTaskQueue({ namespace: this.cfg.TEMPORAL_NAMESPACE, taskQueue: { name: p.taskQueue } });
-      if ((pollers ?? []).some((q) => (q.identity ?? '').startsWith(`${worker.pid}@`))) return;
+      const pollers = await workflowPollers((this.temporal as Client).workflowService, this.cfg.TEMPORAL_NAMESPACE, p.taskQueue);
+      if (pollers.some((id) => id.startsWith(`${worker.pid}@`))) return;
       if (Date.now() > deadline) throw new Error(`${p.name}: ${worker.name} did not poll ${p.taskQueue} within 90 s`);
       await sleep(250);
     }

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/producer';
+import { workflowPollers } from '../../src/temporal/pollers';
 import { startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { freshTopic } from '../support/kafka';
 
@@ -65,9 +66,7 @@ describe('scale-out: 2 collectors, 2 bridges, 3 workers, one of each killed (-9)
       });
       const pids = [workerA, workerB, workerC].map((w) => w.child.pid);
       await waitFor('all three workers polling', async () => {
-        // No type given: the workflow task queue's pollers.
-        const { pollers } = await connection.workflowService.describeTaskQueue({ namespace: cfg.TEMPORAL_NAMESPACE, taskQueue: { name: run } });
-        const polling = new Set((pollers ?? []).map((p) => Number((p.identity ?? '').split('@')[0])));
+        const polling = new Set((await workflowPollers(connection.workflowService, cfg.TEMPORAL_NAMESPACE, run)).map((id) => Number(id.split('@')[0])));
         return pids.every((pid) => polling.has(pid ?? -1)) ? true : undefined;
       });
       // Request r: ten events of one user (a tracker's batch), to collector r % 2; a request that
