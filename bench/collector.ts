@@ -1,26 +1,32 @@
 import crypto from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import type { FastifyInstance } from 'fastify';
+import path from 'node:path';
+import { loadConfig, REPO_ROOT } from '../src/config';
+import { createKafka } from '../src/kafka/producer';
+import { stackStatus } from '../src/stack';
+import type { LoadOptions, LoadReport } from './load';
+import { assertRunning, cpuSnapshot, cpuUsPerEvent, runJson, spawnLogged, stop, type Child, type CpuSnapshot, type Watched } from './procs';
 
 /**
- * The collector alone: tp2 batches of 10 events from concurrent keep-alive clients, events/s
- * accepted (each 200 means Kafka acknowledged the write, acks = all), beside a bare fastify
- * route measured the same way in the same run, which parses the same JSON and answers 200
- * without Kafka. The ratio is the collector's cost over plain HTTP + JSON on this machine;
- * absolute figures are noise across machines.
- *
- * Clients use fetch (undici is not a dependency, and fetch is undici underneath). They run in
- * this process, so they share the 2 cores with the servers: both targets pay the same client
- * cost, which keeps the ratio fair, not the absolute numbers.
+ * The collector alone, as users run it: a `beltline start --role collector` process, tp2
+ * batches of 10 events from the bench's load generator (a process of its own, 8 concurrent
+ * keep-alive clients), events/s accepted (each 200 means Kafka acknowledged the write,
+ * acks = all). Beside it, in the same run, a bare fastify process (`bench/bare-fastify.ts`)
+ * that parses the same bodies and answers 200 without Kafka, loaded the same way. The ratio is
+ * the collector's cost over plain HTTP + JSON on this machine; absolute figures are noise
+ * across machines. CPU µs per event of each server process (and of Kafka, when the local stack
+ * runs it) say where the difference goes, less noisily than throughput on a shared host.
  */
 
 const PER_REQUEST = 10;
 const CONCURRENCY = 8;
-const WARMUP_REQUESTS = 200;
+const WARMUP_EVENTS = 2000;
 // Both targets are measured in alternating slices, so background load on a shared machine
 // falls on both alike instead of on whichever happened to run during it.
 const ROUNDS = 5;
 const TP2 = '/com.snowplowanalytics.snowplow/tp2';
+const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
+const LOAD = path.join(__dirname, 'load.js');
+const BARE = path.join(__dirname, 'bare-fastify.js');
 
 export interface CollectorBenchOptions {
   /** Events to send to each target (default BENCH_COLLECTOR_EVENTS or 50,000, rounded up to whole requests of 10). */
@@ -29,110 +35,127 @@ export interface CollectorBenchOptions {
   port?: number;
 }
 
-/** Request bodies made up front, so generating them is not measured; both targets get the same. */
-function tp2Bodies(run: string, requests: number): string[] {
-  const now = String(Date.now());
-  return Array.from({ length: requests }, (_, r) =>
-    JSON.stringify({
-      schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
-      data: Array.from({ length: PER_REQUEST }, (_, i) => ({
-        e: 'se',
-        eid: crypto.randomUUID(),
-        uid: `${run}-${(r * PER_REQUEST + i) % 1000}`,
-        se_ca: 'bench',
-        se_ac: 'tick',
-        se_va: String(r * PER_REQUEST + i),
-        p: 'srv',
-        tv: 'bench',
-        dtm: now,
-        stm: now,
-      })),
-    }),
-  );
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `url` answers 200 and `check` accepts the body; a process that exits meanwhile fails the part. */
+async function answering(url: string, procs: readonly Child[], check: (body: string) => boolean): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    assertRunning(procs);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200 && check(await res.text())) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within 90 s`);
+    await sleep(250);
+  }
 }
 
-/** Sends every body with CONCURRENCY clients; any answer but 200 fails the run. Returns seconds. */
-async function blast(url: string, bodies: string[]): Promise<number> {
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++];
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        const text = await res.text();
-        if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${text.slice(0, 300)}`);
-      }
-    }),
+/** Something else answering on a port would be measured instead. */
+async function portFree(port: number): Promise<void> {
+  const answered = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }).then(
+    async (res) => {
+      await res.body?.cancel();
+      return true;
+    },
+    () => false,
   );
-  return (performance.now() - start) / 1000;
+  if (answered) throw new Error(`port ${port} is already in use; set BENCH_COLLECTOR_PORT to a free pair`);
 }
 
-/** The baseline: fastify's JSON parsing and a 200, nothing else. */
-async function bareFastify(port: number, bodyLimit: number): Promise<FastifyInstance> {
-  const { default: fastify } = await import('fastify');
-  const app = fastify({ logger: false, bodyLimit });
-  app.post(TP2, async (req) => ({ accepted: ((req.body as { data?: unknown[] }).data ?? []).length }));
-  await app.listen({ host: '127.0.0.1', port });
-  return app;
+interface Target {
+  name: 'collector' | 'bareFastify';
+  url: string;
+  proc: Child;
+  seconds: number;
+  events: number;
+  loadCpuUs: number;
+  cpu: Record<string, number>;
 }
 
 export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<Record<string, unknown>> {
-  // Loaded here rather than at the top: src/log reads BELTLINE_LOG_LEVEL when first loaded, and
-  // run alone this file sets it first, so the printed JSON line is not buried in info logs.
-  const { loadConfig } = await import('../src/config');
-  const { createKafka } = await import('../src/kafka/producer');
-  const { startBeltline } = await import('../src/server');
-
+  const cfg = loadConfig();
   const requests = Math.ceil((opts.events ?? Number(process.env.BENCH_COLLECTOR_EVENTS ?? 50_000)) / PER_REQUEST);
   const events = requests * PER_REQUEST;
   const port = opts.port ?? Number(process.env.BENCH_COLLECTOR_PORT ?? 18160);
-  const topic = `bench-collector-${crypto.randomBytes(3).toString('hex')}`;
-  const cfg = loadConfig({
-    ...process.env,
-    BELTLINE_RAW_TOPIC: topic,
-    BELTLINE_HTTP_PORT: String(port),
-    BELTLINE_ADMIN_KEY: process.env.BELTLINE_ADMIN_KEY ?? crypto.randomBytes(24).toString('hex'),
-  });
+  const id = crypto.randomBytes(3).toString('hex');
+  const topic = `bench-collector-${id}`;
+  const logDir = path.join(cfg.BELTLINE_HOME, 'logs');
   const kafka = createKafka(cfg, 'beltline-bench');
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: cfg.BELTLINE_RAW_PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
-
-  const bodies = tp2Bodies(topic, requests);
-  const warmup = tp2Bodies(`${topic}-warmup`, WARMUP_REQUESTS);
-  let running: Awaited<ReturnType<typeof startBeltline>> | undefined;
-  let bare: FastifyInstance | undefined;
+  const procs: Child[] = [];
   try {
-    running = await startBeltline(cfg, ['collector']);
-    bare = await bareFastify(port + 1, cfg.BELTLINE_MAX_BODY_BYTES);
-    const collectorUrl = `${running.url}${TP2}`;
-    const bareUrl = `http://127.0.0.1:${port + 1}${TP2}`;
+    await portFree(port);
+    await portFree(port + 1);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BELTLINE_RAW_TOPIC: topic,
+      BELTLINE_HTTP_PORT: String(port),
+      BELTLINE_LOG_LEVEL: process.env.BENCH_ROLE_LOG_LEVEL ?? 'info',
+      BELTLINE_MICRO: 'false',
+      // Set, so the collector does not log a generated one; nothing here uses the admin API.
+      BELTLINE_ADMIN_KEY: crypto.randomBytes(24).toString('hex'),
+    };
+    delete env.BELTLINE_METRICS_PORT;
+    // BENCH_ROLE_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the collector as run.
+    const flags = (process.env.BENCH_ROLE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+    const collector = spawnLogged('collector', ['--no-node-snapshot', ...flags, CLI, 'start', '--role', 'collector'], env, path.join(logDir, 'bench-collector-collector.log'), REPO_ROOT);
+    procs.push(collector);
+    const bare = spawnLogged('bare fastify', [BARE, String(port + 1), String(cfg.BELTLINE_MAX_BODY_BYTES)], process.env, path.join(logDir, 'bench-collector-bare-fastify.log'), REPO_ROOT);
+    procs.push(bare);
+    await answering(`http://127.0.0.1:${port}/openapi.json`, procs, (body) => body.includes(TP2));
+    await answering(`http://127.0.0.1:${port + 1}/health`, procs, (body) => body === 'bare');
+
+    const kafkaServer: Watched[] = (await stackStatus(cfg)).flatMap((s) => (s.name === 'kafka' && s.pid ? [{ label: 'kafka', pid: s.pid }] : []));
+    const targets: Target[] = [
+      { name: 'collector', url: `http://127.0.0.1:${port}${TP2}`, proc: collector, seconds: 0, events: 0, loadCpuUs: 0, cpu: {} },
+      { name: 'bareFastify', url: `http://127.0.0.1:${port + 1}${TP2}`, proc: bare, seconds: 0, events: 0, loadCpuUs: 0, cpu: {} },
+    ];
+    const cpuTicks = new Map<string, CpuSnapshot[]>();
+    const load = async (t: Target, run: string, n: number, measured: boolean): Promise<void> => {
+      const o: LoadOptions = { url: t.url, run, events: n, perRequest: PER_REQUEST, concurrency: CONCURRENCY };
+      const watched: Watched[] = [{ label: 'server', pid: t.proc.pid }, ...(t.name === 'collector' ? kafkaServer : [])];
+      const before = cpuSnapshot(watched);
+      const { result } = await runJson<LoadReport>(`load generator (${t.name})`, [LOAD, JSON.stringify(o)], process.env, REPO_ROOT, () => assertRunning(procs));
+      if (!measured) return;
+      const after = cpuSnapshot(watched);
+      t.seconds += (result.lastAckAt - result.firstSendAt) / 1000;
+      t.events += n;
+      t.loadCpuUs += result.cpuUs;
+      const list = cpuTicks.get(t.name) ?? [];
+      list.push(before, after);
+      cpuTicks.set(t.name, list);
+    };
     // Warm both (JIT, connections, the producer's metadata) before anything is timed.
-    await blast(collectorUrl, warmup);
-    await blast(bareUrl, warmup);
-    let collectorSeconds = 0;
-    let bareSeconds = 0;
-    const slice = Math.ceil(bodies.length / ROUNDS);
-    for (let r = 0; r < ROUNDS; r++) {
-      const part = bodies.slice(r * slice, (r + 1) * slice);
-      if (r % 2 === 0) {
-        collectorSeconds += await blast(collectorUrl, part);
-        bareSeconds += await blast(bareUrl, part);
-      } else {
-        bareSeconds += await blast(bareUrl, part);
-        collectorSeconds += await blast(collectorUrl, part);
+    for (const t of targets) await load(t, `${topic}-warmup`, WARMUP_EVENTS, false);
+    const slice = Math.ceil(requests / ROUNDS) * PER_REQUEST;
+    for (let r = 0, sent = 0; sent < events; r++, sent += slice) {
+      const n = Math.min(slice, events - sent);
+      for (const t of r % 2 === 0 ? targets : [...targets].reverse()) await load(t, `${topic}-${r}`, n, true);
+    }
+    // Per process, CPU µs per event summed over the target's own slices.
+    for (const t of targets) {
+      const snaps = cpuTicks.get(t.name) ?? [];
+      const sum: Record<string, number> = {};
+      for (let i = 0; i < snaps.length; i += 2) {
+        for (const [label, us] of Object.entries(cpuUsPerEvent(snaps[i], snaps[i + 1], 1))) sum[label] = (sum[label] ?? 0) + us;
       }
+      t.cpu = Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, Math.round(v / t.events)]));
+      t.cpu.loadGenerator = Math.round(t.loadCpuUs / t.events);
     }
 
     // Each 200 was one acknowledged record: the topic must hold exactly that many.
     const offsets = await admin.fetchTopicOffsets(topic);
     const kafkaRecords = offsets.reduce((n, o) => n + Number(o.high), 0);
-    if (kafkaRecords !== requests + WARMUP_REQUESTS) {
-      throw new Error(`the topic holds ${kafkaRecords} records for ${requests + WARMUP_REQUESTS} accepted requests`);
-    }
-    const eventsPerSec = Math.round(events / collectorSeconds);
-    const bareFastifyEventsPerSec = Math.round(events / bareSeconds);
+    const sentRequests = requests + WARMUP_EVENTS / PER_REQUEST;
+    if (kafkaRecords !== sentRequests) throw new Error(`the topic holds ${kafkaRecords} records for ${sentRequests} accepted requests`);
+    const [c, b] = targets;
+    const eventsPerSec = Math.round(c.events / c.seconds);
+    const bareFastifyEventsPerSec = Math.round(b.events / b.seconds);
     return {
       bench: 'collector',
       events,
@@ -142,29 +165,13 @@ export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<
       requests,
       eventsPerRequest: PER_REQUEST,
       concurrency: CONCURRENCY,
-      client: 'fetch',
-      seconds: { collector: Math.round(collectorSeconds * 100) / 100, bareFastify: Math.round(bareSeconds * 100) / 100 },
+      cpuUsPerEvent: { collector: c.cpu, bareFastify: b.cpu },
+      seconds: { collector: Math.round(c.seconds * 100) / 100, bareFastify: Math.round(b.seconds * 100) / 100 },
       kafkaRecords,
     };
   } finally {
-    await bare?.close();
-    await running?.stop();
+    await Promise.all(procs.map((p) => stop(p)));
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }
-}
-
-if (require.main === module) {
-  process.env.BELTLINE_LOG_LEVEL ??= 'warn';
-  (async () => {
-    const { loadConfig } = await import('../src/config');
-    const { stackUp } = await import('../src/stack');
-    await stackUp(loadConfig());
-    console.log(JSON.stringify(await benchCollector()));
-  })()
-    .then(() => process.exit(0))
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
 }
