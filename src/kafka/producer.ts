@@ -1,8 +1,9 @@
-import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs';
 import type { Config } from '../config';
 import { logger } from '../log';
 import { kafkaProduceRequests } from '../metrics';
 import { Coalescer } from './coalesce';
+import { FastDefaultPartitioner } from './partitioner';
 import { chunkByBytes, MAX_RECORD_BYTES, MAX_REQUEST_BYTES, recordBytes, type OutgoingMessage } from './produce-chunks';
 
 export { MAX_RECORD_BYTES, MAX_REQUEST_BYTES, type OutgoingMessage } from './produce-chunks';
@@ -94,7 +95,7 @@ export class ResilientProducer {
   private create(): Producer {
     const p = this.kafka.producer({
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: FastDefaultPartitioner,
       // kafkajs's documented conditions for exactly-once writes: acks = -1 (every send below)
       // and one request in flight. Its default for idempotence is endless retries; the bounded
       // ones keep "Kafka is down" a prompt 503 (kafkajs's warning about that is logged at debug):
