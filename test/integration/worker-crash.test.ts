@@ -8,7 +8,9 @@ import { freshTopic } from '../support/kafka';
  * inside the transaction, or after its commit but before Temporal heard the step finish — both
  * for a belt run inside the batch's step (`counter`, no scale) and for one on its own task queue
  * (`passthrough`, scale 1). A second worker takes the retried step over; every event still counts
- * exactly once.
+ * exactly once. The collector runs in a process of its own, which is not killed: a crash may come
+ * before the last request is sent (the first batch can be applied by then), and the events must
+ * all be in Kafka whatever the worker does.
  */
 describe.each([
   ['inside the apply transaction', 'worker-crash-before-commit', 18142],
@@ -19,6 +21,7 @@ describe.each([
   const PER_USER = 20;
   const runId = `wcrash-${fault.slice(13).replace(/[^a-z]/gi, '')}-${Date.now().toString(36)}`;
   let pool: Pool;
+  let collector: BeltlineProcess | undefined;
   let crashing: BeltlineProcess | undefined;
   let survivor: BeltlineProcess | undefined;
 
@@ -29,6 +32,7 @@ describe.each([
   afterAll(async () => {
     await survivor?.stop();
     await crashing?.stop();
+    await collector?.stop();
     await pool.end();
   });
 
@@ -36,8 +40,9 @@ describe.each([
     const { topic, group } = await freshTopic('worker-crash');
     // A short step timeout: Temporal notices the dead worker's activity after 5 s, not 2 min.
     const env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: group, BELTLINE_TASK_QUEUE: runId, BELTLINE_ACTIVITY_TIMEOUT: '5s' };
-    crashing = await startBeltline({ port, env: { ...env, BELTLINE_FAULT: fault } });
-    await ensureEventType(crashing.url, TEST_JSON_TYPE);
+    collector = await startBeltline({ roles: ['collector'], port, env });
+    crashing = await startBeltline({ roles: ['bridge', 'worker'], port: port + 1, env: { ...env, BELTLINE_FAULT: fault } });
+    await ensureEventType(collector.url, TEST_JSON_TYPE);
     const exited = new Promise<void>((resolve) => crashing?.child.once('exit', () => resolve()));
 
     const ids: string[] = [];
@@ -48,7 +53,7 @@ describe.each([
         // passthrough applies the updates the event carries: its own counter, beside counter's.
         return { eventId: `${runId}-${n}`, correlationId: `${runId}-user-${n % USERS}`, kind: 'tick', updates: [{ _operation: '_increment', _path: ['queued'], _value: { _v: 1 } }] };
       });
-      const res = await fetch(`${crashing.url}/api/v1/events/test-json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+      const res = await fetch(`${collector.url}/api/v1/events/test-json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
       expect(res.status).toBe(200);
     }
     await exited;
@@ -57,7 +62,7 @@ describe.each([
     if (fault.startsWith('worker-crash-after-commit') || fault.endsWith(':applyBatch')) expect(before.rows[0].n).toBeGreaterThan(0); // it did commit (a step), then died
     crashing = undefined;
 
-    survivor = await startBeltline({ port: port + 1, env });
+    survivor = await startBeltline({ roles: ['bridge', 'worker'], port: port + 1, env });
     await waitFor(
       'every event applied',
       async () => {
