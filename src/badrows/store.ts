@@ -55,10 +55,11 @@ export interface BadRowQuery {
 
 /** Bad rows newest first, and the cursor to the next page (null on the last). */
 export async function listBadRows(db: Pool, q: BadRowQuery): Promise<{ rows: ListedBadRow[]; next: string | null }> {
+// Ordered by the table's id, not `id`: that name is the selected id::text, which sorts "10000" before "9999".
   const { rows } = await db.query<{ id: string; type: string; created_at: Date; recovered_at: Date | null; recovery_run: string | null; recovery_flow: string | null; bad_row: BadRow }>(
     `SELECT id::text, type, created_at, recovered_at, recovery_run, recovery_flow, bad_row FROM bad_rows
       WHERE ($1::text IS NULL OR type = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::bigint IS NULL OR id < $3)
-      ORDER BY id DESC LIMIT $4`,
+      ORDER BY bad_rows.id DESC LIMIT $4`,
     [q.type ?? null, q.since ?? null, q.after ?? null, q.limit + 1],
   );
   const page = rows.slice(0, q.limit).map((r) => ({

@@ -38,11 +38,12 @@ export async function recoveryBounds(pool: Pool, f: RecoveryFilter): Promise<{ m
  * rows are locked for the caller's transaction; a row another run marked meanwhile is left out
  * (PostgreSQL re-checks `recovered_at IS NULL` once the other transaction is done).
  */
+// Ordered by the table's id, not `id`: that name is the selected id::text, which sorts "10000" before "9999".
 export async function badRowPage(db: Pool | PoolClient, f: RecoveryFilter, after: string, max: string, limit: number, lock: boolean): Promise<StoredBadRow[]> {
   const { rows } = await db.query<{ id: string; row_key: string; type: string; bad_row: BadRow }>(
     `SELECT id::text, row_key, type, bad_row FROM bad_rows
       WHERE ${WHERE} AND id > $4::bigint AND id <= $5::bigint
-      ORDER BY id LIMIT $6 ${lock ? 'FOR UPDATE' : ''}`,
+      ORDER BY bad_rows.id LIMIT $6 ${lock ? 'FOR UPDATE' : ''}`,
     [...params(f), after, max, limit],
   );
   return rows.map((r) => ({ id: r.id, rowKey: r.row_key, type: r.type, badRow: r.bad_row }));
@@ -90,7 +91,7 @@ export async function recordFailures(client: PoolClient, run: string, failures: 
 /** The newest bad rows a run would look at (not recovered yet), newest first: what a dry run in the API previews. */
 export async function newestBadRows(db: Pool, f: RecoveryFilter, limit: number): Promise<(StoredBadRow & { createdAt: string })[]> {
   const { rows } = await db.query<{ id: string; row_key: string; type: string; bad_row: BadRow; created_at: Date }>(
-    `SELECT id::text, row_key, type, bad_row, created_at FROM bad_rows WHERE ${WHERE} ORDER BY id DESC LIMIT $4`,
+    `SELECT id::text, row_key, type, bad_row, created_at FROM bad_rows WHERE ${WHERE} ORDER BY bad_rows.id DESC LIMIT $4`,
     [...params(f), limit],
   );
   return rows.map((r) => ({ id: r.id, rowKey: r.row_key, type: r.type, badRow: r.bad_row, createdAt: r.created_at.toISOString() }));

@@ -49,6 +49,7 @@ const fromDeadRow = (r: DeadLetterDbRow): StoredDeadLetter => ({
   redrivenAt: r.redriven_at ? r.redriven_at.toISOString() : null,
 });
 
+// Ordered by the table's id, not `id`: that name is the selected id::text, which sorts "10000" before "9999".
 /** Dead letters of a segment, oldest first; redriven ones only when asked. */
 export async function listDeadLetters(db: Queryable, project: string, segment: string, opts: { all?: boolean; limit?: number; after?: string } = {}): Promise<{ deadLetters: StoredDeadLetter[]; next: string | null }> {
   const limit = opts.limit ?? 100;
@@ -56,7 +57,7 @@ export async function listDeadLetters(db: Queryable, project: string, segment: s
     `SELECT id::text, segment, version, row_id, row, reason, event_id, belt, event_at, created_at, attempts, redriven_at
        FROM segment_dead_letters
       WHERE project = $1 AND segment = $2 AND ($3 OR redriven_at IS NULL) AND ($4::bigint IS NULL OR id > $4)
-      ORDER BY id LIMIT $5`,
+      ORDER BY segment_dead_letters.id LIMIT $5`,
     [project, segment, opts.all === true, opts.after ?? null, limit],
   );
   return { deadLetters: rows.map(fromDeadRow), next: rows.length === limit ? rows[rows.length - 1].id : null };
@@ -83,7 +84,7 @@ export async function redrive(pool: Pool, project: string, segment: string, onPa
       ({ rows: page } = await client.query<DeadLetterDbRow>(
         `SELECT id::text, segment, version, row_id, row, reason, event_id, belt, event_at, created_at, attempts, redriven_at
            FROM segment_dead_letters WHERE project = $1 AND segment = $2 AND redriven_at IS NULL AND id > $3
-          ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED`,
+          ORDER BY segment_dead_letters.id LIMIT 500 FOR UPDATE SKIP LOCKED`,
         [project, segment, after],
       ));
       if (page.length === 0) {

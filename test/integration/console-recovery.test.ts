@@ -23,7 +23,7 @@ describe('console: bad rows and recovery', () => {
     });
     expect((await sendRecoverableEvents(s.beltline.url, ids, `conrec-${run}`)).status).toBe(200);
     mine = await waitFor('three bad rows', async () => {
-      const { rows } = await pool.query<{ id: string }>('SELECT id::text FROM bad_rows WHERE row_key = ANY($1) ORDER BY id', [ids.slice(1).map((id) => `event:${id}:schema`)]);
+      const { rows } = await pool.query<{ id: string }>('SELECT id::text FROM bad_rows WHERE row_key = ANY($1) ORDER BY array_position($1, row_key)', [ids.slice(1).map((id) => `event:${id}:schema`)]);
       return rows.length === 3 ? rows.map((r) => r.id) : undefined;
     });
   }, 600_000);

@@ -43,7 +43,7 @@ describe('bad rows and recovery: admin API', () => {
     });
     expect((await sendRecoverableEvents(b.url, ids, `recapi-${s}`)).status).toBe(200);
     mine = await waitFor('three bad rows', async () => {
-      const { rows } = await pool.query<{ id: string }>(`SELECT id::text FROM bad_rows WHERE row_key = ANY($1) ORDER BY id`, [ids.slice(1).map((id) => `event:${id}:schema`)]);
+      const { rows } = await pool.query<{ id: string }>('SELECT id::text FROM bad_rows WHERE row_key = ANY($1) ORDER BY array_position($1, row_key)', [ids.slice(1).map((id) => `event:${id}:schema`)]);
       return rows.length === 3 ? rows.map((r) => r.id) : undefined;
     });
   }, 120_000);
@@ -119,7 +119,7 @@ describe('bad rows and recovery: admin API', () => {
     expect(done.result?.counts).toMatchObject({ recovered: 2, unmatched: 1 });
     expect(done.temporalUiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\//);
     expect(await recordCount(topic)).toBe(rawBefore + 2);
-    const { rows } = await pool.query<{ recovery_flow: string | null; recovery_run: string | null }>('SELECT recovery_flow, recovery_run FROM bad_rows WHERE id = ANY($1::bigint[]) ORDER BY id', [mine]);
+    const { rows } = await pool.query<{ recovery_flow: string | null; recovery_run: string | null }>('SELECT recovery_flow, recovery_run FROM bad_rows WHERE id = ANY($1::bigint[]) ORDER BY array_position($1::bigint[], id)', [mine]);
     expect(rows).toEqual([
       { recovery_flow: 'fix-quantity', recovery_run: workflowId },
       { recovery_flow: 'drop-extra-property', recovery_run: workflowId },
