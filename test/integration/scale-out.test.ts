@@ -117,32 +117,28 @@ describe('scale-out: 2 collectors, 2 bridges, 3 workers, one of each killed (-9)
       // partitions over), every batch workflow closed (the dead worker's taken over), and every
       // event counted. Only then can a late double application no longer come.
       const total = REQUESTS * PER_REQUEST;
-      // Convergence takes some 13 s here, even beside a browser test; a CI run once waited out 50 s
-      // without saying which condition held it up. The budget is now wide, and a slow convergence
-      // is reported with what it waited for last, so a recurrence leaves evidence either way.
-      const waitStart = Date.now();
-      let lastState = '';
       await waitFor(
         'every offset committed, every batch closed, every event counted',
         // Each unmet condition is thrown, so that a timeout says which one held it up.
         async () => {
           const ends = await kafkaAdmin.fetchTopicOffsets(topic);
           const [committed] = await kafkaAdmin.fetchOffsets({ groupId: group, topics: [topic] });
+          // A partition no user hashed to this run holds no record, and nothing is committed on it
+          // (-1): that is caught up too. (12 users over 4 partitions leave one empty about one run
+          // in eight; the check used to wait for such a partition forever.)
           const behind = ends.flatMap((e) => {
             const at = committed.partitions.find((p) => p.partition === e.partition)?.offset;
-            return at === e.high ? [] : [`partition ${e.partition} committed ${String(at)} of ${e.high}`];
+            return at === e.high || (e.high === e.low && at === '-1') ? [] : [`partition ${e.partition} committed ${String(at)} of ${e.high}`];
           });
-          if (behind.length > 0) throw new Error((lastState = behind.join('; ')));
+          if (behind.length > 0) throw new Error(behind.join('; '));
           const running = await client.workflow.count(`BeltlineSource = '${topic}' AND ExecutionStatus = 'Running'`);
-          if (running.count > 0) throw new Error((lastState = `${running.count} batch workflows still running`));
+          if (running.count > 0) throw new Error(`${running.count} batch workflows still running`);
           const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM belt_outputs WHERE event_id = ANY($1) AND belt = 'counter' AND applied", [ids]);
-          if (rows[0].n !== total) throw new Error((lastState = `${rows[0].n} of ${total} events counted`));
+          if (rows[0].n !== total) throw new Error(`${rows[0].n} of ${total} events counted`);
           return true;
         },
-        120_000,
+        60_000,
       );
-      const waited = Date.now() - waitStart;
-      if (waited > 30_000) process.stderr.write(`scale-out: converged only after ${waited} ms; last unmet: ${lastState}\n`);
       const stored = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1)', [ids]);
       expect(stored.rows[0].n).toBe(total);
       const { rows } = await pool.query<{ id: string; count: number }>(`SELECT id, (document->>'count')::int AS count FROM profiles WHERE id LIKE $1`, [`${run}-user-%`]);
@@ -152,5 +148,5 @@ describe('scale-out: 2 collectors, 2 bridges, 3 workers, one of each killed (-9)
     } finally {
       await kafkaAdmin.disconnect();
     }
-  }, 240_000);
+  }, 180_000);
 });
