@@ -4,7 +4,7 @@ import { loadConfig, REPO_ROOT } from '../src/config';
 import { createKafka } from '../src/kafka/producer';
 import { stackStatus } from '../src/stack';
 import type { LoadOptions, LoadReport } from './load';
-import { assertRunning, cpuSnapshot, cpuUsPerEvent, runJson, spawnLogged, stop, type Child, type CpuSnapshot, type Watched } from './procs';
+import { answers, assertRunning, cpuSnapshot, cpuUsPerEvent, portAnswers, runJson, spawnLogged, stop, type Child, type CpuSnapshot, type Watched } from './procs';
 
 /**
  * The collector alone, as users run it: a `beltline start --role collector` process, tp2
@@ -35,36 +35,6 @@ export interface CollectorBenchOptions {
   port?: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `url` answers 200 and `check` accepts the body; a process that exits meanwhile fails the part. */
-async function answering(url: string, procs: readonly Child[], check: (body: string) => boolean): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    assertRunning(procs);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200 && check(await res.text())) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within 90 s`);
-    await sleep(250);
-  }
-}
-
-/** Something else answering on a port would be measured instead. */
-async function portFree(port: number): Promise<void> {
-  const answered = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }).then(
-    async (res) => {
-      await res.body?.cancel();
-      return true;
-    },
-    () => false,
-  );
-  if (answered) throw new Error(`port ${port} is already in use; set BENCH_COLLECTOR_PORT to a free pair`);
-}
-
 interface Target {
   name: 'collector' | 'bareFastify';
   url: string;
@@ -89,8 +59,7 @@ export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<
   await admin.createTopics({ topics: [{ topic, numPartitions: cfg.BELTLINE_RAW_PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
   const procs: Child[] = [];
   try {
-    await portFree(port);
-    await portFree(port + 1);
+    for (const p of [port, port + 1]) if (await portAnswers(p)) throw new Error(`port ${p} is already in use; set BENCH_COLLECTOR_PORT to a free pair`);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       BELTLINE_RAW_TOPIC: topic,
@@ -107,8 +76,8 @@ export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<
     procs.push(collector);
     const bare = spawnLogged('bare fastify', [BARE, String(port + 1), String(cfg.BELTLINE_MAX_BODY_BYTES)], process.env, path.join(logDir, 'bench-collector-bare-fastify.log'), REPO_ROOT);
     procs.push(bare);
-    await answering(`http://127.0.0.1:${port}/openapi.json`, procs, (body) => body.includes(TP2));
-    await answering(`http://127.0.0.1:${port + 1}/health`, procs, (body) => body === 'bare');
+    if (!(await answers(`http://127.0.0.1:${port}/openapi.json`, procs, (body) => body.includes(TP2)))) throw new Error(`the collector did not answer on port ${port} within 90 s`);
+    if (!(await answers(`http://127.0.0.1:${port + 1}/health`, procs, (body) => body === 'bare'))) throw new Error(`bare fastify did not answer on port ${port + 1} within 90 s`);
 
     const kafkaServer: Watched[] = (await stackStatus(cfg)).flatMap((s) => (s.name === 'kafka' && s.pid ? [{ label: 'kafka', pid: s.pid }] : []));
     const targets: Target[] = [

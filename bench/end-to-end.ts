@@ -8,7 +8,7 @@ import { loadConfig, REPO_ROOT, type Config } from '../src/config';
 import { stackStatus } from '../src/stack';
 import { workflowPollers } from '../src/temporal/pollers';
 import type { LoadOptions, LoadReport } from './load';
-import { assertRunning, cpuSnapshot, cpuUsPerEvent, runJson, spawnLogged, stop, stopAll, type Child, type Watched } from './procs';
+import { answers, assertRunning, cpuSnapshot, cpuUsPerEvent, portAnswers, runJson, spawnLogged, stop, stopAll, type Child, type Watched } from './procs';
 
 /**
  * The `end-to-end` part: beltline as a user deploys it on a 2-core host — one process per role
@@ -178,14 +178,7 @@ export class EndToEnd {
 
   /** Something else answering on the phase's port would be measured instead of the collector. */
   private async portFree(p: Phase): Promise<void> {
-    const answered = await fetch(`http://127.0.0.1:${p.port}/`, { signal: AbortSignal.timeout(1000) }).then(
-      async (res) => {
-        await res.body?.cancel();
-        return true;
-      },
-      () => false,
-    );
-    if (answered) throw new Error(`${p.name}: port ${p.port} is already in use; set BENCH_PORT to a free range (the bench takes 7 ports from it)`);
+    if (await portAnswers(p.port)) throw new Error(`${p.name}: port ${p.port} is already in use; set BENCH_PORT to a free range (the bench takes 7 ports from it)`);
   }
 
   /** `label` names the log when a phase runs a role twice (worker-1, worker-2). */
@@ -199,20 +192,10 @@ export class EndToEnd {
 
   /** Waits until the collector answers HTTP; a role that exits meanwhile fails the phase. */
   private async collectorUp(p: Phase, roles: readonly Child[]): Promise<void> {
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      assertRunning(roles);
-      try {
-        const res = await fetch(`http://127.0.0.1:${p.port}/openapi.json`, { signal: AbortSignal.timeout(1000) });
-        const doc = (await res.json()) as { paths?: Record<string, unknown> };
-        if (res.status === 200 && doc.paths?.[TP2]) return;
-        throw new Error(`not beltline's collector: ${res.status}`);
-      } catch {
-        if (Date.now() > deadline) throw new Error(`${p.name}: the collector did not answer on port ${p.port} within 90 s`);
-        await sleep(250);
-      }
-    }
+    const isCollector = (body: string): boolean => (JSON.parse(body) as { paths?: Record<string, unknown> }).paths?.[TP2] !== undefined;
+    if (!(await answers(`http://127.0.0.1:${p.port}/openapi.json`, roles, isCollector))) throw new Error(`${p.name}: the collector did not answer on port ${p.port} within 90 s`);
   }
+
 
   private load(p: Phase, o: Omit<LoadOptions, 'url'>, roles: readonly Child[]): Promise<{ result: LoadReport; pid: number }> {
     return runJson(`load generator (${p.name})`, [LOAD, JSON.stringify({ ...o, url: p.url })], process.env, REPO_ROOT, () => assertRunning(roles));
