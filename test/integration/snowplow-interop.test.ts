@@ -90,7 +90,12 @@ describe('Snowplow interop', () => {
     expect(records.map((r) => r.key)).toEqual([`ada-${s}`, `ada-${s}`, `ada-${s}`]);
 
     // The same JSON the event store holds, field for field.
-    const { rows } = await pool.query<{ event_id: string; payload: Record<string, unknown> }>("SELECT event_id, payload FROM events WHERE event_type = 'snowplow' AND event_id = ANY($1)", [session.acknowledged]);
+    // The enriched records are sent before the batch's transaction commits (so a failed send rolls
+    // it back): they can be read a moment before the events are.
+    const rows = await waitFor('the three events stored', async () => {
+      const r = await pool.query<{ event_id: string; payload: Record<string, unknown> }>("SELECT event_id, payload FROM events WHERE event_type = 'snowplow' AND event_id = ANY($1)", [session.acknowledged]);
+      return r.rows.length === 3 ? r.rows : undefined;
+    });
     const stored = new Map(rows.map((r) => [r.event_id, r.payload]));
     for (const e of events) expect(e).toEqual(stored.get(e.event_id as string));
 
