@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import http from 'node:http';
 
 /**
  * The bench's load generator, a process of its own (`node dist/bench/load.js '<json options>'`)
@@ -71,25 +72,52 @@ function percentile(sorted: number[], p: number): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * One POST on a kept-alive connection, resolving with status and body. node:http rather than
+ * fetch: undici's fetch cost ~1.5 ms of CPU per request here (measured against the bare fastify
+ * process: 3.1 s for 2,000 requests), six times what the server spent answering them, and on two
+ * cores the load generator's CPU is taken from what it measures.
+ */
+function post(agent: http.Agent, url: URL, payload: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const requests = Math.ceil(o.events / o.perRequest);
   const roundTrips: number[] = [];
   let firstSendAt = 0;
   let lastSendAt = 0;
   let lastAckAt = 0;
+  const url = new URL(o.url);
+  const agent = new http.Agent({ keepAlive: true });
 
   async function send(r: number): Promise<void> {
     const from = r * o.perRequest;
     const sentAt = Date.now();
     if (firstSendAt === 0) firstSendAt = sentAt;
     lastSendAt = sentAt;
-    const res = await fetch(o.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: body(o.run, from, Math.min(o.perRequest, o.events - from), sentAt),
-    });
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`collector answered ${res.status}: ${text.slice(0, 300)}`);
+    const res = await post(agent, url, body(o.run, from, Math.min(o.perRequest, o.events - from), sentAt));
+    if (res.status !== 200) throw new Error(`collector answered ${res.status}: ${res.text.slice(0, 300)}`);
     const now = Date.now();
     roundTrips.push(now - sentAt);
     lastAckAt = Math.max(lastAckAt, now);
@@ -128,6 +156,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       }),
     );
   }
+  agent.destroy();
   roundTrips.sort((a, b) => a - b);
   const round = (x: number): number => Math.round(x);
   return {
