@@ -8,7 +8,9 @@ import { Pool } from 'pg';
  * — the same id and fields the bench belt writes into a profile — into a table of its own.
  *
  * Environment: KAFKA_BROKERS, BENCH_TOPIC, BENCH_GROUP, DATABASE_URL, BENCH_TABLE (created
- * here). Runs until SIGTERM; a record it cannot read ends it with exit code 1.
+ * here), and the fetch settings the bridge uses (BENCH_FETCH_MAX_WAIT_MS, BENCH_FETCH_MIN_BYTES,
+ * BENCH_FETCH_MAX_BYTES_PER_PARTITION). Runs until SIGTERM; a record it cannot read ends it with
+ * exit code 1.
  */
 
 interface TrackerEvent {
@@ -42,7 +44,12 @@ async function main(): Promise<void> {
     brokers: env('KAFKA_BROKERS').split(',').map((s) => s.trim()),
     logLevel: logLevel.WARN,
   });
-  const consumer = kafka.consumer({ groupId: env('BENCH_GROUP') });
+  const consumer = kafka.consumer({
+    groupId: env('BENCH_GROUP'),
+    maxWaitTimeInMs: Number(env('BENCH_FETCH_MAX_WAIT_MS')),
+    minBytes: Number(env('BENCH_FETCH_MIN_BYTES')),
+    maxBytesPerPartition: Number(env('BENCH_FETCH_MAX_BYTES_PER_PARTITION')),
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: env('BENCH_TOPIC'), fromBeginning: true });
   await consumer.run({
