@@ -243,6 +243,36 @@ export class EndToEnd {
   }
 
   /**
+   * Where an offered-rate run's latency went, p50 and p99 of each stage, per event: send →
+   * staged (collector, Kafka, the bridge's fetch linger and staging), staged → its batch's
+   * transaction began (workflow start, task dispatch, loading the batch, belts), transaction →
+   * profile row written. From the batch's staged_batches row and the event's stored copy.
+   */
+  private async stages(prefix: string): Promise<Record<string, number>> {
+    const { rows } = await (this.pool as Pool).query<Record<string, number>>(
+      `WITH l AS (
+         SELECT extract(epoch FROM s.staged_at) * 1000 - (p.document->>'sentAt')::float8 AS staged,
+                extract(epoch FROM s.done_at - s.staged_at) * 1000 AS started,
+                extract(epoch FROM p.updated_at - s.done_at) * 1000 AS applied
+           FROM beltline.profiles p
+           JOIN beltline.events e ON e.correlation_id = p.id
+           JOIN beltline.staged_batches s ON s.batch_id = e.batch_id
+          WHERE p.id LIKE $1)
+       SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY staged) AS "sentToStagedP50",
+              percentile_disc(0.99) WITHIN GROUP (ORDER BY staged) AS "sentToStagedP99",
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY started) AS "stagedToTxP50",
+              percentile_disc(0.99) WITHIN GROUP (ORDER BY started) AS "stagedToTxP99",
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY applied) AS "txToProfileP50",
+              percentile_disc(0.99) WITHIN GROUP (ORDER BY applied) AS "txToProfileP99",
+              count(*)::int AS n
+         FROM l`,
+      [`${prefix}-%`],
+    );
+    const { n, ...r } = rows[0];
+    return n === 0 ? {} : Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(Number(v))]));
+  }
+
+  /**
    * Temporal's own account of the workflows a run started, found by the search attribute the
    * bridge sets (BeltlineSource = topic) and their start time: once every one is closed, the
    * sum of their history sizes as describe() reports them.
@@ -385,7 +415,7 @@ export class EndToEnd {
   }
 
   /** A fixed offered rate: latency from each event's send to its profile row. */
-  async offered(rate: number, seconds: number, offset: number): Promise<Record<string, number>> {
+  async offered(rate: number, seconds: number, offset: number): Promise<Record<string, unknown>> {
     const p = this.phase(`rate${rate}`, offset);
     const roles = await this.pipeline(p);
     try {
@@ -394,8 +424,9 @@ export class EndToEnd {
       const { result: load } = await this.load(p, { run: prefix, events, perRequest: 10, rate }, roles);
       await this.rowsLanded('beltline.profiles', prefix, events, roles);
       const lat = await this.latency(prefix, events);
+      const stagesMs = await this.stages(prefix);
       await this.deleteRows(prefix);
-      return { offeredEventsPerSec: rate, sentEventsPerSec: load.sentEventsPerSec, events, maxSendBehindMs: load.maxBehindMs ?? 0, ...lat };
+      return { offeredEventsPerSec: rate, sentEventsPerSec: load.sentEventsPerSec, events, maxSendBehindMs: load.maxBehindMs ?? 0, ...lat, stagesMs };
     } finally {
       await this.stopAll(roles);
     }
