@@ -499,12 +499,15 @@ export class EndToEnd {
    * the same task queue, then with the second stopped again. The two one-worker runs' mean is the
    * baseline, so a drift in background load during the part falls on both sides alike.
    */
-  async workerScaling(): Promise<{ one: ScalingRun[]; two: ScalingRun }> {
+  async workerScaling(): Promise<{ one: ScalingRun[]; two: ScalingRun; batchMaxInFlight: number }> {
     const p = this.phase('scale-out', 6);
     await this.portFree(p);
     await this.createTopic(p);
     const collector = this.spawnRole(p, 'collector');
-    const bridge = this.spawnRole(p, 'bridge');
+    // Two per worker process at the run's peak of two (docs/operating.md), unless set: with the
+    // default's two, the second worker would find no batch to take.
+    const batchMaxInFlight = Number(process.env.BATCH_MAX_IN_FLIGHT ?? 4);
+    const bridge = this.spawnRole(p, 'bridge', { BATCH_MAX_IN_FLIGHT: String(batchMaxInFlight) });
     const first = this.spawnRole(p, 'worker', {}, 'worker-1');
     let roles: Child[] = [collector, bridge, first];
     try {
@@ -525,7 +528,7 @@ export class EndToEnd {
       await stop(second);
       roles = roles.filter((r) => r !== second);
       const oneAfter = await this.measured(p, 'one-b', roles);
-      return { one: [oneBefore, oneAfter], two };
+      return { one: [oneBefore, oneAfter], two, batchMaxInFlight };
     } finally {
       await this.stopAll(roles);
     }

@@ -16,7 +16,7 @@ export async function benchScaleOut(): Promise<Record<string, unknown>> {
   const bench = new EndToEnd(cfg, s, process.env.BENCH_ROLE_LOG_LEVEL ?? 'info');
   try {
     await bench.setUp();
-    const { one, two } = await bench.workerScaling();
+    const { one, two, batchMaxInFlight } = await bench.workerScaling();
     const oneWorker = round(one.reduce((a, r) => a + r.eventsPerSec, 0) / one.length);
     return {
       bench: 'scale-out',
@@ -30,7 +30,7 @@ export async function benchScaleOut(): Promise<Record<string, unknown>> {
       layout: {
         processes: 'one collector and one bridge process throughout; worker processes: 1, then 2, then 1 again (the mean of the two one-worker runs is the baseline); load generator in a process of its own',
         partitions: cfg.BELTLINE_RAW_PARTITIONS,
-        batchMaxInFlight: cfg.BATCH_MAX_IN_FLIGHT,
+        batchMaxInFlight,
         eventsPerRequest: 10,
         concurrency: s.concurrency,
         warmupEvents: s.warmupEvents,
