@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { BeltRunner } from '../belts/runner';
+import { BeltHeadCache } from '../belts/registry';
 import type { Config } from '../config';
 import { DefinitionsFeed } from '../db/definitions-feed';
 import type { EventType } from '../eventtypes/definition';
@@ -25,6 +26,7 @@ export interface ActivityDeps {
   partitions: Partitions;
   schemas: SchemaRegistry;
   belts: BeltRunner;
+  beltHeads: BeltHeadCache;
   /** Connected on first use: a worker that never publishes never connects. */
   producer(): ResilientProducer;
 }
@@ -54,6 +56,7 @@ export function createDeps(
     partitions: new Partitions(pool),
     schemas: new SchemaRegistry(pool),
     belts: new BeltRunner(pool),
+    beltHeads: new BeltHeadCache(pool, definitions),
     producer: opts.producer ?? (() => (producer ??= new ResilientProducer(createKafka(cfg, 'beltline-worker')))),
   };
 }

@@ -5,7 +5,7 @@ import { insertBadRows } from '../badrows/store';
 import { oversizedBadRow, type BadRow } from '../badrows/format';
 import { beltTaskQueue, type BeltRef } from '../belts/definition';
 import { insertBeltOutputs, type BeltOutcome, type OutputRow } from '../belts/outputs-store';
-import { beltsForEventTypes } from '../belts/registry';
+import { beltsTaking } from '../belts/registry';
 import { insertEvents } from '../events/store';
 import { expandRecords } from '../events/expand';
 import { separateUnstorable, storable } from '../events/storable';
@@ -96,7 +96,8 @@ export function createProcessBatch(deps: ActivityDeps) {
       // The result lands in the workflow's history and its types in a search attribute: bounded
       // whatever the batch holds (the soonest expiry buckets likewise, see soonestBuckets).
       const listedTypes = eventTypes.slice(0, MAX_TYPES_LISTED);
-      const belts = await beltsForEventTypes(pool, eventTypes);
+      // Current: currentTypes caught the definitions up before this batch.
+      const belts = beltsTaking((await deps.beltHeads.all(deps.project)).values(), eventTypes);
       const inline = belts.filter((b) => b.definition.scale === undefined);
       const queuedBelts = belts
         .filter((b) => b.definition.scale !== undefined)

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { DefinitionCache, type DefinitionEvents } from '../db/definitions-feed';
 import { withTransaction } from '../db/pool';
 import { beltVersion, type BeltDefinition, type BeltRef } from './definition';
 
@@ -85,14 +86,21 @@ export async function listVersions(pool: Pool, name: string): Promise<{ version:
   return rows.map((r) => ({ version: r.version, number: r.number, createdAt: r.created_at.toISOString() }));
 }
 
-/** The head version of every running belt that takes any of these event types. */
-export async function beltsForEventTypes(pool: Pool, eventTypes: string[]): Promise<(BeltRef & { definition: BeltDefinition })[]> {
-  if (eventTypes.length === 0) return [];
-  const { rows } = await pool.query<{ name: string; version: string; definition: BeltDefinition }>(
-    `${HEADS} WHERE h.running AND b.definition->'eventTypes' ?| $1::text[] ORDER BY h.name`,
-    [eventTypes],
-  );
-  return rows;
+/**
+ * A project's belt heads, held until a belt change is heard (putting, starting, stopping or
+ * deleting a belt changes its head): a batch reads them from memory, not with a query of its own,
+ * once `DefinitionsFeed.catchUp` has run. `pool` is the project's.
+ */
+export class BeltHeadCache extends DefinitionCache<BeltHead> {
+  constructor(pool: Pool, feed: DefinitionEvents | undefined) {
+    super({ kind: 'belt', all: () => listBelts(pool), one: (_project, name) => getBelt(pool, name), nameOf: (b) => b.name }, feed);
+  }
+}
+
+/** The running heads that take any of these event types, by name. Pure. */
+export function beltsTaking(heads: Iterable<BeltHead>, eventTypes: readonly string[]): BeltHead[] {
+  const wanted = new Set(eventTypes);
+  return [...heads].filter((h) => h.running && h.definition.eventTypes.some((t) => wanted.has(t))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export async function loadBelt(pool: Pool, ref: BeltRef): Promise<BeltDefinition> {
