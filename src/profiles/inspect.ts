@@ -90,39 +90,48 @@ export interface ProfileDetails {
   expirations: PendingExpiration[];
 }
 
-/** Everything the console shows of one profile, read in one snapshot (REPEATABLE READ). */
+/**
+ * Everything the console shows of one profile, read in one snapshot (REPEATABLE READ). The
+ * transaction ends whatever happens, also for a profile not found: a connection handed back to
+ * the pool inside it gave the next user (a batch, the bridge's staging) a read-only transaction
+ * with an old snapshot, so writes failed and a belt run found no events to run on.
+ */
 export async function getProfileDetails(pool: Pool, id: string): Promise<ProfileDetails | null> {
   const client = await pool.connect();
+  let broken = false;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const { rows } = await client.query<{ id: string; document: JsonObject; stamps: Record<string, unknown>; updated_at: Date; known: boolean }>(
-      'SELECT c.id, c.document, c.stamps, c.updated_at, c.known FROM profiles p JOIN profiles c ON c.id = coalesce(p.canonical_id, p.id) WHERE p.id = $1',
-      [id],
-    );
-    const p = rows[0];
-    if (!p) return null;
-    const linked = await client.query<{ id: string }>('SELECT id FROM profiles WHERE canonical_id = $1 AND id <> $1 ORDER BY id LIMIT 1000', [p.id]);
-    const due = await client.query<{ path: string[]; kind: 'ttl' | 'ttn'; due_at: Date }>(
-      'SELECT path, kind, min(due_at) AS due_at FROM expirations WHERE profile_id = $1 GROUP BY path, kind ORDER BY min(due_at), path LIMIT 1000',
-      [p.id],
-    );
-    const history = await getHistory(client, p.id);
-    await client.query('COMMIT');
-    return {
-      id: p.id,
-      requested: id,
-      document: p.document,
-      updatedAt: p.updated_at.toISOString(),
-      known: p.known,
-      stamps: flattenStamps(p.stamps),
-      linkedIds: linked.rows.map((r) => r.id),
-      history,
-      expirations: due.rows.map((r) => ({ path: r.path, kind: r.kind, dueAt: r.due_at.toISOString() })),
-    };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    try {
+      const { rows } = await client.query<{ id: string; document: JsonObject; stamps: Record<string, unknown>; updated_at: Date; known: boolean }>(
+        'SELECT c.id, c.document, c.stamps, c.updated_at, c.known FROM profiles p JOIN profiles c ON c.id = coalesce(p.canonical_id, p.id) WHERE p.id = $1',
+        [id],
+      );
+      const p = rows[0];
+      if (!p) return null;
+      const linked = await client.query<{ id: string }>('SELECT id FROM profiles WHERE canonical_id = $1 AND id <> $1 ORDER BY id LIMIT 1000', [p.id]);
+      const due = await client.query<{ path: string[]; kind: 'ttl' | 'ttn'; due_at: Date }>(
+        'SELECT path, kind, min(due_at) AS due_at FROM expirations WHERE profile_id = $1 GROUP BY path, kind ORDER BY min(due_at), path LIMIT 1000',
+        [p.id],
+      );
+      const history = await getHistory(client, p.id);
+      return {
+        id: p.id,
+        requested: id,
+        document: p.document,
+        updatedAt: p.updated_at.toISOString(),
+        known: p.known,
+        stamps: flattenStamps(p.stamps),
+        linkedIds: linked.rows.map((r) => r.id),
+        history,
+        expirations: due.rows.map((r) => ({ path: r.path, kind: r.kind, dueAt: r.due_at.toISOString() })),
+      };
+    } finally {
+      // Read only: rolling back ends it as a commit would. A connection that cannot is not reused.
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+    }
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
