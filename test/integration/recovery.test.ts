@@ -56,6 +56,16 @@ describe('bad-row recovery: beltline recover', () => {
     const { rows } = await pool.query<{ document: { count?: number } }>('SELECT document FROM profiles WHERE id = $1', [user]);
     return rows[0]?.document.count;
   };
+  /**
+   * The records recovery wrote to the raw topic (they carry `recovery`). Not a count of the topic:
+   * this process's sweeper also reaps the lane's overdue expirations, left by other tests in the
+   * lane's database, onto its raw topic (a CI run saw a `profile-ttl` record land there).
+   */
+  const recoveredRecords = async (): Promise<number> => {
+    const n = await recordCount(topic);
+    const values = n === 0 ? [] : await readAll(topic, n);
+    return values.filter((v) => (JSON.parse(v) as { recovery?: unknown }).recovery !== undefined).length;
+  };
   const badRows = async () =>
     (
       await pool.query<{ id: string; original_key: string | null; recovered_at: Date | null; recovery_flow: string | null }>(
@@ -79,7 +89,6 @@ describe('bad-row recovery: beltline recover', () => {
     expect(res.status).toBe(200);
     await waitFor('the good event in the profile', async () => ((await count()) === 1 ? true : undefined));
     await waitFor('three bad rows', async () => ((await badRows()).length === 3 ? true : undefined));
-    const rawBefore = await recordCount(topic);
     const config = path.join(dir, 'recovery.json');
     fs.writeFileSync(config, JSON.stringify(CONFIG));
     const args = ['recover', '--config', config, '--since', since, '--topic', topic];
@@ -97,7 +106,7 @@ describe('bad-row recovery: beltline recover', () => {
     expect(dry.stdout).toContain(`bad row ${b3.id} (schema_violations): unmatched: missing configuration`);
     expect(dry.stdout).toContain('dry run, nothing changed: 2 would be recovered, 0 failed, 1 unmatched, 0 unrecoverable (of 3 bad rows)');
     expect((await badRows()).every((b) => b.recovered_at === null && b.original_key === null)).toBe(true);
-    expect(await recordCount(topic)).toBe(rawBefore);
+    expect(await recoveredRecords()).toBe(0);
     expect(await recordCount(failedTopic)).toBe(0);
     expect((await pool.query('SELECT 1 FROM recovery_failures WHERE bad_row_id = ANY($1::bigint[])', [[b1.id, b2.id, b3.id]])).rowCount).toBe(0);
 
@@ -106,7 +115,7 @@ describe('bad-row recovery: beltline recover', () => {
     expect(real.status).toBe(0);
     expect(real.stdout).toContain('2 recovered, 0 failed, 1 unmatched, 0 unrecoverable (of 3 bad rows)');
     expect(real.stdout).toContain(`bad row ${b3.id} (schema_violations): unmatched: missing configuration`);
-    expect(await recordCount(topic)).toBe(rawBefore + 2);
+    expect(await recoveredRecords()).toBe(2);
     await waitFor('the repaired events in the profile', async () => ((await count()) === 3 ? true : undefined));
     const { rows: events } = await pool.query<{ event_id: string; payload: { app_id?: string; unstruct_event_com_snowplowanalytics_snowplow_add_to_cart_1: { quantity: unknown; colour?: string } } }>(
       'SELECT event_id, payload FROM events WHERE event_id = ANY($1) ORDER BY event_id',
@@ -129,7 +138,7 @@ describe('bad-row recovery: beltline recover', () => {
     const again = await beltline(env, ...args);
     expect(again.status).toBe(0);
     expect(again.stdout).toContain('0 recovered, 0 failed, 1 unmatched, 0 unrecoverable (of 1 bad rows)');
-    expect(await recordCount(topic)).toBe(rawBefore + 2);
+    expect(await recoveredRecords()).toBe(2);
     const after = await pool.query<{ attempts: number }>('SELECT attempts FROM recovery_failures WHERE bad_row_id = $1', [b3.id]);
     expect(after.rows[0].attempts).toBe(2);
     await new Promise((r) => setTimeout(r, 2000));
