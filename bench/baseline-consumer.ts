@@ -1,5 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
+import { batchFetch } from '../src/bridge/batcher';
+import { loadConfig } from '../src/config';
 
 /**
  * The end-to-end bench's baseline, a process of its own: what a plain kafkajs consumer costs to
@@ -7,10 +9,10 @@ import { Pool } from 'pg';
  * (one per tp2 request, its `events` the tracker parameters) and upserts one row per event
  * — the same id and fields the bench belt writes into a profile — into a table of its own.
  *
+ * It fetches as the bridge does (batchFetch, from the same configuration).
+ *
  * Environment: KAFKA_BROKERS, BENCH_TOPIC, BENCH_GROUP, DATABASE_URL, BENCH_TABLE (created
- * here), and the fetch settings the bridge uses (BENCH_FETCH_MAX_WAIT_MS, BENCH_FETCH_MIN_BYTES,
- * BENCH_FETCH_MAX_BYTES_PER_PARTITION). Runs until SIGTERM; a record it cannot read ends it with
- * exit code 1.
+ * here). Runs until SIGTERM; a record it cannot read ends it with exit code 1.
  */
 
 interface TrackerEvent {
@@ -44,12 +46,7 @@ async function main(): Promise<void> {
     brokers: env('KAFKA_BROKERS').split(',').map((s) => s.trim()),
     logLevel: logLevel.WARN,
   });
-  const consumer = kafka.consumer({
-    groupId: env('BENCH_GROUP'),
-    maxWaitTimeInMs: Number(env('BENCH_FETCH_MAX_WAIT_MS')),
-    minBytes: Number(env('BENCH_FETCH_MIN_BYTES')),
-    maxBytesPerPartition: Number(env('BENCH_FETCH_MAX_BYTES_PER_PARTITION')),
-  });
+  const consumer = kafka.consumer({ groupId: env('BENCH_GROUP'), ...batchFetch(loadConfig()) });
   await consumer.connect();
   await consumer.subscribe({ topic: env('BENCH_TOPIC'), fromBeginning: true });
   await consumer.run({

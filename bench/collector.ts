@@ -4,7 +4,8 @@ import { loadConfig, REPO_ROOT } from '../src/config';
 import { createKafka } from '../src/kafka/producer';
 import { stackStatus } from '../src/stack';
 import type { LoadOptions, LoadReport } from './load';
-import { answers, assertRunning, cpuSnapshot, cpuUsPerEvent, portAnswers, runJson, spawnLogged, stop, type Child, type CpuSnapshot, type Watched } from './procs';
+import { httpAnswers } from '../src/stack/procs';
+import { answers, assertRunning, cpuSnapshot, cpuUsPerEvent, runJson, spawnLogged, stop, type Child, type CpuSnapshot, type Watched } from './procs';
 
 /**
  * The collector alone, as users run it: a `beltline start --role collector` process, tp2
@@ -59,7 +60,7 @@ export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<
   await admin.createTopics({ topics: [{ topic, numPartitions: cfg.BELTLINE_RAW_PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
   const procs: Child[] = [];
   try {
-    for (const p of [port, port + 1]) if (await portAnswers(p)) throw new Error(`port ${p} is already in use; set BENCH_COLLECTOR_PORT to a free pair`);
+    for (const p of [port, port + 1]) if (await httpAnswers(`http://127.0.0.1:${p}/`)) throw new Error(`port ${p} is already in use; set BENCH_COLLECTOR_PORT to a free pair`);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       BELTLINE_RAW_TOPIC: topic,
@@ -76,8 +77,8 @@ export async function benchCollector(opts: CollectorBenchOptions = {}): Promise<
     procs.push(collector);
     const bare = spawnLogged('bare fastify', [BARE, String(port + 1), String(cfg.BELTLINE_MAX_BODY_BYTES)], process.env, path.join(logDir, 'bench-collector-bare-fastify.log'), REPO_ROOT);
     procs.push(bare);
-    if (!(await answers(`http://127.0.0.1:${port}/openapi.json`, procs, (body) => body.includes(TP2)))) throw new Error(`the collector did not answer on port ${port} within 90 s`);
-    if (!(await answers(`http://127.0.0.1:${port + 1}/health`, procs, (body) => body === 'bare'))) throw new Error(`bare fastify did not answer on port ${port + 1} within 90 s`);
+    await answers(`the collector on port ${port}`, `http://127.0.0.1:${port}/openapi.json`, procs, (body) => body.includes(TP2));
+    await answers(`bare fastify on port ${port + 1}`, `http://127.0.0.1:${port + 1}/health`, procs, (body) => body === 'bare');
 
     const kafkaServer: Watched[] = (await stackStatus(cfg)).flatMap((s) => (s.name === 'kafka' && s.pid ? [{ label: 'kafka', pid: s.pid }] : []));
     const targets: Target[] = [

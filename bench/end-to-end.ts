@@ -8,7 +8,8 @@ import { loadConfig, REPO_ROOT, type Config } from '../src/config';
 import { stackStatus } from '../src/stack';
 import { workflowPollers } from '../src/temporal/pollers';
 import type { LoadOptions, LoadReport } from './load';
-import { answers, assertRunning, cpuSnapshot, cpuUsPerEvent, portAnswers, runJson, spawnLogged, stop, stopAll, type Child, type Watched } from './procs';
+import { httpAnswers } from '../src/stack/procs';
+import { answers, assertRunning, cpuSnapshot, cpuUsPerEvent, runJson, spawnLogged, stop, stopAll, type Child, type Watched } from './procs';
 
 /**
  * The `end-to-end` part: beltline as a user deploys it on a 2-core host — one process per role
@@ -178,7 +179,7 @@ export class EndToEnd {
 
   /** Something else answering on the phase's port would be measured instead of the collector. */
   private async portFree(p: Phase): Promise<void> {
-    if (await portAnswers(p.port)) throw new Error(`${p.name}: port ${p.port} is already in use; set BENCH_PORT to a free range (the bench takes 7 ports from it)`);
+    if (await httpAnswers(`http://127.0.0.1:${p.port}/`)) throw new Error(`${p.name}: port ${p.port} is already in use; set BENCH_PORT to a free range (the bench takes 7 ports from it)`);
   }
 
   /** `label` names the log when a phase runs a role twice (worker-1, worker-2). */
@@ -193,9 +194,8 @@ export class EndToEnd {
   /** Waits until the collector answers HTTP; a role that exits meanwhile fails the phase. */
   private async collectorUp(p: Phase, roles: readonly Child[]): Promise<void> {
     const isCollector = (body: string): boolean => (JSON.parse(body) as { paths?: Record<string, unknown> }).paths?.[TP2] !== undefined;
-    if (!(await answers(`http://127.0.0.1:${p.port}/openapi.json`, roles, isCollector))) throw new Error(`${p.name}: the collector did not answer on port ${p.port} within 90 s`);
+    await answers(`${p.name}: the collector on port ${p.port}`, `http://127.0.0.1:${p.port}/openapi.json`, roles, isCollector);
   }
-
 
   private load(p: Phase, o: Omit<LoadOptions, 'url'>, roles: readonly Child[]): Promise<{ result: LoadReport; pid: number }> {
     return runJson(`load generator (${p.name})`, [LOAD, JSON.stringify({ ...o, url: p.url })], process.env, REPO_ROOT, () => assertRunning(roles));
@@ -375,19 +375,7 @@ export class EndToEnd {
     const consumer = spawnLogged(
       'baseline consumer',
       [BASELINE],
-      {
-        ...this.env(p),
-        BENCH_TOPIC: p.topic,
-        BENCH_GROUP: p.group,
-        BENCH_TABLE: table,
-        KAFKA_BROKERS: this.cfg.kafkaBrokers.join(','),
-        // The bridge's fetch settings: with kafkajs's defaults (answer as soon as a byte is there)
-        // the broker answered a fetch per produce and spent 2-4 times the CPU per produce request,
-        // on the same two cores, which slowed the baseline and flattered the ratio.
-        BENCH_FETCH_MAX_WAIT_MS: String(this.cfg.BATCH_LINGER_MS),
-        BENCH_FETCH_MIN_BYTES: String(Math.floor(this.cfg.BATCH_MAX_BYTES / 2)),
-        BENCH_FETCH_MAX_BYTES_PER_PARTITION: String(this.cfg.BATCH_MAX_BYTES),
-      },
+      { ...this.env(p), BENCH_TOPIC: p.topic, BENCH_GROUP: p.group, BENCH_TABLE: table, KAFKA_BROKERS: this.cfg.kafkaBrokers.join(',') },
       path.join(this.logDir, `bench-${p.name}-consumer.log`),
       REPO_ROOT,
     );

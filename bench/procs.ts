@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { GiveUp, waitUntil } from '../src/stack/procs';
 
 /**
  * The bench's child processes: beltline's roles, the baseline consumer, the load generator.
@@ -170,32 +171,18 @@ export function cpuUsPerEvent(before: CpuSnapshot, after: CpuSnapshot, events: n
   return out;
 }
 
-/** Whether something answers HTTP on the port: it would be measured instead of what the bench starts. */
-export async function portAnswers(port: number): Promise<boolean> {
-  return fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }).then(
-    async (res) => {
-      await res.body?.cancel();
-      return true;
-    },
-    () => false,
-  );
-}
-
 /**
- * Waits until `url` answers 200 with a body `check` accepts; one of `procs` exiting meanwhile
- * fails at once. False after 90 s.
+ * Waits until `url` answers 200 with a body `check` accepts (src/stack's waitUntil); one of
+ * `procs` exiting meanwhile fails at once. Throws naming `what` after 90 s.
  */
-export async function answers(url: string, procs: readonly Child[], check: (body: string) => boolean): Promise<boolean> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    assertRunning(procs);
+export async function answers(what: string, url: string, procs: readonly Child[], check: (body: string) => boolean): Promise<void> {
+  await waitUntil(what, async () => {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200 && check(await res.text())) return true;
-    } catch {
-      // not listening yet
+      assertRunning(procs);
+    } catch (err) {
+      throw new GiveUp((err as Error).message);
     }
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return res.status === 200 && check(await res.text());
+  }, 90_000);
 }

@@ -10,7 +10,7 @@ import { addLagSource, batchesStarted } from '../metrics';
 import { EVENT_TYPES, PROJECT, SOURCE } from '../workflows/search-attributes';
 import { DEFAULT_PROJECT, projectTopic } from '../projects/names';
 import { ensureProjectTopics } from '../projects/topics';
-import { cutBatches } from './batcher';
+import { batchFetch, cutBatches } from './batcher';
 import { InFlight } from './in-flight';
 import { createKafka } from '../kafka/producer';
 import { consumerGroupLag } from './lag';
@@ -157,12 +157,7 @@ export async function startBridge(cfg: Config, client: Client, source: Pool | Br
   let { topics, routes } = await wanted();
   const consumerConfig: ConsumerConfig = {
     groupId: cfg.BELTLINE_CONSUMER_GROUP,
-    // Linger: the broker holds a fetch until it has half a batch of bytes or the linger passed.
-    // Under backlog a fetch comes back at once and full; under light load after the linger.
-    maxWaitTimeInMs: cfg.BATCH_LINGER_MS,
-    minBytes: Math.floor(cfg.BATCH_MAX_BYTES / 2),
-    maxBytesPerPartition: cfg.BATCH_MAX_BYTES,
-    maxBytes: cfg.BATCH_MAX_BYTES * cfg.BELTLINE_RAW_PARTITIONS,
+    ...batchFetch(cfg),
     sessionTimeout: CONSUMER_SESSION_TIMEOUT_MS,
     heartbeatInterval: HEARTBEAT_MS,
     // After a retriable error kafkajs restarts the consumer itself; after any other, see consume().

@@ -19,17 +19,26 @@ export function createPool(databaseUrl: string, max = 10, schema: string = SCHEM
   return pool;
 }
 
-export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` in a transaction that ends however `fn` does, returns included: a connection given
+ * back to the pool inside one hands it to its next user (a read-only snapshot left open by the
+ * console's profile details made batches write into it and read old rows). A connection that
+ * cannot roll back is closed, not reused. `readOnlySnapshot`: one REPEATABLE READ, READ ONLY view.
+ */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: { readOnlySnapshot?: boolean } = {}): Promise<T> {
   const client = await pool.connect();
+  let broken = false;
   try {
-    await client.query('BEGIN');
+    await client.query(opts.readOnlySnapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
     throw err;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }

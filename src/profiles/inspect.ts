@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { withTransaction } from '../db/pool';
 import type { Json, JsonObject, Stamp } from './semantics';
 import { getHistory, type HistoryRow } from './store';
 
@@ -90,18 +91,11 @@ export interface ProfileDetails {
   expirations: PendingExpiration[];
 }
 
-/**
- * Everything the console shows of one profile, read in one snapshot (REPEATABLE READ). The
- * transaction ends whatever happens, also for a profile not found: a connection handed back to
- * the pool inside it gave the next user (a batch, the bridge's staging) a read-only transaction
- * with an old snapshot, so writes failed and a belt run found no events to run on.
- */
+/** Everything the console shows of one profile, read in one snapshot (REPEATABLE READ). */
 export async function getProfileDetails(pool: Pool, id: string): Promise<ProfileDetails | null> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
+  return withTransaction(
+    pool,
+    async (client) => {
       const { rows } = await client.query<{ id: string; document: JsonObject; stamps: Record<string, unknown>; updated_at: Date; known: boolean }>(
         'SELECT c.id, c.document, c.stamps, c.updated_at, c.known FROM profiles p JOIN profiles c ON c.id = coalesce(p.canonical_id, p.id) WHERE p.id = $1',
         [id],
@@ -125,13 +119,7 @@ export async function getProfileDetails(pool: Pool, id: string): Promise<Profile
         history,
         expirations: due.rows.map((r) => ({ path: r.path, kind: r.kind, dueAt: r.due_at.toISOString() })),
       };
-    } finally {
-      // Read only: rolling back ends it as a commit would. A connection that cannot is not reused.
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-    }
-  } finally {
-    client.release(broken);
-  }
+    },
+    { readOnlySnapshot: true },
+  );
 }
