@@ -132,6 +132,12 @@ const schema = z.object({
    * latency at 1,000 events/s and in throughput at full speed. About two per worker process in all.
    */
   BATCH_MAX_IN_FLIGHT: positiveInt.default(2),
+  /**
+   * The longest a batch holds one of those slots. A batch still running after it (retrying through
+   * its policy, or waiting for a worker) runs on, but its slot goes to the next batch: two poison
+   * batches must not stall a bridge for their whole retry policy. Far above a batch's usual seconds.
+   */
+  BATCH_SLOT_TIMEOUT: durationMs.default(30_000),
   /** How long a finished batch's staged records are kept (a failed batch's are kept until replayed). */
   BELTLINE_STAGED_RETENTION: durationMs.default(3_600_000),
   /** How long a change-stream message stays in the outbox (profile_changes) once Kafka has it. */

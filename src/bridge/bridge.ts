@@ -6,12 +6,12 @@ import type { Pool } from 'pg';
 import { stageBatch, type BatchRef } from '../batches/staging';
 import type { Config } from '../config';
 import { logger } from '../log';
-import { addLagSource, batchesStarted } from '../metrics';
+import { addLagSource, batchesStarted, slowBatches } from '../metrics';
 import { EVENT_TYPES, PROJECT, SOURCE } from '../workflows/search-attributes';
 import { DEFAULT_PROJECT, projectTopic } from '../projects/names';
 import { ensureProjectTopics } from '../projects/topics';
 import { batchFetch, cutBatches } from './batcher';
-import { InFlight } from './in-flight';
+import { InFlight, type Slot } from './in-flight';
 import { createKafka } from '../kafka/producer';
 import { consumerGroupLag } from './lag';
 import { batchRetry, batchWorkflowId, type BatchRecord, type IngestBatchInput } from '../batches/record';
@@ -170,13 +170,24 @@ export async function startBridge(cfg: Config, client: Client, source: Pool | Br
   const inFlight = new InFlight(cfg.BATCH_MAX_IN_FLIGHT);
   const retry = batchRetry(cfg);
 
-  /** Settles when the batch's workflow closed, however; frees its slot then. */
-  function track(workflowId: string): void {
-    client.workflow
-      .getHandle(workflowId)
-      .result()
+  /**
+   * Frees the batch's slot when its workflow closed, however, or after BATCH_SLOT_TIMEOUT: a batch
+   * still running then is retrying (a bug, a broken row, a long outage) or waiting for a worker.
+   * It runs on (its offsets are committed, its records staged), but a poison batch must not hold a
+   * slot through its whole retry policy while the batches behind it wait.
+   */
+  function track(workflowId: string, slot: Slot): void {
+    const watching = new AbortController();
+    slot.expireAfter(cfg.BATCH_SLOT_TIMEOUT, () => {
+      slowBatches.inc();
+      log.warn({ workflowId, afterMs: cfg.BATCH_SLOT_TIMEOUT }, 'a batch is still running (retrying, or waiting for a worker); it runs on, its slot goes to the next batch');
+      // Its end is the worker's to report; a bridge that kept polling for it would hold a request per slow batch.
+      watching.abort();
+    });
+    client
+      .withAbortSignal(watching.signal, () => client.workflow.getHandle(workflowId).result())
       .catch(() => undefined)
-      .finally(() => inFlight.release());
+      .finally(() => slot.release());
   }
 
   async function startWorkflow(project: string, ref: BatchRef, records: readonly BatchRecord[]): Promise<string> {
@@ -218,7 +229,8 @@ export async function startBridge(cfg: Config, client: Client, source: Pool | Br
       for (const project of owners) {
         // Wait for a slot, staying a live group member meanwhile; a bridge that loses the partition
         // leaves the records uncommitted for their next owner.
-        while (!inFlight.tryAcquire()) {
+        let slot: Slot | undefined;
+        while (!(slot = inFlight.tryAcquire())) {
           if (!stillOurs()) return;
           await inFlight.changed(HEARTBEAT_MS);
           await heartbeat();
@@ -227,14 +239,14 @@ export async function startBridge(cfg: Config, client: Client, source: Pool | Br
         try {
           workflowId = await untilDone(() => stageAndStart(project, ref, records), heartbeat, stillOurs);
         } catch (err) {
-          inFlight.release();
+          slot.release();
           throw err;
         }
         if (workflowId === undefined) {
-          inFlight.release();
+          slot.release();
           continue;
         }
-        track(workflowId);
+        track(workflowId, slot);
         if (crashAfterStart) process.kill(process.pid, 'SIGKILL');
       }
       resolveOffset(ref.lastOffset);

@@ -1,3 +1,15 @@
+/** One batch's claim on a bridge's in-flight capacity. */
+export interface Slot {
+  /** Gives the slot back; a second call (the batch ended after it was let go) does nothing. */
+  release(): void;
+  /**
+   * Gives the slot back after `ms` if it is still held, and calls `onExpire` then. A batch that
+   * takes that long is retrying or waiting for a worker: it runs on, but must not hold up the
+   * batches behind it.
+   */
+  expireAfter(ms: number, onExpire: () => void): void;
+}
+
 /**
  * A counting semaphore: how many batches one bridge keeps in flight. While all slots are taken the
  * bridge stops starting batches, records pile up in Kafka, and the next fetch cuts a bigger batch:
@@ -14,10 +26,31 @@ export class InFlight {
   }
 
   /** Takes a slot if one is free. */
-  tryAcquire(): boolean {
-    if (this.used >= this.limit) return false;
+  tryAcquire(): Slot | undefined {
+    if (this.used >= this.limit) return undefined;
     this.used++;
-    return true;
+    let held = true;
+    let timer: NodeJS.Timeout | undefined;
+    const release = (): void => {
+      clearTimeout(timer);
+      if (!held) return;
+      held = false;
+      this.free();
+    };
+    return {
+      release,
+      expireAfter: (ms, onExpire) => {
+        clearTimeout(timer);
+        if (!held) return;
+        timer = setTimeout(() => {
+          if (!held) return;
+          release();
+          onExpire();
+        }, ms);
+        // A bridge that is stopping must not be kept alive by a batch it no longer waits for.
+        timer.unref();
+      },
+    };
   }
 
   /** Resolves when a slot may be free (then call tryAcquire again), or after `ms`. */
@@ -35,7 +68,7 @@ export class InFlight {
     });
   }
 
-  release(): void {
+  private free(): void {
     if (this.used > 0) this.used--;
     const waiters = this.waiters;
     this.waiters = [];

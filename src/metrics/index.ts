@@ -41,6 +41,12 @@ export const batchesStarted = new Counter({
   registers: [registry],
 });
 
+export const slowBatches = new Counter({
+  name: 'beltline_bridge_slow_batches_total',
+  help: 'Batches still running after BATCH_SLOT_TIMEOUT, whose in-flight slot the bridge gave to the next batch (look for them in the Temporal UI: retrying, or waiting for a worker)',
+  registers: [registry],
+});
+
 export const batchesCompleted = new Counter({
   name: 'beltline_batches_completed_total',
   help: 'ingestBatch workflows that completed (counted by the worker that ran them)',

@@ -32,10 +32,21 @@ function installRuntime(): void {
   const temporalLog = logger('temporal');
   const level: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
   Runtime.install({
-    logger: new DefaultLogger('WARN', (e) => temporalLog[quieter(e.message) ?? level[e.level]](e.meta ?? {}, e.message)),
+    logger: new DefaultLogger('WARN', (e) => temporalLog[quieter(e.message) ?? level[e.level]](withErr(e.meta), e.message)),
     // The SDK's native core prints to the console unless forwarded: through pino, every line is JSON.
     telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
+}
+
+/**
+ * The SDK puts a failure under `error`, which pino writes as the Error's own enumerable fields: an
+ * activity's failed attempt then said neither its message nor its stack. Under `err` pino's
+ * serializer writes both, so an operator reads why a batch retries.
+ */
+export function withErr(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!meta || !(meta.error instanceof Error)) return meta ?? {};
+  const { error, ...rest } = meta;
+  return { ...rest, err: error };
 }
 
 /** Lines the SDK logs as warnings that are expected in beltline's design. */
