@@ -182,8 +182,11 @@ function writeAt(doc: JsonObject, path: readonly string[], stamp: Stamp): void {
   }
   const leaf = path[path.length - 1];
   if (stamp.del) delete node[leaf];
-  else node[leaf] = structuredClone(stamp.v ?? null);
+  else node[leaf] = copyOf(stamp.v ?? null);
 }
+
+/** The document must not share objects with stamps; a primitive needs no copy (and structuredClone of one is not free). */
+const copyOf = (v: Json): Json => (typeof v === 'object' && v !== null ? structuredClone(v) : v);
 
 function readAt(doc: JsonObject, path: readonly string[]): Json | undefined {
   let node: Json | undefined = doc;
@@ -197,14 +200,31 @@ function readAt(doc: JsonObject, path: readonly string[]): Json | undefined {
 
 // Stamps of unsafe paths can only come from before they were refused; they never had a value in
 // the document, so they are left out rather than re-applied.
-function entries(state: ProfileState): { path: string[]; key: string; stamp: Stamp }[] {
-  const out: { path: string[]; key: string; stamp: Stamp }[] = [];
+function entries(state: ProfileState): { path: readonly string[]; key: string; stamp: Stamp }[] {
+  const out: { path: readonly string[]; key: string; stamp: Stamp }[] = [];
   for (const [k, st] of Object.entries(state.stamps)) {
     if (!k.startsWith('[')) continue;
-    const path = JSON.parse(k) as string[];
+    const path = pathOfKey(k);
     if (unsafeKey(path) === undefined) out.push({ path, key: k, stamp: st });
   }
   return out;
+}
+
+/**
+ * Every update reads all of its profile's stamp keys back as paths: a profile's keys come from a
+ * small vocabulary of attribute paths, so they are parsed once (frozen: shared by every caller)
+ * in a cache that starts over when it grows past its bound.
+ */
+const parsedKeys = new Map<string, readonly string[]>();
+const PARSED_KEYS_MAX = 10_000;
+function pathOfKey(key: string): readonly string[] {
+  let path = parsedKeys.get(key);
+  if (path === undefined) {
+    if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.clear();
+    path = Object.freeze(JSON.parse(key) as string[]);
+    parsedKeys.set(key, path);
+  }
+  return path;
 }
 
 /** The latest write that replaced `path` wholesale: of the path itself or of an ancestor. */
@@ -304,7 +324,8 @@ export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: Eve
   if (op === '_set_with_history') stamp.h = true;
 
   const all = entries(state);
-  const own = state.stamps[keyOf(path)];
+  const ownKey = keyOf(path);
+  const own = state.stamps[ownKey];
   const history = (loser: Stamp, winner: Stamp): void => {
     if ((loser.h || winner.h) && !loser.del && effects) {
       effects.history.push({ path, value: loser.v, in: loser.in, eid: loser.eid, replacedBy: winner.eid });
@@ -312,26 +333,26 @@ export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: Eve
   };
   // Lost to an equal-or-later write of this path or of an ancestor that replaced it.
   for (const e of all) {
-    const covers = e.key === keyOf(path) || isPrefix(e.path, path);
+    const covers = e.key === ownKey || isPrefix(e.path, path);
     if (covers && compareStamps(e.stamp, stamp) >= 0) {
-      if (e.key === keyOf(path)) history(stamp, e.stamp);
+      if (e.key === ownKey) history(stamp, e.stamp);
       return false;
     }
   }
   if (own) history(own, stamp);
 
   writeAt(state.document, path, stamp);
-  const later: { path: string[]; stamp: Stamp }[] = [];
+  const later: { path: readonly string[]; key: string; stamp: Stamp }[] = [];
   for (const e of all) {
     if (!isPrefix(path, e.path)) continue;
     delete state.stamps[e.key];
     if (compareStamps(e.stamp, stamp) > 0) later.push(e);
   }
-  state.stamps[keyOf(path)] = stamp;
+  state.stamps[ownKey] = stamp;
   later.sort((a, b) => compareStamps(a.stamp, b.stamp));
   for (const e of later) {
     writeAt(state.document, e.path, e.stamp);
-    state.stamps[keyOf(e.path)] = e.stamp;
+    state.stamps[e.key] = e.stamp;
   }
   recomputeSetsAround(state, path);
   if (!stamp.del) schedule(update, stamp, at, effects);
@@ -363,8 +384,8 @@ export function mergeStates(into: ProfileState, from: ProfileState): void {
   const fromEntries = entries(from).sort((a, b) => a.path.length - b.path.length || compareStamps(a.stamp, b.stamp));
   for (const e of fromEntries) {
     const update: ProfileUpdate = e.stamp.del
-      ? { _id: '', _operation: '_delete', _path: e.path }
-      : { _id: '', _operation: e.stamp.h ? '_set_with_history' : '_set', _path: e.path, _value: { _v: e.stamp.v ?? null, _in: e.stamp.in } };
+      ? { _id: '', _operation: '_delete', _path: [...e.path] }
+      : { _id: '', _operation: e.stamp.h ? '_set_with_history' : '_set', _path: [...e.path], _value: { _v: e.stamp.v ?? null, _in: e.stamp.in } };
     applyUpdate(into, update, { eventId: e.stamp.eid, created: e.stamp.in });
   }
   for (const [k, elems] of Object.entries(from.stamps)) {
