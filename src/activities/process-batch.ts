@@ -124,7 +124,7 @@ export function createProcessBatch(deps: ActivityDeps) {
         // send overlapping the rest of the transaction instead of adding a round trip to it.
         const tsvTopic = cfg.BELTLINE_ENRICHED_TSV_TOPIC;
         const enriched = Promise.all([
-          publishEnriched(deps.producer(), cfg.BELTLINE_ENRICHED_TOPIC, cfg.BELTLINE_RAW_PARTITIONS, enrichedRecords(events, fresh)),
+          cfg.BELTLINE_ENRICHED ? publishEnriched(deps.producer(), cfg.BELTLINE_ENRICHED_TOPIC, cfg.BELTLINE_RAW_PARTITIONS, enrichedRecords(events, fresh)) : undefined,
           tsvTopic === undefined ? undefined : publishEnriched(deps.producer(), tsvTopic, cfg.BELTLINE_RAW_PARTITIONS, enrichedTsvRecords(events, fresh)),
         ]);
         // Awaited before the commit; this only keeps it from being unhandled if the transaction fails first.

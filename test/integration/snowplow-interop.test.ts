@@ -231,6 +231,28 @@ describe('Snowplow interop', () => {
     expect(out.map((r) => (JSON.parse(r.value) as { event_id: string }).event_id).filter((id) => ids.includes(id))).toEqual([]);
   }, 120_000);
 
+  it('off (BELTLINE_ENRICHED=false): the tracker\'s events are stored, and nothing goes to the enriched topic', async () => {
+    const raw = await freshTopic('sp-interop-off-raw');
+    const { topic: offTopic } = await freshTopic('sp-interop-off-enriched', 2);
+    const off = await startBeltline({
+      port: 18484,
+      env: { BELTLINE_RAW_TOPIC: raw.topic, BELTLINE_CONSUMER_GROUP: raw.group, BELTLINE_TASK_QUEUE: `sp-interop-off-${s}`, BELTLINE_ENRICHED_TOPIC: offTopic, BELTLINE_ENRICHED: 'false' },
+    });
+    try {
+      const session = snowplowTracker(off.url, { appId: `off-${s}`, bufferSize: 1 });
+      session.tracker.setUserId(`off-user-${s}`);
+      for (let i = 0; i < 3; i++) session.tracker.track(buildPageView({ pageUrl: `https://shop.example.com/off/${i}` }));
+      await session.flush();
+      expect(session.acknowledged).toHaveLength(3);
+      const stored = async () => (await pool.query<{ event_id: string }>('SELECT event_id FROM events WHERE event_id = ANY($1)', [session.acknowledged])).rows.length;
+      await waitFor('the three events stored', async () => ((await stored()) === 3 ? true : undefined), 60_000);
+      // Sent before the commit when on: once the events are stored, anything sent would be there.
+      expect(await recordCount(offTopic)).toBe(0);
+    } finally {
+      await off.stop();
+    }
+  }, 120_000);
+
   it('out, at least once: a worker killed after the send and before its commit leaves the events on enriched, and the retry stores each once', async () => {
     // Processes of their own: a collector that stays up, and a bridge + worker killed (-9) inside
     // the batch's transaction once the enriched send was acknowledged (the fault point before the commit).

@@ -157,6 +157,9 @@ describe('stack: Kafka', () => {
     expect(topicPlan(new Map([['raw', 8], ['bad', 3], ['profile-updates', 1], ['enriched', 8]]), wanted)).toEqual({ create: [], grow: [] });
     // A stack made before the enriched topic existed gets it on the next `stack up`.
     expect(topicPlan(new Map([['raw', 4], ['bad', 1], ['profile-updates', 1]]), wanted).create).toEqual([{ topic: 'enriched', numPartitions: 4 }]);
+    // Unless it is turned off (BELTLINE_ENRICHED=false): nothing writes it then.
+    const off = beltlineTopics({ BELTLINE_RAW_TOPIC: 'raw', BELTLINE_RAW_PARTITIONS: 4, BELTLINE_BAD_TOPIC: 'bad', BELTLINE_PROFILE_UPDATES_TOPIC: 'profile-updates', BELTLINE_ENRICHED_TOPIC: 'enriched', BELTLINE_ENRICHED: false });
+    expect(off.map((t) => t.topic)).toEqual(['raw', 'bad', 'profile-updates']);
   });
 });
 
