@@ -17,6 +17,8 @@ const duration = (examples: string) =>
 const durationMs = duration('500ms, 1s, 30s, 2m or PT30S').pipe(z.number().int().positive());
 /** The same, where 0 (none) is allowed too. */
 const durationOrZeroMs = duration('0, 500ms, 1s, 30s, 2m or PT30S').pipe(z.number().int().min(0));
+/** A switch: `true`/`1` or `false`/`0`. */
+const flag = (on: boolean) => z.enum(['true', 'false', '1', '0']).default(on ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
 
 const schema = z.object({
   BELTLINE_HOME: z.string().default(path.join(REPO_ROOT, '.beltline')),
@@ -46,7 +48,7 @@ const schema = z.object({
   BELTLINE_COOKIE_DOMAIN: z.string().optional(),
   BELTLINE_BELTS_DIR: z.string().default(path.join(REPO_ROOT, 'examples', 'belts')),
   /** Development: Snowplow Micro-style inspection routes under /micro. */
-  BELTLINE_MICRO: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  BELTLINE_MICRO: flag(false),
   /**
    * Hosts, addresses or CIDRs (comma-separated) actions may target although they are loopback,
    * link-local or private; none by default.
@@ -82,7 +84,7 @@ const schema = z.object({
    * off, the worker skips encoding and sending a record per event, about a tenth to a fifth of its
    * CPU per event in the end-to-end bench, for a deployment where nothing reads that topic.
    */
-  BELTLINE_ENRICHED: z.enum(['true', 'false', '1', '0']).default('true').transform((v) => v === 'true' || v === '1'),
+  BELTLINE_ENRICHED: flag(true),
   /** The same events as enriched TSV, for Snowplow's loaders; unset: not written. */
   BELTLINE_ENRICHED_TSV_TOPIC: z.string().min(1).optional(),
   /** Bad rows a recovery run could not repair, with the reason (`beltline recover`). */

@@ -5,7 +5,7 @@
  * The worker checks the same bounds again (identify(), storage checks): a record already in Kafka,
  * or written by another producer, still becomes a bad row, never a failed batch.
  */
-import { evaluateTimestamp, firstMatch, parseExpression, type EventType } from '../eventtypes/definition';
+import { evaluateTimestamp, matchPath, parseExpression, type EventType } from '../eventtypes/definition';
 import { DefinitionError } from '../shared/errors';
 import type { TrackerParams } from '../snowplow/tp2';
 import { MAX_EVENT_TIME, MAX_ID_LENGTH, MIN_EVENT_TIME } from '../events/expand';
@@ -112,11 +112,11 @@ function identityViolation(type: EventType, payload: unknown, b: CollectorBounds
   for (const text of [type.eventIdExpression, type.correlationIdExpression]) {
     const expr = parseExpression(text, 'id');
     if (expr.kind !== 'jsonpath') continue;
-    const v = firstMatch(expr.path, payload);
+    const v = matchPath(expr, payload);
     if (typeof v === 'string' && v.length > b.maxIdChars) return { field: expr.path, reason: `the id is ${v.length} characters long; an id has at most ${b.maxIdChars}` };
   }
   const ts = parseExpression(type.timestampExpression, 'timestampExpression');
-  if (ts.kind !== 'jsonpath' || firstMatch(ts.path, payload) === undefined) return undefined;
+  if (ts.kind !== 'jsonpath' || matchPath(ts, payload) === undefined) return undefined;
   let ms: number;
   try {
     ms = evaluateTimestamp(ts, payload, { seed: '', receivedAt: 0 }, ts.path);

@@ -4,6 +4,7 @@ import { DefinitionError } from '../shared/errors';
 import { durationField } from '../shared/durations';
 import { compileRowValidator, idProblem, MAX_SEGMENT_NAME, segmentColumns } from '../segments/columns';
 import { isObject } from '../shared/json';
+import { BoundedMemo } from '../shared/memo';
 
 /** Event types as seed 001 defines them, pure: validation, naming, identity expressions. */
 
@@ -49,23 +50,25 @@ export type Expression =
   | { kind: 'nowMillis' }
   /** beltline's own: a Snowplow event's user: user_id, else domain_userid, else network_userid. */
   | { kind: 'snowplowUser' }
-  | { kind: 'jsonpath'; path: string };
+  | JsonPathExpression;
+
+export interface JsonPathExpression {
+  kind: 'jsonpath';
+  path: string;
+  /** The names of a plain dotted path (`$.a.b`: the common id and time expressions), read without jsonpath-plus; null for any other. */
+  dotted: readonly string[] | null;
+}
 
 /**
  * Parsed expressions by their text. Every event evaluates its type's three expressions, and
  * checking a JSON path runs it once: parsing each once per process, not per event, took a fifth
  * of a batch's parse time. Bounded: it starts over past its size (a type's text never changes meaning).
  */
-const parsedExpressions = new Map<string, Expression>();
-const PARSED_EXPRESSIONS_MAX = 10_000;
+const parsedExpressions = new BoundedMemo<string, Expression>(10_000);
 
 export function parseExpression(text: unknown, field: string): Expression {
-  const known = typeof text === 'string' ? parsedExpressions.get(text) : undefined;
-  if (known) return known;
-  const expr = parseExpressionText(text, field);
-  if (parsedExpressions.size >= PARSED_EXPRESSIONS_MAX) parsedExpressions.clear();
-  parsedExpressions.set(text as string, Object.freeze(expr));
-  return expr;
+  if (typeof text !== 'string') return parseExpressionText(text, field);
+  return parsedExpressions.get(text, (t) => Object.freeze(parseExpressionText(t, field)));
 }
 
 function parseExpressionText(text: unknown, field: string): Expression {
@@ -77,7 +80,7 @@ function parseExpressionText(text: unknown, field: string): Expression {
   if (t.startsWith('$')) {
     const problem = jsonPathProblem(t);
     if (problem) throw new DefinitionError(field, `not a valid JSON path (${problem}): ${JSON.stringify(t)}`);
-    return { kind: 'jsonpath', path: t };
+    return jsonPathExpression(t);
   }
   throw new DefinitionError(field, `unknown expression ${JSON.stringify(t)}: use #randomUUID(), #nowMillis() or a JSON path such as $.userId`);
 }
@@ -124,18 +127,10 @@ export function seededUuid(seed: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/** `$.a.b.c` with plain names: the common id and time expressions, read without jsonpath-plus. */
 const DOTTED = /^\$(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/;
-const dottedPaths = new Map<string, readonly string[] | null>();
 
-function dottedSegments(path: string): readonly string[] | null {
-  let segments = dottedPaths.get(path);
-  if (segments === undefined) {
-    segments = DOTTED.test(path) ? Object.freeze(path.slice(2).split('.')) : null;
-    if (dottedPaths.size >= PARSED_EXPRESSIONS_MAX) dottedPaths.clear();
-    dottedPaths.set(path, segments);
-  }
-  return segments;
+function jsonPathExpression(path: string): JsonPathExpression {
+  return { kind: 'jsonpath', path, dotted: DOTTED.test(path) ? path.slice(2).split('.') : null };
 }
 
 /**
@@ -143,19 +138,23 @@ function dottedSegments(path: string): readonly string[] | null {
  * properties as jsonpath-plus does (a falsy or missing step finds nothing; test/unit/json-path
  * checks the two agree), about ten times faster; anything else goes to jsonpath-plus.
  */
-export function firstMatch(path: string, payload: unknown): unknown {
+export function matchPath(expr: JsonPathExpression, payload: unknown): unknown {
   if (typeof payload !== 'object' || payload === null) return undefined;
-  const segments = dottedSegments(path);
-  if (segments !== null) {
+  if (expr.dotted !== null) {
     let node: unknown = payload;
-    for (const key of segments) {
+    for (const key of expr.dotted) {
       if (!node || !Object.hasOwn(node as object, key)) return undefined;
       node = (node as Record<string, unknown>)[key];
     }
     return node;
   }
-  const found: unknown[] = JSONPath({ path, json: payload, wrap: true });
+  const found: unknown[] = JSONPath({ path: expr.path, json: payload, wrap: true });
   return found[0];
+}
+
+/** matchPath for a path given as text. */
+export function firstMatch(path: string, payload: unknown): unknown {
+  return matchPath(jsonPathExpression(path), payload);
 }
 
 function snowplowUser(payload: unknown): string | undefined {
@@ -179,7 +178,7 @@ export function evaluateId(expr: Expression, payload: unknown, ctx: ExpressionCo
       throw new DefinitionError(field, 'the event has no user_id, domain_userid, network_userid or event_id');
     }
     case 'jsonpath': {
-      const v = firstMatch(expr.path, payload);
+      const v = matchPath(expr, payload);
       if (typeof v === 'string' && v !== '') return v;
       if (typeof v === 'number' && Number.isFinite(v)) return String(v);
       throw new DefinitionError(field, `${expr.path} found no string or number in the event`);
@@ -191,7 +190,7 @@ export function evaluateId(expr: Expression, payload: unknown, ctx: ExpressionCo
 export function evaluateTimestamp(expr: Expression, payload: unknown, ctx: ExpressionContext, field: string): number {
   if (expr.kind === 'nowMillis') return ctx.receivedAt;
   if (expr.kind !== 'jsonpath') throw new DefinitionError(field, 'a timestamp expression is #nowMillis() or a JSON path');
-  const v = firstMatch(expr.path, payload);
+  const v = matchPath(expr, payload);
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string') {
     const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);

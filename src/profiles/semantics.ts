@@ -1,6 +1,7 @@
 import { durationOrNull } from '../shared/durations';
 import { updateProblem } from './update-schema';
 import { isObject } from '../shared/json';
+import { BoundedMemo } from '../shared/memo';
 
 /**
  * Profile update semantics (seed 000, "PROFILESPECS"), pure: no I/O.
@@ -215,17 +216,9 @@ function entries(state: ProfileState): { path: readonly string[]; key: string; s
  * small vocabulary of attribute paths, so they are parsed once (frozen: shared by every caller)
  * in a cache that starts over when it grows past its bound.
  */
-const parsedKeys = new Map<string, readonly string[]>();
-const PARSED_KEYS_MAX = 10_000;
-function pathOfKey(key: string): readonly string[] {
-  let path = parsedKeys.get(key);
-  if (path === undefined) {
-    if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.clear();
-    path = Object.freeze(JSON.parse(key) as string[]);
-    parsedKeys.set(key, path);
-  }
-  return path;
-}
+const parsedKeys = new BoundedMemo<string, readonly string[]>(10_000);
+const parseKey = (key: string): readonly string[] => Object.freeze(JSON.parse(key) as string[]);
+const pathOfKey = (key: string): readonly string[] => parsedKeys.get(key, parseKey);
 
 /** The latest write that replaced `path` wholesale: of the path itself or of an ancestor. */
 function coveringStamp(state: ProfileState, path: readonly string[]): Stamp | undefined {

@@ -1,6 +1,7 @@
 import { UAParser } from 'ua-parser-js';
 import { parseSchemaUri, parseSchemaVer } from '../schemas/iglu';
 import { isObject } from '../shared/json';
+import { BoundedMemo } from '../shared/memo';
 import type { TrackerParams } from './tp2';
 
 /** What the collector knew of the request an event came in. */
@@ -141,16 +142,10 @@ function checkTstamp(ms: number, field: string): number {
 // Six timestamps per event, most of them shared by the events of one request or batch (the
 // collector's, the tracker's send time): Date#toISOString took as much of the worker's CPU as
 // the profile store. A small memo, emptied when full.
-const isoMemo = new Map<number, string>();
+const isoMemo = new BoundedMemo<number, string>(4096);
 
 function isoTstamp(ms: number, field: string): string {
-  let iso = isoMemo.get(ms);
-  if (iso === undefined) {
-    iso = new Date(checkTstamp(ms, field)).toISOString();
-    if (isoMemo.size >= 4096) isoMemo.clear();
-    isoMemo.set(ms, iso);
-  }
-  return iso;
+  return isoMemo.get(ms, () => new Date(checkTstamp(ms, field)).toISOString());
 }
 
 function epochMs(v: string, param: string): number {
@@ -280,17 +275,12 @@ function urlFields(prefix: 'page' | 'refr', raw: unknown): Record<string, unknow
 // each (dozens of regexes) showed in the worker's CPU profile. Results are kept for the
 // most recent agents; the map is cleared when full, which bounds it whatever the traffic.
 const UA_CACHE_SIZE = 2000;
-const uaCache = new Map<string, Readonly<Record<string, unknown>>>();
+const uaCache = new BoundedMemo<string, Readonly<Record<string, unknown>>>(UA_CACHE_SIZE);
 
 /** Browser, OS and device from the user agent, into Snowplow's legacy atomic fields. */
 export function userAgentFields(ua: string | undefined): Record<string, unknown> {
   if (!ua) return {};
-  const hit = uaCache.get(ua);
-  if (hit) return { ...hit };
-  const fields = parseUserAgent(ua);
-  if (uaCache.size >= UA_CACHE_SIZE) uaCache.clear();
-  uaCache.set(ua, fields);
-  return { ...fields };
+  return { ...uaCache.get(ua, parseUserAgent) };
 }
 
 function parseUserAgent(ua: string): Record<string, unknown> {

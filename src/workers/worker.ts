@@ -43,7 +43,7 @@ function installRuntime(): void {
  * activity's failed attempt then said neither its message nor its stack. Under `err` pino's
  * serializer writes both, so an operator reads why a batch retries.
  */
-export function withErr(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+function withErr(meta: Record<string, unknown> | undefined): Record<string, unknown> {
   if (!meta || !(meta.error instanceof Error)) return meta ?? {};
   const { error, ...rest } = meta;
   return { ...rest, err: error };
