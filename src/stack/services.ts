@@ -181,7 +181,7 @@ export async function startKafka(cfg: Config, p: Paths, logFile: string): Promis
   return spawnDetached('java', [...jvm, 'kafka.Kafka', props], { logFile, cwd: conf });
 }
 
-async function kafkaAdmin(cfg: Config): Promise<import('kafkajs').Admin> {
+async function kafkaAdmin(cfg: Config, retries = 2): Promise<import('kafkajs').Admin> {
   const { Kafka, logLevel } = await import('kafkajs');
   // Quiet: while polling a broker that is still starting, every refused attempt would log.
   const kafka = new Kafka({
@@ -189,19 +189,37 @@ async function kafkaAdmin(cfg: Config): Promise<import('kafkajs').Admin> {
     brokers: cfg.kafkaBrokers,
     connectionTimeout: 2000,
     requestTimeout: 10_000,
-    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
+    retry: { retries, initialRetryTime: 200, maxRetryTime: 1000 },
     logLevel: logLevel.NOTHING,
   });
   return kafka.admin();
 }
 
+/** Topics asked about at once while checking that the broker serves them. */
+const SERVED_CHECK_CONCURRENCY = 50;
+
+/**
+ * Ready means serving every partition in its data folder, not only answering: a restarted broker
+ * answers metadata before it has loaded its partitions, and with about 1,500 of them some topics
+ * still answered "not the leader" for 5-10 s. Clients retry that, but a test's set-up or a
+ * tracker's request in that window failed. Each topic's offsets are asked for once, no retries;
+ * the caller polls.
+ */
 export async function kafkaReady(cfg: Config): Promise<boolean> {
   const { host, port } = kafkaEndpoint(cfg);
   if (!(await portAnswers(host, port))) return false;
-  const admin = await kafkaAdmin(cfg);
+  const admin = await kafkaAdmin(cfg, 0);
   try {
     await admin.connect();
-    await admin.listTopics();
+    const topics = await admin.listTopics();
+    // One metadata request for all: kafkajs fetches metadata again each time a topic is new to it.
+    await admin.fetchTopicMetadata({ topics });
+    for (let i = 0; i < topics.length; i += SERVED_CHECK_CONCURRENCY) {
+      // Settled, not Promise.all: a request still in flight when the admin disconnects kept `stack
+      // up` from exiting.
+      const answers = await Promise.allSettled(topics.slice(i, i + SERVED_CHECK_CONCURRENCY).map((topic) => admin.fetchTopicOffsets(topic)));
+      if (answers.some((a) => a.status === 'rejected')) return false;
+    }
     return true;
   } finally {
     await admin.disconnect();
