@@ -172,10 +172,17 @@ export function kafkaJvmArgs(log4jFile: string, libsDir: string): string[] {
   return ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4jFile}`, '-cp', `${libsDir}/*`];
 }
 
-/** A KRaft cluster id: 16 bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
+/**
+ * A KRaft cluster id: 16 bytes, base64url without padding (what `kafka-storage random-uuid` prints).
+ * Never with a leading '-': `kafka-storage format -t -x…` reads such an id as an option and fails
+ * ("expected one argument"), which 1 in 64 random ids did (Kafka's own Uuid draws again). The
+ * first byte's top bit is cleared, so the id starts with one of A-Z or a-f.
+ */
 export function kafkaClusterId(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new Error('a Kafka cluster id takes 16 bytes');
-  return Buffer.from(bytes).toString('base64url');
+  const b = Buffer.from(bytes);
+  b[0] &= 0x7f;
+  return b.toString('base64url');
 }
 
 /**

@@ -139,6 +139,17 @@ describe('stack: Kafka', () => {
     expect(() => kafkaClusterId(new Uint8Array(8))).toThrow();
   });
 
+  it('never starts a cluster id with "-", which kafka-storage would read as an option', () => {
+    // 0xf8 is 111110.. in bits: base64url's '-' as the first character.
+    const dash = new Uint8Array(16);
+    dash[0] = 0xf8;
+    expect(kafkaClusterId(dash)).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{21}$/);
+    for (let first = 0; first < 256; first++) {
+      const bytes = new Uint8Array(16).fill(first);
+      expect(kafkaClusterId(bytes)[0]).not.toBe('-');
+    }
+  });
+
   it('plans topics: creates the missing, grows raw, never shrinks', () => {
     const wanted = beltlineTopics({
       BELTLINE_RAW_TOPIC: 'raw',
