@@ -51,5 +51,26 @@ main()
   .catch(async (err: unknown) => {
     process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
     await killChildren().catch(() => undefined);
+    const kept = await keepLogs().catch(() => undefined);
+    if (kept) process.stderr.write(`bench: the failed run's logs are kept in ${kept}\n`);
     process.exit(1);
   });
+
+/**
+ * The next run overwrites the role logs, which lost the only record of a stall (a 5,000 events/s
+ * phase that made no progress for 60 s and did not recur): a failed run's are copied aside.
+ */
+async function keepLogs(): Promise<string | undefined> {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { loadConfig } = await import('../src/config');
+  const dir = path.join(loadConfig().BELTLINE_HOME, 'logs');
+  // This run's: written since it started.
+  const started = Date.now() - process.uptime() * 1000;
+  const logs = fs.readdirSync(dir).filter((f) => f.startsWith('bench-') && f.endsWith('.log') && fs.statSync(path.join(dir, f)).mtimeMs >= started);
+  if (logs.length === 0) return undefined;
+  const into = path.join(dir, `bench-failed-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  fs.mkdirSync(into);
+  for (const f of logs) fs.copyFileSync(path.join(dir, f), path.join(into, f));
+  return into;
+}

@@ -90,6 +90,10 @@ export async function benchProfiles(opts: { updates?: number; expirations?: numb
   }
   const reapSec = (Date.now() - t) / 1000;
   await producer.disconnect();
+  // The broker keeps a topic until it is deleted: one per run piled up on the development broker.
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
   await pool.query("DELETE FROM expirations WHERE stamp_eid LIKE 'bench-%'");
   await pool.query("DELETE FROM profiles WHERE id LIKE 'bench-exp-%'");
   await pool.end();
