@@ -51,7 +51,8 @@ interface ServiceDef {
   endpoint(cfg: Config): string;
   /** The port accepts connections: cheap, says nothing about readiness. */
   answers(cfg: Config): Promise<boolean>;
-  ready(cfg: Config): Promise<boolean>;
+  /** `started`: this `up` started the process (a reused one was made ready by the `up` that started it). */
+  ready(cfg: Config, started: boolean): Promise<boolean>;
   pidFile(p: Paths): string;
   logFile(p: Paths): string;
   /** Starts the service; the pid to record, or undefined when the service writes its own pid file. */
@@ -79,7 +80,9 @@ const DEFS: Record<ServiceName, ServiceDef> = {
   kafka: {
     endpoint: (cfg) => cfg.kafkaBrokers.join(','),
     answers: (cfg) => portAnswers(kafkaEndpoint(cfg).host, kafkaEndpoint(cfg).port),
-    ready: kafkaReady,
+    // Every partition only for a broker this `up` started: one reused as external may be a real
+    // cluster with thousands of topics, and one of ours was checked by the `up` that started it.
+    ready: (cfg, started) => kafkaReady(cfg, { everyPartition: started }),
     pidFile: (p) => path.join(p.run, 'kafka.pid'),
     logFile: (p) => path.join(p.logs, 'kafka.log'),
     start: startKafka,
@@ -160,12 +163,14 @@ async function upOne(cfg: Config, name: ServiceName): Promise<ServiceStatus> {
     }
     let pid = ours.pid;
     const started = Date.now();
+    let startedHere = false;
     if (pid !== undefined) {
       log.info({ service: name, pid }, 'reusing');
     } else if (await def.answers(cfg)) {
       log.info({ service: name, endpoint: def.endpoint(cfg) }, 'port answers but is not ours: reusing it as external');
     } else {
       log.info({ service: name, logFile }, 'starting');
+      startedHere = true;
       try {
         pid = await def.start(cfg, p, logFile);
       } catch (err) {
@@ -180,7 +185,7 @@ async function upOne(cfg: Config, name: ServiceName): Promise<ServiceStatus> {
       `${name} (${def.endpoint(cfg)})`,
       async () => {
         if (watched !== undefined && !isAlive(watched)) throw new GiveUp(`${name} (pid ${watched}) exited`);
-        return def.ready(cfg);
+        return def.ready(cfg, startedHere);
       },
       def.readyTimeoutMs,
       logFile,
