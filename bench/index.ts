@@ -64,7 +64,8 @@ async function keepLogs(): Promise<string | undefined> {
   const fs = await import('node:fs');
   const path = await import('node:path');
   const { loadConfig } = await import('../src/config');
-  const dir = path.join(loadConfig().BELTLINE_HOME, 'logs');
+  const { paths } = await import('../src/stack/services');
+  const dir = paths(loadConfig()).logs;
   // This run's: written since it started.
   const started = Date.now() - process.uptime() * 1000;
   const logs = fs.readdirSync(dir).filter((f) => f.startsWith('bench-') && f.endsWith('.log') && fs.statSync(path.join(dir, f)).mtimeMs >= started);

@@ -152,11 +152,6 @@ export function matchPath(expr: JsonPathExpression, payload: unknown): unknown {
   return found[0];
 }
 
-/** matchPath for a path given as text. */
-export function firstMatch(path: string, payload: unknown): unknown {
-  return matchPath(jsonPathExpression(path), payload);
-}
-
 function snowplowUser(payload: unknown): string | undefined {
   const p = (payload ?? {}) as Record<string, unknown>;
   for (const k of ['user_id', 'domain_userid', 'network_userid', 'event_id']) {

@@ -35,13 +35,13 @@ export interface TopicSpec {
  * these. Pure.
  */
 export function beltlineTopics(
-  cfg: Pick<Config, 'BELTLINE_RAW_TOPIC' | 'BELTLINE_RAW_PARTITIONS' | 'BELTLINE_BAD_TOPIC' | 'BELTLINE_PROFILE_UPDATES_TOPIC' | 'BELTLINE_ENRICHED_TOPIC' | 'BELTLINE_ENRICHED_TSV_TOPIC'> & Partial<Pick<Config, 'BELTLINE_ENRICHED'>>,
+  cfg: Pick<Config, 'BELTLINE_RAW_TOPIC' | 'BELTLINE_RAW_PARTITIONS' | 'BELTLINE_BAD_TOPIC' | 'BELTLINE_PROFILE_UPDATES_TOPIC' | 'BELTLINE_ENRICHED_TOPIC' | 'BELTLINE_ENRICHED' | 'BELTLINE_ENRICHED_TSV_TOPIC'>,
 ): TopicSpec[] {
   return [
     { topic: cfg.BELTLINE_RAW_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS },
     { topic: cfg.BELTLINE_BAD_TOPIC, numPartitions: 1 },
     { topic: cfg.BELTLINE_PROFILE_UPDATES_TOPIC, numPartitions: 1 },
-    ...(cfg.BELTLINE_ENRICHED === false ? [] : [{ topic: cfg.BELTLINE_ENRICHED_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS }]),
+    ...(cfg.BELTLINE_ENRICHED ? [{ topic: cfg.BELTLINE_ENRICHED_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS }] : []),
     ...(cfg.BELTLINE_ENRICHED_TSV_TOPIC === undefined ? [] : [{ topic: cfg.BELTLINE_ENRICHED_TSV_TOPIC, numPartitions: cfg.BELTLINE_RAW_PARTITIONS }]),
   ];
 }

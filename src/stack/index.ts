@@ -162,7 +162,7 @@ async function upOne(cfg: Config, name: ServiceName): Promise<ServiceStatus> {
       fs.rmSync(pidFile, { force: true });
     }
     let pid = ours.pid;
-    const started = Date.now();
+    const startedAt = Date.now();
     let startedHere = false;
     if (pid !== undefined) {
       log.info({ service: name, pid }, 'reusing');
@@ -192,7 +192,7 @@ async function upOne(cfg: Config, name: ServiceName): Promise<ServiceStatus> {
     );
     await def.afterReady?.(cfg);
     const status = await statusOf(cfg, name);
-    log.info({ service: name, state: status.state, endpoint: status.endpoint, pid: status.pid, ms: Date.now() - started }, 'ready');
+    log.info({ service: name, state: status.state, endpoint: status.endpoint, pid: status.pid, ms: Date.now() - startedAt }, 'ready');
     return status;
   });
 }

@@ -205,7 +205,7 @@ const SERVED_CHECK_CONCURRENCY = 50;
  * tracker's request in that window failed. Each topic's offsets are asked for once, no retries;
  * the caller polls. `everyPartition: false` checks only that the broker answers metadata.
  */
-export async function kafkaReady(cfg: Config, opts: { everyPartition: boolean } = { everyPartition: true }): Promise<boolean> {
+export async function kafkaReady(cfg: Config, opts: { everyPartition: boolean }): Promise<boolean> {
   const { host, port } = kafkaEndpoint(cfg);
   if (!(await portAnswers(host, port))) return false;
   const admin = await kafkaAdmin(cfg, 0);

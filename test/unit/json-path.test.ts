@@ -1,11 +1,14 @@
 import { JSONPath } from 'jsonpath-plus';
-import { firstMatch, parseExpression } from '../../src/eventtypes/definition';
+import { matchPath, parseExpression, type JsonPathExpression } from '../../src/eventtypes/definition';
 
-/** What firstMatch returned before its dotted-path shortcut: jsonpath-plus's first result. */
+/** The path as an event type's expression, matched as identify() matches it. */
+const firstMatch = (path: string, payload: unknown): unknown => matchPath(parseExpression(path, 'path') as JsonPathExpression, payload);
+
+/** What matching returned before its dotted-path shortcut: jsonpath-plus's first result. */
 const reference = (path: string, payload: unknown): unknown =>
   typeof payload !== 'object' || payload === null ? undefined : (JSONPath({ path, json: payload, wrap: true }) as unknown[])[0];
 
-describe('firstMatch: a dotted path finds what jsonpath-plus finds', () => {
+describe('matchPath: a dotted path finds what jsonpath-plus finds', () => {
   const paths = ['$.userId', '$.user.id', '$.a.b.c', '$.length', '$.s.length', '$.arr.length', '$.arr.x', '$.__proto__', '$.constructor', '$.n.x', '$.z.x', '$.e.x', '$.f', '$.nul', '$.nul.x', '$.u', '$.toString'];
   const payloads: unknown[] = [
     {},

@@ -157,6 +157,7 @@ describe('stack: Kafka', () => {
       BELTLINE_BAD_TOPIC: 'bad',
       BELTLINE_PROFILE_UPDATES_TOPIC: 'profile-updates',
       BELTLINE_ENRICHED_TOPIC: 'enriched',
+      BELTLINE_ENRICHED: true,
     });
     expect(topicPlan(new Map(), wanted).create.map((t) => [t.topic, t.numPartitions])).toEqual([
       ['raw', 4],
