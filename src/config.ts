@@ -107,6 +107,13 @@ const schema = z.object({
   /** How often a worker deletes events past their type's eventstoreTTL. */
   BELTLINE_RETENTION_INTERVAL_MS: positiveInt.default(60_000),
 
+  /**
+   * Profiles a worker keeps as it wrote them, per project, so a batch touching a profile it wrote
+   * before only locks the row instead of reading it back (src/profiles/cache.ts; the row's version
+   * decides, so a profile written by anything else since is read). 0: off.
+   */
+  BELTLINE_PROFILE_CACHE: z.coerce.number().int().min(0).default(20_000),
+
   /** Width of an expiry bucket: one reaper workflow per bucket. */
   BELTLINE_EXPIRY_BUCKET_MS: positiveInt.default(60_000),
 

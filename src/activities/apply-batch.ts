@@ -27,13 +27,14 @@ export function createApplyBatch(deps: ActivityDeps) {
       const timer = applyLatency.startTimer();
       const result = await withTransaction(pool, async (client) => {
         const rows = await lockPendingOutputs(client, toSelector(events));
-        if (rows.length === 0) return { applied: 0, profiles: 0, buckets: [], refused: new Map(), outbox: null };
-        const applied = await applyOutputs(client, rows, { project: deps.project, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS, producer: deps.producer });
+        if (rows.length === 0) return { applied: 0, profiles: 0, buckets: [], refused: new Map(), outbox: null, written: null };
+        const applied = await applyOutputs(client, rows, { project: deps.project, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS, producer: deps.producer, cache: deps.profiles });
         await markOutputsApplied(client, rows, applied.refused);
         faultPoint('before-commit', 'applyBatch', applied.applied);
         return applied;
       });
       faultPoint('after-commit', 'applyBatch', result.applied);
+      deps.profiles.remember(result.written);
       timer();
       updatesApplied.inc(result.applied);
       for (const [belt, refused] of result.refused) beltErrors.inc({ belt }, refused.size);

@@ -9,6 +9,7 @@ import type { EventType } from '../eventtypes/definition';
 import { EventTypeCache } from '../eventtypes/store';
 import { Partitions } from '../events/partitions';
 import { Harvesting } from '../harvesters/run';
+import { ProfileCache } from '../profiles/cache';
 import { DEFAULT_PROJECT } from '../projects/names';
 import { ensureProjectTopics, projectConfig } from '../projects/topics';
 import { createKafka, ResilientProducer } from '../kafka/producer';
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   schemas: SchemaRegistry;
   belts: BeltRunner;
   beltHeads: BeltHeadCache;
+  /** The profiles this process wrote, as it wrote them (see ProfileCache). */
+  profiles: ProfileCache;
   /** Connected on first use: a worker that never publishes never connects. */
   producer(): ResilientProducer;
 }
@@ -57,6 +60,7 @@ export function createDeps(
     schemas: new SchemaRegistry(pool),
     belts: new BeltRunner(pool),
     beltHeads: new BeltHeadCache(pool, definitions),
+    profiles: ProfileCache.fromConfig(cfg),
     producer: opts.producer ?? (() => (producer ??= new ResilientProducer(createKafka(cfg, 'beltline-worker')))),
   };
 }

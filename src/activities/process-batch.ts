@@ -137,7 +137,7 @@ export function createProcessBatch(deps: ActivityDeps) {
         const rows: OutputRow[] = kept.flatMap((r) =>
           r.outcomes.filter((o) => o.error === null).map((o) => ({ eventId: o.eventId, belt: r.belt.name, updates: o.updates, direct: o.direct, created: created.get(o.eventId) ?? 0 })),
         );
-        const applied = await applyOutputs(client, rows, { project: deps.project, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS, producer: deps.producer });
+        const applied = await applyOutputs(client, rows, { project: deps.project, bucketMs: cfg.BELTLINE_EXPIRY_BUCKET_MS, producer: deps.producer, cache: deps.profiles });
         for (const r of kept) await insertBeltOutputs(client, r.belt, r.outcomes, { applied: true, refused: applied.refused });
         if (!input.records) await markBatchDone(client, input);
         await enriched;
@@ -146,6 +146,7 @@ export function createProcessBatch(deps: ActivityDeps) {
         return { fresh, freshBad, kept, applied };
       });
       faultPoint('after-commit', 'processBatch', done.applied.applied);
+      deps.profiles.remember(done.applied.written);
       timer();
 
       for (const b of done.freshBad) badRowsMetric.inc({ type: b.type });

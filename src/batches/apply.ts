@@ -3,6 +3,7 @@ import type { OutputRow, Refusals } from '../belts/outputs-store';
 import type { ResilientProducer } from '../kafka/producer';
 import { logger } from '../log';
 import { soonestBuckets } from '../expiry/buckets';
+import type { ProfileCache, WrittenProfiles } from '../profiles/cache';
 import { applyUpdatesInTx, type PendingUpdate } from '../profiles/store';
 import { publishDeadLetters, writeSegmentRows } from '../segments/writes';
 
@@ -22,6 +23,8 @@ export interface AppliedOutputs {
   refused: Refusals;
   /** The change-stream outbox row written, to publish after the commit. */
   outbox: string | null;
+  /** For the profile cache, after the commit. */
+  written: WrittenProfiles | null;
 }
 
 /**
@@ -31,10 +34,10 @@ export interface AppliedOutputs {
 export async function applyOutputs(
   client: PoolClient,
   rows: readonly OutputRow[],
-  opts: { project: string; bucketMs: number; producer: () => ResilientProducer },
+  opts: { project: string; bucketMs: number; producer: () => ResilientProducer; cache?: ProfileCache },
 ): Promise<AppliedOutputs> {
   const pending: PendingUpdate[] = rows.flatMap((r) => r.updates.map((update) => ({ update, ctx: { eventId: r.eventId, created: r.created }, belt: r.belt })));
-  const result = await applyUpdatesInTx(client, pending, opts.bucketMs);
+  const result = await applyUpdatesInTx(client, pending, opts.bucketMs, opts.cache);
   const refused: Refusals = new Map();
   for (const r of result.refused) {
     log.warn({ eventId: r.eventId, belt: r.belt, reason: r.reason }, 'update refused');
@@ -49,7 +52,7 @@ export async function applyOutputs(
       await publishDeadLetters(opts.producer(), segments.deadLetters);
     }
   }
-  return { applied: pending.length, profiles: result.profiles, buckets: soonestBuckets(result.buckets), refused, outbox: result.outbox };
+  return { applied: pending.length, profiles: result.profiles, buckets: soonestBuckets(result.buckets), refused, outbox: result.outbox, written: result.written };
 }
 
 /**

@@ -79,6 +79,13 @@ export const updatesApplied = new Counter({
   registers: [registry],
 });
 
+export const profileCacheLookups = new Counter({
+  name: 'beltline_profile_cache_lookups_total',
+  help: 'Profiles a batch locked, by where their state came from: hit (the worker cache, still the version it wrote), stale (cached, but written by something else since: read), miss (read)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
 export const applyLatency = new Histogram({
   name: 'beltline_apply_batch_duration_seconds',
   help: "Time of one apply transaction: a batch's events, belt outputs and profile updates (and, for belts with a task queue of their own, a second one)",

@@ -149,6 +149,18 @@ export function parseInstant(v: unknown): number {
   throw new UpdateError('_value._in', `must be epoch milliseconds or an ISO-8601 date from year 1 to 9999, got ${JSON.stringify(v)}`);
 }
 
+/**
+ * A number JSON cannot carry (Infinity, NaN: a Python belt's integer past 1e308 parses as
+ * Infinity) would be stored as null while the state in memory, which a worker keeps for its
+ * next batches (see cache.ts), held the number: such a value is refused instead.
+ */
+function hasNonFinite(v: Json | undefined): boolean {
+  if (typeof v === 'number') return !Number.isFinite(v);
+  if (Array.isArray(v)) return v.some(hasNonFinite);
+  if (isObject(v)) return Object.values(v).some(hasNonFinite);
+  return false;
+}
+
 /** Refuses a time-to-live or time-to-notify that would fall after 9999 (before anything changes). */
 function checkExpiry(update: ProfileUpdate, at: number): void {
   for (const field of ['_ttl', '_ttn'] as const) {
@@ -277,11 +289,13 @@ export function applyUpdate(state: ProfileState, update: ProfileUpdate, ctx: Eve
   checkPath(path);
   const at = update._value?._in !== undefined ? parseInstant(update._value._in) : ctx.created;
   checkExpiry(update, at);
+  if (hasNonFinite(update._value?._v)) throw new UpdateError('_value._v', 'holds a number JSON cannot represent (Infinity or NaN)');
 
   if (op === '_increment') {
     // Counters commute, so they need no stamp; at-most-once per event is the store's job.
     const current = readAt(state.document, path);
     const next = (typeof current === 'number' ? current : 0) + (update._value?._v as number);
+    if (!Number.isFinite(next)) throw new UpdateError('_value._v', `adding ${String(update._value?._v)} to ${String(current)} goes past the largest number JSON can represent`);
     writeAt(state.document, path, { in: ctx.created, eid: ctx.eventId, v: next });
     return true;
   }

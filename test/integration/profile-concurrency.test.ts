@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { Pool } from 'pg';
+import { ProfileCache } from '../../src/profiles/cache';
 import { applyUpdates, type PendingUpdate } from '../../src/profiles/store';
 import { testPool } from '../support/beltline';
 
@@ -45,6 +46,34 @@ describe('profile store under concurrent batches', () => {
         await Promise.all(batches.reverse().map((b) => applyUpdates(pool, b, 60_000)));
         const { rows } = await pool.query<{ id: string; document: unknown }>('SELECT id, document FROM profiles WHERE id LIKE $1 ORDER BY id', [`${prefix}-%`]);
         const by = (tag: string) => Object.fromEntries(rows.filter((r) => r.id.includes(`-${tag}-`)).map((r) => [r.id.split('-').pop(), r.document]));
+        expect(by('par')).toEqual(by('seq'));
+      }),
+      { numRuns: 25 },
+    );
+  }, 120_000);
+
+  // A worker's batches share its cache (src/profiles/cache.ts): racing batches take and give back
+  // the same profiles, and the second wave starts from states the first one left in it.
+  it('converges the same with the cache concurrent batches of one worker share', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), fc.array(op, { minLength: 1, maxLength: 30 }), fc.integer({ min: 2, max: 4 }), async (first, second, parts) => {
+        run++;
+        const prefix = `conc-cache-${Date.now().toString(36)}-${run}`;
+        const updates = (tag: string, ops: typeof first, wave: number): PendingUpdate[] =>
+          ops.map((o, i) => ({
+            update: { _id: `${prefix}-${tag}-${o.profile}`, _operation: o.op as PendingUpdate['update']['_operation'], _path: [...o.path], _value: { _v: o.v, _in: o.at } },
+            ctx: { eventId: `w${wave}e${i}`, created: o.at },
+          }));
+        const cache = new ProfileCache(100);
+        for (const [wave, ops] of [first, second].entries()) {
+          await applyUpdates(pool, updates('seq', ops, wave), 60_000);
+          const batches: PendingUpdate[][] = Array.from({ length: parts }, () => []);
+          updates('par', ops, wave).forEach((u, i) => batches[(i * 7) % parts].push(u));
+          await Promise.all(batches.reverse().map((b) => applyUpdates(pool, b, 60_000, cache)));
+        }
+        const { rows } = await pool.query<{ id: string; document: unknown; stamps: unknown }>('SELECT id, document, stamps FROM profiles WHERE id LIKE $1 ORDER BY id', [`${prefix}-%`]);
+        const by = (tag: string) => Object.fromEntries(rows.filter((r) => r.id.includes(`-${tag}-`)).map((r) => [r.id.split('-').pop(), { document: r.document, stamps: r.stamps }]));
         expect(by('par')).toEqual(by('seq'));
       }),
       { numRuns: 25 },

@@ -79,6 +79,19 @@ describe('stamps and expiries PostgreSQL can store', () => {
     expect(state).toEqual({ document: { a: 1 }, stamps: {} });
   });
 
+  // What the store writes is the state as JSON; a number JSON cannot carry would be stored as null
+  // while a worker's cached state kept it, so the two would part (see src/profiles/cache.ts).
+  it.each<[string, ProfileUpdate]>([
+    ['an Infinity value (a Python integer past 1e308 parses as one)', { _id: 'p', _path: ['a'], _value: { _v: Number.POSITIVE_INFINITY } }],
+    ['a NaN deep in an object', { _id: 'p', _path: ['a'], _value: { _v: { b: [1, { c: Number.NaN }] } } }],
+    ['an Infinity added to a set', { _id: 'p', _operation: '_add_to_set', _path: ['s'], _value: { _v: [1, Number.NEGATIVE_INFINITY] } }],
+    ['an increment that overflows', { _id: 'p', _operation: '_increment', _path: ['n'], _value: { _v: Number.MAX_VALUE } }],
+  ])('refuses %s and leaves the state as it was', (_, update) => {
+    const state: ProfileState = { document: { a: 1, n: Number.MAX_VALUE }, stamps: {} };
+    expect(() => applyUpdate(state, update, { eventId: 'e', created: 1 })).toThrow(/^_value\._v:/);
+    expect(state).toEqual({ document: { a: 1, n: Number.MAX_VALUE }, stamps: {} });
+  });
+
   it('takes the last millisecond of 9999 and a ttl ending there', () => {
     const state: ProfileState = { document: {}, stamps: {} };
     const effects = { history: [], schedule: [] };
