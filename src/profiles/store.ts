@@ -90,7 +90,7 @@ const CREATE_AND_LOCK = `SELECT id, document, stamps, canonical_id, known FROM l
  * The same for a worker that remembers what it wrote (migration 019): ids in `known` are only
  * locked, and their document and stamps come back only if the row changed since.
  */
-const LOCK_KNOWN = `SELECT id, document, stamps, canonical_id, known, version FROM lock_profiles($1::text[], $2::text[], $3::text[])`;
+const LOCK_KNOWN = `SELECT id, document, stamps, canonical_id, known FROM lock_profiles($1::text[], $2::text[], $3::text[])`;
 
 /**
  * Locks the profiles and the ones they are linked to. A link committed by a concurrent batch
@@ -103,7 +103,7 @@ async function lockGraph(client: PoolClient, ids: string[], cache?: ProfileCache
   const locked: Locked = { states: new Map(), canonical: new Map(), known: new Set() };
   let wanted = [...new Set(ids)].sort();
   for (let round = 0; wanted.length > 0 && round < 5; round++) {
-    let rows: (LockedRow & { version?: string })[];
+    let rows: LockedRow[];
     // Taken out of the cache: this batch owns those states until it commits (see ProfileCache).
     const held = new Map<string, CachedProfile>();
     if (cache && round === 0) {
@@ -114,20 +114,18 @@ async function lockGraph(client: PoolClient, ids: string[], cache?: ProfileCache
         else fresh.push(id);
       }
       const heldIds = [...held.keys()];
-      ({ rows } = await client.query<LockedRow & { version: string }>({
+      ({ rows } = await client.query<LockedRow>({
         name: 'beltline-profiles-lock-known',
         text: LOCK_KNOWN,
         values: [fresh, heldIds, heldIds.map((id) => (held.get(id) as CachedProfile).version)],
       }));
-    } else {
-      // Ids of later rounds are link targets, profiles that exist: creating them is a no-op.
-      ({ rows } = await client.query<LockedRow>({ name: 'beltline-profiles-lock', text: CREATE_AND_LOCK, values: [wanted] }));
-    }
-    if (cache && round === 0) {
       const hits = rows.filter((r) => r.document === null).length;
       profileCacheLookups.inc({ result: 'hit' }, hits);
       profileCacheLookups.inc({ result: 'stale' }, held.size - hits);
-      profileCacheLookups.inc({ result: 'miss' }, wanted.length - held.size);
+      profileCacheLookups.inc({ result: 'miss' }, fresh.length);
+    } else {
+      // Ids of later rounds are link targets, profiles that exist: creating them is a no-op.
+      ({ rows } = await client.query<LockedRow>({ name: 'beltline-profiles-lock', text: CREATE_AND_LOCK, values: [wanted] }));
     }
     for (const r of rows) {
       locked.states.set(r.id, stateOf(r, held));
@@ -264,12 +262,12 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
   }
   const now = Date.now();
   const buckets = schedule.map((r) => registrationBucket(r.dueAt, now, bucketMs));
-  const written = [...changed].sort();
+  const writtenIds = [...changed].sort();
   const { rows } = await client.query<{ outbox: string | null; version: string | null }>({
     name: 'beltline-profiles-apply',
     text: WRITE_BATCH,
     values: [
-      JSON.stringify(profileWrites(states, written)),
+      JSON.stringify(profileWrites(states, writtenIds)),
       outboxValue(changes),
       JSON.stringify(history.map((h) => ({ p: h.profileId, path: h.path.join(PATH_SEPARATOR), v: h.value ?? null, t: h.in, e: h.eid, r: h.replacedBy }))),
       JSON.stringify(schedule.map((r, i) => ({ p: r.profileId, path: r.path.join(PATH_SEPARATOR), k: r.kind, d: r.dueAt, b: buckets[i], si: r.stamp.in, se: r.stamp.eid }))),
@@ -290,7 +288,7 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
     buckets: [...new Set(buckets)],
     refused,
     outbox: rows[0].outbox,
-    written: version === null ? null : { version, profiles: new Map(written.map((id) => [id, states.get(id) as ProfileState])) },
+    written: version === null ? null : { version, profiles: new Map(writtenIds.map((id) => [id, states.get(id) as ProfileState])) },
   };
 }
 
