@@ -6,9 +6,12 @@
  * Logs: the beltline processes the end-to-end and scale-out parts start write theirs to
  * $BELTLINE_HOME/logs/bench-<phase>-<role>.log at BENCH_ROLE_LOG_LEVEL (else BELTLINE_LOG_LEVEL,
  * else info). This process's own modules log nothing: stdout is for the results. So the level
- * is set before any of beltline's modules is loaded (src/log reads it once), hence the dynamic
+ * is set before any of beltline's modules is loaded (src/log reads it once), hence their dynamic
  * imports below.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+
 process.env.BENCH_ROLE_LOG_LEVEL ??= process.env.BELTLINE_LOG_LEVEL ?? 'info';
 process.env.BELTLINE_LOG_LEVEL = 'silent';
 
@@ -61,8 +64,6 @@ main()
  * phase that made no progress for 60 s and did not recur): a failed run's are copied aside.
  */
 async function keepLogs(): Promise<string | undefined> {
-  const fs = await import('node:fs');
-  const path = await import('node:path');
   const { loadConfig } = await import('../src/config');
   const { paths } = await import('../src/stack/services');
   const dir = paths(loadConfig()).logs;
