@@ -2,7 +2,7 @@
  * The schema registry: Iglu schemas in PostgreSQL (`beltline.schemas`), and validation of
  * self-describing JSON against them with validators compiled once per key.
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/pool';
 import { readSchemaDir } from './dir';
 import { checkSelfDescribingSchema, InvalidSchemaError, isSelfDescribingJson, parseSchemaKey, parseSchemaUri, parseSchemaVer, schemaUri, type CheckedSchema, type SchemaIssue } from './iglu';
@@ -119,6 +119,17 @@ function insertParams(rows: Row[]): unknown[] {
   ];
 }
 
+/** Which of the rows' keys are stored; throws SchemaConflictError if any holds other content. */
+async function storedAs(client: PoolClient, rows: Row[]): Promise<Set<string>> {
+  const { rows: found } = await client.query<{ key: string; same: boolean }>(
+    `SELECT s.key, s.schema = g.schema AS same FROM schemas s JOIN unnest($1::text[], $2::jsonb[]) AS g(key, schema) ON g.key = s.key ORDER BY s.key`,
+    [rows.map((r) => r.key), rows.map((r) => r.schema)],
+  );
+  const differing = found.filter((r) => !r.same).map((r) => r.key);
+  if (differing.length > 0) throw new SchemaConflictError(differing);
+  return new Set(found.map((r) => r.key));
+}
+
 export class SchemaRegistry {
   private readonly ajv = createIgluAjv();
   /** Compiled validators by key (`iglu:…`). Keys are immutable, so an entry never goes stale. */
@@ -146,32 +157,35 @@ export class SchemaRegistry {
   /**
    * Stores every schema of an Iglu folder; a key stored already with the same content is left alone,
    * one with different content fails the whole seed with SchemaConflictError (nothing is stored).
-   * Returns how many schemas were added.
+   * Only the schemas not stored yet are compiled (checked before they are stored): every process
+   * seeds the shipped folder into every project at start, and compiling what is there already
+   * took a tenth of a second per project for validators most roles never use (they are compiled
+   * on first use). Returns how many schemas were added.
    */
   async seedFromDir(dir: string): Promise<number> {
     const schemas = await readSchemaDir(dir);
-    const validators = schemas.map((s) => this.compile(s));
     if (schemas.length === 0) return 0;
     const rows = schemas.map(row);
+    const fresh: { schema: CheckedSchema; validate: DataValidator }[] = [];
     let stored = false;
     try {
       const added = await withTransaction(this.pool, async (client) => {
-        const inserted = new Set((await client.query<{ key: string }>(INSERT, insertParams(rows))).rows.map((r) => r.key));
-        const rest = rows.filter((r) => !inserted.has(r.key));
-        if (rest.length > 0) {
-          const { rows: differing } = await client.query<{ key: string }>(
-            `SELECT s.key FROM schemas s JOIN unnest($1::text[], $2::jsonb[]) AS g(key, schema) ON g.key = s.key
-              WHERE s.schema <> g.schema ORDER BY s.key`,
-            [rest.map((r) => r.key), rest.map((r) => r.schema)],
-          );
-          if (differing.length > 0) throw new SchemaConflictError(differing.map((d) => d.key));
-        }
+        const known = await storedAs(client, rows);
+        schemas.forEach((schema, i) => {
+          if (!known.has(rows[i].key)) fresh.push({ schema, validate: this.compile(schema) });
+        });
+        if (fresh.length === 0) return 0;
+        const missing = rows.filter((r) => !known.has(r.key));
+        const inserted = new Set((await client.query<{ key: string }>(INSERT, insertParams(missing))).rows.map((r) => r.key));
+        // Stored since by a process seeding at the same moment: the same content, or a conflict.
+        const raced = missing.filter((r) => !inserted.has(r.key));
+        if (raced.length > 0) await storedAs(client, raced);
         return inserted.size;
       });
       stored = true;
       return added;
     } finally {
-      schemas.forEach((s, i) => this.keep(s, validators[i], stored));
+      for (const f of fresh) this.keep(f.schema, f.validate, stored);
     }
   }
 

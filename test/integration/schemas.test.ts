@@ -114,6 +114,30 @@ describe('schema registry (PostgreSQL)', () => {
     fs.rmSync(path.join(tmp, VENDOR), { recursive: true });
   });
 
+  it('seeds checking only what it adds: a new schema that is no JSON Schema is refused with nothing stored, a stored one is not compiled again', async () => {
+    // A name of its own: the tests below list this vendor's order_placed versions.
+    const seeded = (version: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+      orderSchema(version, { self: { vendor: VENDOR, name: 'order_seeded', format: 'jsonschema', version }, ...extra });
+    const broken = seeded('1-0-0', { properties: { orderId: { type: 5 } } });
+    writeSchema(seeded('1-0-1'));
+    writeSchema(broken);
+    await expect(registry.seedFromDir(tmp)).rejects.toThrow(`iglu:${VENDOR}/order_seeded/jsonschema/1-0-0: not a valid JSON Schema`);
+    expect(await registry.get(`iglu:${VENDOR}/order_seeded/jsonschema/1-0-1`)).toBeUndefined();
+
+    // Stored by other means (SQL) with the folder's content: a start's seed goes on, and an event
+    // of that schema gets the schema's issues as its violation, not a failed start.
+    await pool.query(
+      `INSERT INTO schemas (key, vendor, name, format, version, model, revision, addition, schema) VALUES ($1, $2, 'order_seeded', 'jsonschema', '1-0-0', 1, 0, 0, $3)`,
+      [`iglu:${VENDOR}/order_seeded/jsonschema/1-0-0`, VENDOR, JSON.stringify(broken)],
+    );
+    const fresh = new SchemaRegistry(pool);
+    expect(await fresh.seedFromDir(tmp)).toBe(1);
+    const [violations] = await fresh.validate([{ field: 'unstruct_event', json: { schema: `iglu:${VENDOR}/order_seeded/jsonschema/1-0-0`, data: { orderId: 'o-1' } } }]);
+    expect(violations).toEqual([expect.objectContaining({ error: 'ValidationError', schemaIssues: [expect.objectContaining({ path: '$.properties.orderId.type' })] })]);
+    fs.rmSync(path.join(tmp, VENDOR), { recursive: true });
+    await pool.query(`DELETE FROM schemas WHERE vendor = $1 AND name = 'order_seeded'`, [VENDOR]);
+  });
+
   it('puts a schema once: created, then unchanged (whatever the key order), a different one conflicts', async () => {
     const schema = orderSchema('2-0-0');
     expect(await registry.put(schema)).toEqual({ key: `iglu:${VENDOR}/order_placed/jsonschema/2-0-0`, created: true });
