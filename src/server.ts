@@ -38,7 +38,6 @@ import { recoveryRoutes } from './recovery/routes';
 import { profileRoutes } from './profiles/routes';
 import { registerAdminApi } from './http/api';
 import { connectClient } from './temporal/client';
-import { startWorker } from './workers/worker';
 import { purgePublishedChanges } from './profiles/outbox';
 import { projectRoutes } from './projects/routes';
 import { sqlRoutes } from './sql/routes';
@@ -143,6 +142,9 @@ async function startRoles(cfg: Config, roles: readonly Role[], opts: { belt?: st
     }
     if (roles.includes('worker') || roles.includes('bridge')) await registerSearchAttributes(cfg);
     if (roles.includes('worker')) {
+      // Loaded by the processes that run a worker only: Temporal's worker runtime is a third of
+      // the modules a collector or bridge would load otherwise.
+      const { startWorker } = await import('./workers/worker');
       const worker = await startWorker(cfg, projects, { ...opts, definitions });
       stops.push(async () => {
         await worker.shutdown();

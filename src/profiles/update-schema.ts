@@ -1,4 +1,4 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { durationOrNull } from '../shared/durations';
 
 /** Seed 000's update message ("PROFILESPECS"), with beltline's extra operations, as JSON Schema. */
@@ -37,10 +37,18 @@ export const UPDATE_SCHEMA = {
   ],
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-ajv.addFormat('iso-duration', { type: 'string', validate: (s: string) => durationOrNull(s) !== null });
-ajv.addFormat('instant', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
-const validate = ajv.compile(UPDATE_SCHEMA);
+let compiled: ValidateFunction | undefined;
+
+// Compiled on first use, not when the module loads: every role and CLI command loads this module,
+// and the compile took a tenth of each process's start (most never check an update).
+function validator(): ValidateFunction {
+  if (compiled) return compiled;
+  const ajv = new Ajv({ allErrors: false, strict: false });
+  ajv.addFormat('iso-duration', { type: 'string', validate: (s: string) => durationOrNull(s) !== null });
+  ajv.addFormat('instant', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
+  compiled = ajv.compile(UPDATE_SCHEMA);
+  return compiled;
+}
 
 /** The field an ajv error is about (`_value._v`), and what is wrong with it. */
 function describe(e: ErrorObject): { field: string; message: string } {
@@ -55,6 +63,7 @@ function describe(e: ErrorObject): { field: string; message: string } {
 
 /** The first problem of an update message, or undefined when it is valid. */
 export function updateProblem(raw: unknown): { field: string; message: string } | undefined {
+  const validate = validator();
   if (validate(raw)) return undefined;
   // The most specific error first: ajv reports if/then failures after the ones inside them.
   const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
