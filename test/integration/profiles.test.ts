@@ -1,15 +1,12 @@
-/**
- * Runs alone, not beside another lane (test/support/lanes.ts): it stops Temporal.
- *
- * @stack exclusive
- */
 import type { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
-import { stackDown, stackUp } from '../../src/stack';
 import { admin, ensureEventType, startBeltline, TEST_JSON_TYPE, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
 import { endOffsets, freshTopic, readFrom } from '../support/kafka';
 
-/** The profile graph on the real stack: history, sets, the change stream, TTL on durable timers. */
+/**
+ * The profile graph on the real stack: history, sets, the change stream, TTL on durable timers. A
+ * timer outliving a restart of the Temporal server is profiles-temporal-restart.test.ts, which runs alone.
+ */
 describe('profile graph', () => {
   const s = Date.now().toString(36);
   let pool: Pool;
@@ -153,17 +150,5 @@ describe('profile graph', () => {
     });
     expect(refusal.error.message).toMatch(/both profiles are authenticated/);
     expect((await (await admin(beltline.url, 'GET', `/projects/default/profiles/${known}`)).json()) as { id: string }).toMatchObject({ id: known });
-  }, 120_000);
-
-  it('reaps after the Temporal server was restarted while the timer ran', async () => {
-    const user = `restart-${s}`;
-    await send(user, [{ _path: ['token'], _value: { _v: 'abc', _in: Date.now(), _ttl: 'PT5S' } }]);
-    await waitFor('the value written', async () => ((await doc(user))?.token === 'abc' ? true : undefined));
-    const cfg = loadConfig();
-    await stackDown(cfg, { only: ['temporal'] });
-    await new Promise((r) => setTimeout(r, 2000));
-    await stackUp(cfg, { only: ['temporal'] });
-    // The timer lives in the server's database, not in any process: the reaper still fires.
-    await waitFor('the reaper after the server restart', async () => ((await doc(user))?.token === undefined ? true : undefined), 60_000);
   }, 120_000);
 });
