@@ -6,28 +6,10 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { rootLogger } from '../log';
 
-/** The one JSON shape of every error answer. */
-export const errorSchema = {
-  $id: 'Error',
-  type: 'object',
-  required: ['error', 'message'],
-  properties: {
-    error: { type: 'string', description: 'machine-readable code' },
-    message: { type: 'string', description: 'what went wrong, for a person' },
-    details: {},
-  },
-} as const;
+import { errorSchema, HttpError } from './errors';
 
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
+// Kept apart so that modules that only throw HttpError (auth, metrics) do not load fastify.
+export { errorSchema, HttpError } from './errors';
 
 function codeFor(status: number): string {
   if (status === 400) return 'bad_request';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { DEFAULT_PROJECT } from '../projects/names';
-import { HttpError } from './app';
+import { HttpError } from './errors';
 
 /** A fresh admin key, for `npm start` when BELTLINE_ADMIN_KEY is unset. */
 export function generateAdminKey(): string {
