@@ -1,7 +1,7 @@
 import { badRow, type BadRow } from '../badrows/format';
 import { evaluateId, evaluateTimestamp, parseExpression, type EventType } from '../eventtypes/definition';
 import { DefinitionError } from '../shared/errors';
-import { enrich, EnrichmentError, selfDescribingJsons } from '../snowplow/enrich';
+import { enrichEvent, EnrichmentError } from '../snowplow/enrich';
 import type { BatchRecord, RawRecord } from '../batches/record';
 
 /** The event type Snowplow tracker events belong to until harvesters route them. */
@@ -51,7 +51,7 @@ export interface ExpandedBatch {
 }
 
 /** Seed headers (`grnry-*`) so seed belts run unchanged, plus where the event came from. */
-export function headersFor(e: Omit<PipelineEvent, 'headers'>, topic: string, partition: number, offset: string): EventHeaders {
+export function headersFor(e: Pick<PipelineEvent, 'eventId' | 'eventType' | 'correlationId' | 'created'>, topic: string, partition: number, offset: string): EventHeaders {
   return {
     'grnry-correlation-id': e.correlationId,
     'grnry-event-id': e.eventId,
@@ -69,16 +69,15 @@ export const MAX_ID_LENGTH = 255;
 export const MIN_EVENT_TIME = 0;
 export const MAX_EVENT_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
+/** Who an event is about and when it happened, from its type's expressions. */
+export type Identity = Pick<PipelineEvent, 'eventId' | 'correlationId' | 'created'>;
+
 /**
  * The identity of one event from its type's expressions; throws DefinitionError naming the
  * expression, also when what it found is out of bounds (an id too long, a time out of range), so
  * that one event's content becomes its bad row and never fails its batch.
  */
-export function identify(
-  type: EventType,
-  payload: unknown,
-  ctx: { seed: string; receivedAt: number },
-): Pick<PipelineEvent, 'eventId' | 'correlationId' | 'created'> {
+export function identify(type: EventType, payload: unknown, ctx: { seed: string; receivedAt: number }): Identity {
   const eventId = evaluateId(parseExpression(type.eventIdExpression, 'eventIdExpression'), payload, ctx, 'eventIdExpression');
   const correlationId = evaluateId(parseExpression(type.correlationIdExpression, 'correlationIdExpression'), payload, ctx, 'correlationIdExpression');
   const created = evaluateTimestamp(parseExpression(type.timestampExpression, 'timestampExpression'), payload, ctx, 'timestampExpression');
@@ -114,13 +113,24 @@ export function expandRecords(input: { topic: string; partition: number; records
   const unknownTypes = new Set<string>();
   let duplicates = 0;
 
-  const add = (e: Omit<PipelineEvent, 'headers'>, offset: string): void => {
-    if (seen.has(e.eventId)) {
+  // Each event is built in one object literal of one shape: spreading the identity and then the
+  // event into new objects took a tenth of the worker's time in expanding a batch.
+  const add = (id: Identity, eventType: string, payload: unknown, offset: string, snowplow?: Pick<PipelineEvent, 'selfDescribing' | 'raw'>): void => {
+    if (seen.has(id.eventId)) {
       duplicates++;
       return;
     }
-    seen.add(e.eventId);
-    events.push({ ...e, headers: headersFor(e, input.topic, input.partition, offset) });
+    seen.add(id.eventId);
+    events.push({
+      eventId: id.eventId,
+      eventType,
+      correlationId: id.correlationId,
+      created: id.created,
+      headers: headersFor({ eventId: id.eventId, eventType, correlationId: id.correlationId, created: id.created }, input.topic, input.partition, offset),
+      payload,
+      selfDescribing: snowplow?.selfDescribing,
+      raw: snowplow?.raw,
+    });
   };
 
   for (const { offset, value, timestamp } of input.records) {
@@ -154,7 +164,7 @@ export function expandRecords(input: { topic: string; partition: number; records
           return;
         }
         try {
-          add({ ...identify(type, payload, { seed: key, receivedAt: record.timestamp }), eventType: type.name, payload }, offset);
+          add(identify(type, payload, { seed: key, receivedAt: record.timestamp }), type.name, payload, offset);
         } catch (err) {
           if (!(err instanceof DefinitionError)) throw err;
           badRows.push(adapterFailure(key, 'beltline.json', err.field, err.message, { eventType: record.eventType, payload }));
@@ -165,7 +175,7 @@ export function expandRecords(input: { topic: string; partition: number; records
     const snowplow = types.get(SNOWPLOW_EVENT_TYPE);
     record.events.forEach((params, i) => {
       try {
-        const sdk = enrich(params, {
+        const { sdk, selfDescribing } = enrichEvent(params, {
           collectorTstamp: record.timestamp,
           ipAddress: record.ipAddress,
           userAgent: record.userAgent,
@@ -177,16 +187,10 @@ export function expandRecords(input: { topic: string; partition: number; records
           unknownTypes.add(SNOWPLOW_EVENT_TYPE);
           throw new EnrichmentError('eventType', `the built-in event type ${SNOWPLOW_EVENT_TYPE} is missing`);
         }
-        add(
-          {
-            ...identify(snowplow, sdk, { seed: `${where}:${i}`, receivedAt: record.timestamp }),
-            eventType: SNOWPLOW_EVENT_TYPE,
-            payload: sdk,
-            selfDescribing: selfDescribingJsons(params),
-            raw: { vendor: 'com.snowplowanalytics.snowplow', version: 'tp2', parameters: params },
-          },
-          offset,
-        );
+        add(identify(snowplow, sdk, { seed: `${where}:${i}`, receivedAt: record.timestamp }), SNOWPLOW_EVENT_TYPE, sdk, offset, {
+          selfDescribing,
+          raw: { vendor: 'com.snowplowanalytics.snowplow', version: 'tp2', parameters: params },
+        });
       } catch (err) {
         if (err instanceof DefinitionError) err = new EnrichmentError(err.field, err.message);
         if (!(err instanceof EnrichmentError)) throw err;

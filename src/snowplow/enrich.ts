@@ -424,10 +424,13 @@ function timestamps(params: TrackerParams, meta: CollectorMeta, options: EnrichO
   };
 }
 
+type Contexts = ReturnType<typeof contexts>;
+type UnstructEvent = ReturnType<typeof unstructEvent>;
+
 /** Contexts of one schema model share one array, in the order the tracker sent them. */
-function contextFields(params: TrackerParams): Record<string, unknown[]> {
+function contextFields(co: Contexts): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
-  for (const c of contexts(params)?.contexts ?? []) {
+  for (const c of co?.contexts ?? []) {
     const field = sdkFieldName('contexts', c.vendor, c.name, c.model);
     (out[field] ??= []).push(c.data);
   }
@@ -441,6 +444,21 @@ function contextFields(params: TrackerParams): Record<string, unknown[]> {
  * event cannot be read; the caller turns that into a bad row.
  */
 export function enrich(params: TrackerParams, meta: CollectorMeta, options: EnrichOptions = {}): SdkEvent {
+  return enrichEvent(params, meta, options).sdk;
+}
+
+/** A self-describing JSON of an event, by the field it came in. */
+export interface SelfDescribingField {
+  field: string;
+  json: { schema: string; data: unknown };
+}
+
+/**
+ * enrich(), with the event's self-describing JSONs as selfDescribingJsons() lists them: the
+ * pipeline needs both, and decoding and parsing the event's contexts and self-describing event
+ * twice was a third of enriching a page view with one context.
+ */
+export function enrichEvent(params: TrackerParams, meta: CollectorMeta, options: EnrichOptions = {}): { sdk: SdkEvent; selfDescribing: SelfDescribingField[] } {
   const code = param(params, 'e');
   if (code === undefined || code === '') throw new EnrichmentError('e', 'the event has no event type');
   const kind = EVENT_KINDS.get(code);
@@ -455,10 +473,14 @@ export function enrich(params: TrackerParams, meta: CollectorMeta, options: Enri
 
   const atomic = atomicFields(params);
   const useragent = atomic.useragent ?? (meta.userAgent ? text(meta.userAgent, 'useragent') : undefined);
+  // Read in the order the checks ran before (the first problem found names the field).
+  const times = timestamps(params, meta, options);
+  const ipAddress = meta.ipAddress === undefined ? undefined : ip(meta.ipAddress, 'user_ipaddress');
+  const co = contexts(params);
   const sdk: Record<string, unknown> = {
     app_id: atomic.app_id,
     platform: atomic.platform,
-    ...timestamps(params, meta, options),
+    ...times,
     event: kind.event,
     event_id: eventId,
     event_vendor: schema.vendor,
@@ -467,7 +489,7 @@ export function enrich(params: TrackerParams, meta: CollectorMeta, options: Enri
     event_version: schema.version,
     v_collector: meta.collector,
     v_etl: ETL_VERSION,
-    user_ipaddress: meta.ipAddress === undefined ? undefined : ip(meta.ipAddress, 'user_ipaddress'),
+    user_ipaddress: ipAddress,
     network_userid: meta.networkUserId,
     ...atomic,
     useragent,
@@ -475,19 +497,21 @@ export function enrich(params: TrackerParams, meta: CollectorMeta, options: Enri
     ...urlFields('refr', atomic.page_referrer),
     ...(typeof useragent === 'string' ? userAgentFields(useragent) : {}),
     ...(ue ? { [sdkFieldName('unstruct_event', ue.event.vendor, ue.event.name, ue.event.model)]: ue.event.data } : {}),
-    ...contextFields(params),
+    ...contextFields(co),
   };
   // The SDKs leave out fields without a value.
   for (const k of Object.keys(sdk)) if (sdk[k] === undefined) delete sdk[k];
-  return sdk as SdkEvent;
+  return { sdk: sdk as SdkEvent, selfDescribing: selfDescribingList(ue, co) };
+}
+
+function selfDescribingList(ue: UnstructEvent, co: Contexts): SelfDescribingField[] {
+  const out: SelfDescribingField[] = [];
+  if (ue) out.push({ field: ue.field, json: { schema: ue.event.schema, data: ue.event.data } });
+  co?.contexts.forEach((c, i) => out.push({ field: `${co.field}.data[${i}]`, json: { schema: c.schema, data: c.data } }));
+  return out;
 }
 
 /** The self-describing JSONs of an event that must validate against their schemas, by field. */
-export function selfDescribingJsons(params: TrackerParams): { field: string; json: { schema: string; data: unknown } }[] {
-  const out: { field: string; json: { schema: string; data: unknown } }[] = [];
-  const ue = unstructEvent(params);
-  if (ue) out.push({ field: ue.field, json: { schema: ue.event.schema, data: ue.event.data } });
-  const co = contexts(params);
-  co?.contexts.forEach((c, i) => out.push({ field: `${co.field}.data[${i}]`, json: { schema: c.schema, data: c.data } }));
-  return out;
+export function selfDescribingJsons(params: TrackerParams): SelfDescribingField[] {
+  return selfDescribingList(unstructEvent(params), contexts(params));
 }

@@ -1,4 +1,4 @@
-import { derivedTstamp, enrich, EnrichmentError, ETL_VERSION, iglu, sdkFieldName, selfDescribingJsons, userAgentFields, type CollectorMeta } from '../../src/snowplow/enrich';
+import { derivedTstamp, enrich, enrichEvent, EnrichmentError, ETL_VERSION, iglu, sdkFieldName, selfDescribingJsons, userAgentFields, type CollectorMeta } from '../../src/snowplow/enrich';
 import type { TrackerParams } from '../../src/snowplow/tp2';
 
 const COLLECTED = Date.parse('2024-03-01T12:00:10.000Z');
@@ -281,6 +281,15 @@ describe('enrich: self-describing event and contexts', () => {
       { field: 'cx.data[1]', json: co.data[1] },
     ]);
     expect(selfDescribingJsons({ e: 'pv', eid: 'x' })).toEqual([]);
+  });
+
+  it('enriches and lists the self-describing JSONs in one pass, as enrich and selfDescribingJsons do apart', () => {
+    const co = ctx({ schema: 'iglu:com.acme/a/jsonschema/1-0-0', data: { a: 1 } });
+    for (const p of [{ e: 'ue', eid: 'x', ue_px: b64url(addToCart), cx: b64url(co) }, { e: 'pv', eid: 'y', url: 'https://shop.example/' }] as TrackerParams[]) {
+      expect(enrichEvent(p, meta, { etlTstamp: ETL })).toEqual({ sdk: run(p), selfDescribing: selfDescribingJsons(p) });
+    }
+    // The first problem found still names its field: a bad timestamp before a bad context.
+    expect(failure(() => enrichEvent({ e: 'pv', eid: 'x', dtm: 'soon', cx: 'not-base64!' }, meta))).toMatchObject({ field: 'dtm' });
   });
 
   it.each<[string, TrackerParams, string, RegExp]>([
