@@ -47,7 +47,7 @@ export async function benchProfiles(opts: { updates?: number; expirations?: numb
     let t = process.hrtime.bigint();
     const applied = await applyUpdates(pool, pending.slice(b * BATCH, (b + 1) * BATCH), cfg.BELTLINE_EXPIRY_BUCKET_MS, cache);
     storeNs += process.hrtime.bigint() - t;
-    if (applied.outbox !== null) outbox.push(applied.outbox);
+    if (applied.outbox !== null) outbox.push(applied.outbox.id);
     t = process.hrtime.bigint();
     await pool1.query(
       `INSERT INTO bench_ceiling (id, document, stamps) SELECT x.id, x.d, x.s FROM jsonb_to_recordset($1::jsonb) AS x(id text, d jsonb, s jsonb)

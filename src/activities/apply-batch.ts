@@ -4,7 +4,7 @@ import { lockPendingOutputs, markOutputsApplied } from '../belts/outputs-store';
 import { toSelector, type EventSelector } from '../batches/record';
 import { logger } from '../log';
 import { applyLatency, beltErrors, updatesApplied } from '../metrics';
-import { publishOutbox } from '../profiles/outbox';
+import { publishWritten } from '../profiles/outbox';
 import { workflowId, type ActivityDeps } from './deps';
 
 const log = logger('activities');
@@ -41,7 +41,7 @@ export function createApplyBatch(deps: ActivityDeps) {
       if (result.outbox !== null) {
         log.debug({ workflowId: workflowId(), applied: result.applied, profiles: result.profiles }, 'updates applied');
         // After the commit; what fails to go out now, the worker's outbox flusher sends later.
-        await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, [result.outbox]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+        await publishWritten(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, result.outbox).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
       }
       return { applied: result.applied, profiles: result.profiles, buckets: result.buckets };
     },

@@ -12,7 +12,7 @@ import { separateUnstorable, storable } from '../events/storable';
 import type { IngestBatchInput } from '../batches/record';
 import { logger } from '../log';
 import { applyLatency, badRows as badRowsMetric, beltErrors, updatesApplied } from '../metrics';
-import { publishOutbox } from '../profiles/outbox';
+import { publishWritten } from '../profiles/outbox';
 import { getDocuments } from '../profiles/store';
 import { validateBatchSchemas } from '../schemas/batch';
 import { enrichedRecords, enrichedTsvRecords, publishEnriched } from '../snowplow/enriched-out';
@@ -161,7 +161,7 @@ export function createProcessBatch(deps: ActivityDeps) {
       log.debug({ batchId: id, workflowId: workflowId(), events: events.length, duplicates, applied: done.applied.applied, queued: queuedBelts.map((b) => b.name) }, 'batch processed');
       if (done.applied.outbox !== null) {
         // After the commit; what fails to go out now, the worker's outbox flusher sends later.
-        await publishOutbox(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, [done.applied.outbox]).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+        await publishWritten(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, done.applied.outbox).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
       }
       return {
         batchId: id,

@@ -4,6 +4,7 @@ import type { ResilientProducer } from '../kafka/producer';
 import { logger } from '../log';
 import { soonestBuckets } from '../expiry/buckets';
 import type { ProfileCache, WrittenProfiles } from '../profiles/cache';
+import type { WrittenChanges } from '../profiles/outbox';
 import { applyUpdatesInTx, type PendingUpdate } from '../profiles/store';
 import { publishDeadLetters, writeSegmentRows } from '../segments/writes';
 
@@ -21,8 +22,8 @@ export interface AppliedOutputs {
   buckets: number[];
   /** Outputs whose update the store refused: recorded as that event's belt error. */
   refused: Refusals;
-  /** The change-stream outbox row written, to publish after the commit. */
-  outbox: string | null;
+  /** The change-stream outbox row written, with its messages, to publish after the commit. */
+  outbox: WrittenChanges | null;
   /** For the profile cache, after the commit. */
   written: WrittenProfiles | null;
 }

@@ -4,6 +4,7 @@ import { MAX_RECORD_BYTES, type ResilientProducer } from '../kafka/producer';
 import type { JsonRecord } from '../batches/record';
 import { expireValue, type Json } from '../profiles/semantics';
 import { lockProfiles, queueChanges, writeProfiles } from '../profiles/store';
+import type { ChangeMessage } from '../profiles/outbox';
 import { expirationEventId } from './buckets';
 
 export const TTL_EVENT_TYPE = 'profile-ttl';
@@ -82,7 +83,7 @@ export async function reapPage(pool: Pool, producer: ResilientProducer, rawTopic
       rows.filter((r) => r.kind === 'ttl').map((r) => r.profile_id),
     );
     const changed = new Set<string>();
-    const changes: unknown[] = [];
+    const changes: ChangeMessage[] = [];
     const events: Record<'ttl' | 'ttn', unknown[]> = { ttl: [], ttn: [] };
     for (const r of rows) {
       const expirationId = expirationEventId(r.kind, r.profile_id, r.path, r.stamp_eid);

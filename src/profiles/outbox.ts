@@ -9,12 +9,47 @@ interface OutboxRow {
   messages: ChangeMessage[] | null;
 }
 
-interface ChangeMessage {
+/** A change-stream message (seed 000's update message of the change applied), keyed by profile. */
+export interface ChangeMessage {
   _id: string;
+  [field: string]: unknown;
+}
+
+/** The outbox row a batch wrote, with the messages it holds: published after the commit. */
+export interface WrittenChanges {
+  id: string;
+  messages: ChangeMessage[];
 }
 
 /** Rows per read: each holds a whole batch's changes (up to the batch size). */
 const ROWS_PER_READ = 50;
+
+async function sendChanges(producer: ResilientProducer, topic: string, messages: readonly ChangeMessage[]): Promise<void> {
+  await producer.send(
+    topic,
+    messages.map((m) => ({ key: m._id, value: JSON.stringify(m) })),
+    // A change too large for Kafka would hold up the outbox for ever: it goes out without its
+    // value (kept in profile_changes), so consumers know to read the profile instead.
+    { oversized: (m, err) => ({ key: m.key, value: JSON.stringify({ ...(JSON.parse(m.value) as object), _value: null, _tooLarge: { bytes: err.bytes, limit: err.limit } }) }) },
+  );
+}
+
+async function markPublished(pool: Pool, ids: string[]): Promise<void> {
+  await pool.query('UPDATE profile_changes SET published = true WHERE id = ANY($1::bigint[])', [ids]);
+}
+
+/**
+ * Publishes the outbox row a batch just committed, from the messages it holds (reading the row
+ * back cost each batch a round trip and a parse of every message), then marks it. A failed send
+ * leaves it unpublished for the sweeper's publishOutbox: at least once. The messages are
+ * serialised before the first await, as the row was: values in them may be shared with profile
+ * states that the next batch takes from the cache once this one's are remembered.
+ */
+export async function publishWritten(pool: Pool, producer: ResilientProducer, topic: string, written: WrittenChanges): Promise<number> {
+  await sendChanges(producer, topic, written.messages);
+  await markPublished(pool, [written.id]);
+  return written.messages.length;
+}
 
 /**
  * Publishes queued change-stream messages (of these outbox rows, or all) to the change stream
@@ -31,14 +66,8 @@ export async function publishOutbox(pool: Pool, producer: ResilientProducer, top
     );
     if (rows.length === 0) return sent;
     const messages = rows.flatMap((r) => r.messages ?? (r.message ? [r.message] : []));
-    await producer.send(
-      topic,
-      messages.map((m) => ({ key: m._id, value: JSON.stringify(m) })),
-      // A change too large for Kafka would hold up the outbox for ever: it goes out without its
-      // value (kept in profile_changes), so consumers know to read the profile instead.
-      { oversized: (m, err) => ({ key: m.key, value: JSON.stringify({ ...(JSON.parse(m.value) as object), _value: null, _tooLarge: { bytes: err.bytes, limit: err.limit } }) }) },
-    );
-    await pool.query('UPDATE profile_changes SET published = true WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+    await sendChanges(producer, topic, messages);
+    await markPublished(pool, rows.map((r) => r.id));
     sent += messages.length;
     if (rows.length < ROWS_PER_READ) return sent;
   }

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/pool';
 import { profileCacheLookups } from '../metrics';
 import type { CachedProfile, ProfileCache, WrittenProfiles } from './cache';
+import type { ChangeMessage, WrittenChanges } from './outbox';
 import { registrationBucket } from '../expiry/buckets';
 import {
   applyUpdate,
@@ -46,8 +47,8 @@ export interface Applied {
   buckets: number[];
   /** Updates refused: a link between two authenticated profiles, or a malformed update (a path reaching the object prototype). */
   refused: Refusal[];
-  /** The change-stream outbox row this wrote (null when nothing changed): publish it after the commit. */
-  outbox: string | null;
+  /** The change-stream outbox row this wrote and its messages (null when nothing changed): publish it after the commit. */
+  outbox: WrittenChanges | null;
   /** The states the profiles' rows now hold (null when none changed): for ProfileCache.remember, after the commit. */
   written: WrittenProfiles | null;
 }
@@ -160,7 +161,7 @@ const profileWrites = (states: Map<string, ProfileState>, ids: string[]): Profil
   ids.map((id) => ({ id, d: states.get(id)?.document, s: states.get(id)?.stamps }));
 
 /** A batch's change messages as one outbox value, or null (no row) when there are none. */
-const outboxValue = (changes: unknown[]): string | null => (changes.length === 0 ? null : JSON.stringify(changes));
+const outboxValue = (changes: readonly ChangeMessage[]): string | null => (changes.length === 0 ? null : JSON.stringify(changes));
 
 // Each kind of row travels as one JSON parameter: node-postgres escapes every element of a
 // jsonb[] parameter in JavaScript, which cost more than running the statements.
@@ -198,7 +199,7 @@ export async function writeProfiles(client: PoolClient, states: Map<string, Prof
 }
 
 /** Queues change-stream messages in the outbox, inside the caller's transaction; the row's id, or null. */
-export async function queueChanges(client: PoolClient, changes: unknown[]): Promise<string | null> {
+export async function queueChanges(client: PoolClient, changes: ChangeMessage[]): Promise<string | null> {
   if (changes.length === 0) return null;
   const { rows } = await client.query<{ id: string }>({ name: 'beltline-profiles-changes', text: insertChanges('$1'), values: [outboxValue(changes)] });
   return rows[0].id;
@@ -216,7 +217,7 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
   const changed = new Set<string>();
   const linked = new Map<string, string>();
   const refused: Refusal[] = [];
-  const changes: unknown[] = [];
+  const changes: ChangeMessage[] = [];
   const history: (HistoryEntry & { profileId: string })[] = [];
   const schedule: (Scheduled & { profileId: string })[] = [];
   const resolve = (id: string): string => canonical.get(id) ?? id;
@@ -288,7 +289,7 @@ export async function applyUpdatesInTx(client: PoolClient, pending: PendingUpdat
     changes: changes.length,
     buckets: [...new Set(buckets)],
     refused,
-    outbox: rows[0].outbox,
+    outbox: rows[0].outbox === null ? null : { id: rows[0].outbox, messages: changes },
     written: version === null ? null : { version, profiles: new Map(writtenIds.map((id) => [id, states.get(id) as ProfileState])) },
   };
 }

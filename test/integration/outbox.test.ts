@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
 import { createKafka, ResilientProducer } from '../../src/kafka/producer';
-import { publishOutbox } from '../../src/profiles/outbox';
+import { publishOutbox, publishWritten } from '../../src/profiles/outbox';
 import { testPool } from '../support/beltline';
 import { freshTopic, readAll, recordCount } from '../support/kafka';
 
@@ -59,6 +59,31 @@ describe('profile change outbox', () => {
     expect(await published(id)).toBe(true);
     expect((await readAll(topic, 2)).map((v) => JSON.parse(v) as unknown)).toEqual(messages);
     // Marked: the next pass sends nothing again.
+    expect(await publishOutbox(pool, working, topic)).toBe(0);
+  });
+
+  it("publishes a batch's own row from the messages it holds, without reading it back, and marks it", async () => {
+    const { topic } = await freshTopic('test-outbox-written', 1);
+    const messages = [
+      { _id: 'p-3', _operation: '_set', _path: ['c'], _value: { _v: 3 } },
+      { _id: 'p-4', _operation: '_increment', _path: ['d'], _value: { _v: 1 } },
+    ];
+    const { rows } = await pool.query<{ id: string }>('INSERT INTO profile_changes (messages) VALUES ($1) RETURNING id', [JSON.stringify(messages)]);
+    const id = rows[0].id;
+    let queries = 0;
+    const counted = new Proxy(pool, {
+      get: (target, prop, receiver) => (prop === 'query' ? (...args: unknown[]) => (queries++, (target.query as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, prop, receiver)),
+    });
+
+    await expect(publishWritten(counted, broken, topic, { id, messages })).rejects.toThrow(/ECONNREFUSED|Connection error/);
+    expect(await published(id)).toBe(false);
+    expect(queries).toBe(0);
+
+    expect(await publishWritten(counted, working, topic, { id, messages })).toBe(2);
+    // The mark alone: the messages came from memory.
+    expect(queries).toBe(1);
+    expect(await published(id)).toBe(true);
+    expect((await readAll(topic, 2)).map((v) => JSON.parse(v) as unknown)).toEqual(messages);
     expect(await publishOutbox(pool, working, topic)).toBe(0);
   });
 });

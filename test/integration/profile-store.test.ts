@@ -36,7 +36,7 @@ describe('profile store', () => {
     ]);
     expect(await doc(id)).toEqual({ before: 1, after: 2 });
     // The batch's two changes share one outbox row, in the order they were applied.
-    const { rows } = await pool.query<{ messages: { _path: string[] }[] }>('SELECT messages FROM profile_changes WHERE id = $1', [applied.outbox]);
+    const { rows } = await pool.query<{ messages: { _path: string[] }[] }>('SELECT messages FROM profile_changes WHERE id = $1', [applied.outbox?.id]);
     expect(rows[0].messages.map((m) => m._path)).toEqual([['before'], ['after']]);
   });
 
