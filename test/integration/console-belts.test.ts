@@ -98,7 +98,13 @@ describe('console: belts', () => {
     await setEditor(page, 'belt source', V2);
     await page.click('text=Save new version');
     await page.waitForSelector('[data-saved]:has-text("#2")');
-    await page.waitForSelector('pre.diff .diff-add:has-text("Action(\'page-seen\'")');
+    // The comparison moves on to #1 → #2 once the new head, the version list and both definitions
+    // have loaded; before that it shows the first version against the editor, then nothing while
+    // they load. Waiting for an added line and then reading the removed ones could see the first
+    // (which has the added line) and then the gap: no removed line at all (a CI run failed so).
+    const chosen = (name: string) => `(document.querySelector('select[name=${name}]')?.selectedOptions[0]?.textContent ?? '')`;
+    await page.waitForFunction(`${chosen('diff-from')}.startsWith('#1 ') && ${chosen('diff-to')}.startsWith('#2 ') && document.querySelector('pre.diff .diff-add') !== null`);
+    expect(await page.locator('pre.diff .diff-add').allTextContents()).toContain("+     Action('page-seen', { page: payload.page }),");
     expect(await page.locator('pre.diff .diff-del').allTextContents()).toEqual(["-   return [Update(headers['grnry-correlation-id'], ['lastPage'], payload.page)];"]);
     expect(await page.locator('table.versions tbody tr').count()).toBe(2);
     await c.shot('belts-versions');
