@@ -121,16 +121,18 @@ export function expandRecords(input: { topic: string; partition: number; records
       return;
     }
     seen.add(id.eventId);
-    events.push({
+    const event: PipelineEvent = {
       eventId: id.eventId,
       eventType,
       correlationId: id.correlationId,
       created: id.created,
-      headers: headersFor({ eventId: id.eventId, eventType, correlationId: id.correlationId, created: id.created }, input.topic, input.partition, offset),
+      headers: {},
       payload,
       selfDescribing: snowplow?.selfDescribing,
       raw: snowplow?.raw,
-    });
+    };
+    event.headers = headersFor(event, input.topic, input.partition, offset);
+    events.push(event);
   };
 
   for (const { offset, value, timestamp } of input.records) {
