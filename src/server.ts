@@ -21,7 +21,7 @@ import { sourceTopic } from './harvesters/definition';
 import { listHarvesters } from './harvesters/store';
 import { createApp } from './http/app';
 import { microRoutes } from './micro/routes';
-import { SCHEMAS_DIR } from './schemas/dir';
+import { readSchemaDir, SCHEMAS_DIR } from './schemas/dir';
 import { SchemaRegistry } from './schemas/registry';
 import { schemaRoutes } from './schemas/routes';
 import { segmentRoutes } from './segments/routes';
@@ -135,7 +135,8 @@ async function startRoles(cfg: Config, roles: readonly Role[], opts: { belt?: st
   try {
     // The Iglu schemas shipped in schemas/ (standard Snowplow events), in every project: a new
     // release's reach projects made before it. Kept keys are left alone.
-    for (const p of await projects.list()) await schemaRegistry(p.name).seedFromDir(SCHEMAS_DIR);
+    const shipped = await readSchemaDir(SCHEMAS_DIR);
+    for (const p of await projects.list()) await schemaRegistry(p.name).seed(shipped);
     if (roles.includes('worker') || roles.includes('collector') || roles.includes('bridge')) {
       await definitions.start();
       stops.push(() => definitions.stop());

@@ -163,19 +163,23 @@ export class SchemaRegistry {
    * on first use). Returns how many schemas were added.
    */
   async seedFromDir(dir: string): Promise<number> {
-    const schemas = await readSchemaDir(dir);
+    return this.seed(await readSchemaDir(dir));
+  }
+
+  /** seedFromDir for schemas read already (readSchemaDir): a start reads the shipped folder once for all projects. */
+  async seed(schemas: readonly CheckedSchema[]): Promise<number> {
     if (schemas.length === 0) return 0;
     const rows = schemas.map(row);
-    const fresh: { schema: CheckedSchema; validate: DataValidator }[] = [];
+    const fresh: { schema: CheckedSchema; row: Row; validate: DataValidator }[] = [];
     let stored = false;
     try {
       const added = await withTransaction(this.pool, async (client) => {
         const known = await storedAs(client, rows);
         schemas.forEach((schema, i) => {
-          if (!known.has(rows[i].key)) fresh.push({ schema, validate: this.compile(schema) });
+          if (!known.has(rows[i].key)) fresh.push({ schema, row: rows[i], validate: this.compile(schema) });
         });
         if (fresh.length === 0) return 0;
-        const missing = rows.filter((r) => !known.has(r.key));
+        const missing = fresh.map((f) => f.row);
         const inserted = new Set((await client.query<{ key: string }>(INSERT, insertParams(missing))).rows.map((r) => r.key));
         // Stored since by a process seeding at the same moment: the same content, or a conflict.
         const raced = missing.filter((r) => !inserted.has(r.key));
