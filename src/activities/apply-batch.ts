@@ -4,7 +4,6 @@ import { lockPendingOutputs, markOutputsApplied } from '../belts/outputs-store';
 import { toSelector, type EventSelector } from '../batches/record';
 import { logger } from '../log';
 import { applyLatency, beltErrors, updatesApplied } from '../metrics';
-import { publishWritten } from '../profiles/outbox';
 import { workflowId, type ActivityDeps } from './deps';
 
 const log = logger('activities');
@@ -40,8 +39,7 @@ export function createApplyBatch(deps: ActivityDeps) {
       for (const [belt, refused] of result.refused) beltErrors.inc({ belt }, refused.size);
       if (result.outbox !== null) {
         log.debug({ workflowId: workflowId(), applied: result.applied, profiles: result.profiles }, 'updates applied');
-        // After the commit; what fails to go out now, the worker's outbox flusher sends later.
-        await publishWritten(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, result.outbox).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
+        deps.changes.publish(result.outbox);
       }
       return { applied: result.applied, profiles: result.profiles, buckets: result.buckets };
     },

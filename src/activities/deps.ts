@@ -10,6 +10,8 @@ import { EventTypeCache } from '../eventtypes/store';
 import { Partitions } from '../events/partitions';
 import { Harvesting } from '../harvesters/run';
 import { ProfileCache } from '../profiles/cache';
+import { ChangePublisher } from '../profiles/outbox';
+import { logger } from '../log';
 import { DEFAULT_PROJECT } from '../projects/names';
 import { ensureProjectTopics, projectConfig } from '../projects/topics';
 import { createKafka, ResilientProducer } from '../kafka/producer';
@@ -32,7 +34,11 @@ export interface ActivityDeps {
   profiles: ProfileCache;
   /** Connected on first use: a worker that never publishes never connects. */
   producer(): ResilientProducer;
+  /** The change stream, published after each commit without the batch waiting for it. */
+  changes: ChangePublisher;
 }
+
+const log = logger('activities');
 
 /**
  * `definitions` is the process's feed; without one, a feed that never listens is made, and the
@@ -47,11 +53,13 @@ export function createDeps(
   definitions: DefinitionsFeed = new DefinitionsFeed(cfg.databaseUrl),
   opts: { project?: string; producer?: () => ResilientProducer } = {},
 ): ActivityDeps {
-  let producer: ResilientProducer | undefined;
+  let made: ResilientProducer | undefined;
   const project = opts.project ?? DEFAULT_PROJECT;
+  const producer = opts.producer ?? (() => (made ??= new ResilientProducer(createKafka(cfg, 'beltline-worker'))));
+  const projectCfg = projectConfig(cfg, project);
   return {
     pool,
-    cfg: projectConfig(cfg, project),
+    cfg: projectCfg,
     project,
     definitions,
     types: new EventTypeCache(pool, definitions),
@@ -61,7 +69,9 @@ export function createDeps(
     belts: new BeltRunner(pool),
     beltHeads: new BeltHeadCache(pool, definitions),
     profiles: ProfileCache.fromConfig(cfg),
-    producer: opts.producer ?? (() => (producer ??= new ResilientProducer(createKafka(cfg, 'beltline-worker')))),
+    producer,
+    // What fails to go out now, the worker's outbox sweeper sends later.
+    changes: new ChangePublisher(pool, producer, projectCfg.BELTLINE_PROFILE_UPDATES_TOPIC, (err) => log.warn({ err, project }, 'change stream publish deferred')),
   };
 }
 
@@ -134,6 +144,7 @@ export class ProjectActivityDeps {
     const deps = this.held.get(project);
     this.held.delete(project);
     const d = await deps?.catch(() => undefined);
+    await d?.changes.drain();
     await d?.belts.close();
   }
 

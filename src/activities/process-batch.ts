@@ -12,7 +12,6 @@ import { separateUnstorable, storable } from '../events/storable';
 import type { IngestBatchInput } from '../batches/record';
 import { logger } from '../log';
 import { applyLatency, badRows as badRowsMetric, beltErrors, updatesApplied } from '../metrics';
-import { publishWritten } from '../profiles/outbox';
 import { getDocuments } from '../profiles/store';
 import { validateBatchSchemas } from '../schemas/batch';
 import { enrichedRecords, enrichedTsvRecords, publishEnriched } from '../snowplow/enriched-out';
@@ -159,10 +158,7 @@ export function createProcessBatch(deps: ActivityDeps) {
       const duplicates = expanded.duplicates + (events.length - done.fresh.size);
       if (badRows.length > 0) log.warn({ batchId: id, workflowId: workflowId(), badRows: badRows.length, types: [...new Set(done.freshBad.map((b) => b.type))] }, 'bad rows stored');
       log.debug({ batchId: id, workflowId: workflowId(), events: events.length, duplicates, applied: done.applied.applied, queued: queuedBelts.map((b) => b.name) }, 'batch processed');
-      if (done.applied.outbox !== null) {
-        // After the commit; what fails to go out now, the worker's outbox flusher sends later.
-        await publishWritten(pool, deps.producer(), cfg.BELTLINE_PROFILE_UPDATES_TOPIC, done.applied.outbox).catch((err: unknown) => log.warn({ err }, 'change stream publish deferred'));
-      }
+      if (done.applied.outbox !== null) deps.changes.publish(done.applied.outbox);
       return {
         batchId: id,
         events: events.length,

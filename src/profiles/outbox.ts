@@ -52,6 +52,43 @@ export async function publishWritten(pool: Pool, producer: ResilientProducer, to
 }
 
 /**
+ * Publishes each batch's changes right after its commit without the batch waiting for Kafka's
+ * acknowledgement and the row's mark: at 1,000 events/s that wait was 17-20 ms of a batch's
+ * 110-130 in its step, and a batch holds one of its bridge's few slots until it ends. What fails
+ * to go out is left to the sweeper, as before: at least once. `drain` waits for the sends under
+ * way, for a worker that stops before its producer disconnects.
+ */
+export class ChangePublisher {
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly producer: () => ResilientProducer,
+    private readonly topic: string,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Starts publishing; the messages are serialised before this returns (see publishWritten). */
+  publish(written: WrittenChanges): void {
+    const sending: Promise<void> = publishWritten(this.pool, this.producer(), this.topic, written).then(
+      () => undefined,
+      (err: unknown) => this.onError(err),
+    );
+    this.pending.add(sending);
+    void sending.finally(() => this.pending.delete(sending));
+  }
+
+  /** How many publishes are under way. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+}
+
+/**
  * Publishes queued change-stream messages (of these outbox rows, or all) to the change stream
  * after their transaction committed, then marks them. A crash in between publishes them again
  * later: at least once, keyed by profile id so a profile's changes stay in order.

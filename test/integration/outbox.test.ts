@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { Pool } from 'pg';
 import { loadConfig } from '../../src/config';
 import { createKafka, ResilientProducer } from '../../src/kafka/producer';
-import { publishOutbox, publishWritten } from '../../src/profiles/outbox';
+import { ChangePublisher, publishOutbox, publishWritten, type ChangeMessage } from '../../src/profiles/outbox';
 import { testPool } from '../support/beltline';
 import { freshTopic, readAll, recordCount } from '../support/kafka';
 
@@ -82,6 +82,40 @@ describe('profile change outbox', () => {
     expect(await publishWritten(counted, working, topic, { id, messages })).toBe(2);
     // The mark alone: the messages came from memory.
     expect(queries).toBe(1);
+    expect(await published(id)).toBe(true);
+    expect((await readAll(topic, 2)).map((v) => JSON.parse(v) as unknown)).toEqual(messages);
+    expect(await publishOutbox(pool, working, topic)).toBe(0);
+  });
+  it('hands a batch its changes back at once: the send and the mark follow, drain waits for them', async () => {
+    const { topic } = await freshTopic('test-outbox-background', 1);
+    const messages: ChangeMessage[] = [
+      { _id: 'p-5', _operation: '_set', _path: ['e'], _value: { _v: 5 } },
+      { _id: 'p-6', _operation: '_set', _path: ['f'], _value: { _v: 6 } },
+    ];
+    const { rows } = await pool.query<{ id: string }>('INSERT INTO profile_changes (messages) VALUES ($1) RETURNING id', [JSON.stringify(messages)]);
+    const id = rows[0].id;
+    const errors: unknown[] = [];
+
+    // Kafka unreachable: publish returns with the send under way; its failure is reported, and
+    // the row stays for the sweeper.
+    const failing = new ChangePublisher(pool, () => broken, topic, (err) => errors.push(err));
+    failing.publish({ id, messages });
+    expect(failing.size).toBe(1);
+    await failing.drain();
+    expect(failing.size).toBe(0);
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toMatch(/ECONNREFUSED|Connection error/);
+    expect(await published(id)).toBe(false);
+
+    // Kafka up: what goes out is the messages as they were when handed over (the next batch may
+    // change the profile states they share once this one returns), then the row is marked.
+    const held = messages.map((m) => ({ ...m }));
+    const ok = new ChangePublisher(pool, () => working, topic, (err) => errors.push(err));
+    ok.publish({ id, messages: held });
+    held[0]._value = { _v: 99 };
+    expect(ok.size).toBe(1);
+    await ok.drain();
+    expect(errors).toHaveLength(1);
     expect(await published(id)).toBe(true);
     expect((await readAll(topic, 2)).map((v) => JSON.parse(v) as unknown)).toEqual(messages);
     expect(await publishOutbox(pool, working, topic)).toBe(0);
