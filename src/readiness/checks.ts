@@ -2,6 +2,7 @@ import { Connection } from '@temporalio/client';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
+import { fixKafkajsIdleLoop } from '../kafka/idle-loop-fix';
 import type { DependencyCheck } from './readiness';
 
 /** PostgreSQL answers `select 1` on the process's pool (the probe's timeout bounds the wait for it). */
@@ -21,6 +22,7 @@ export function kafkaCheck(cfg: Config, required: boolean, timeoutMs: number): D
     name: 'kafka',
     required,
     async check() {
+      fixKafkajsIdleLoop();
       admin ??= new Kafka({ clientId: 'beltline-ready', brokers: cfg.kafkaBrokers, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 }, logLevel: logLevel.NOTHING }).admin();
       const a = admin;
       try {
