@@ -2,13 +2,10 @@ import type { Pool } from 'pg';
 
 /** The month partition an instant falls in: its name and [from, to) bounds, in UTC. */
 export function monthPartition(ms: number): { name: string; from: string; to: string } {
-  const d = new Date(ms);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  const from = new Date(Date.UTC(y, m, 1));
-  const to = new Date(Date.UTC(y, m + 1, 1));
-  const name = `events_p${String(y).padStart(4, '0')}${String(m + 1).padStart(2, '0')}`;
-  return { name, from: pgInstant(from), to: pgInstant(to) };
+  const [from, to] = monthBounds(ms);
+  const start = new Date(from);
+  const name = `events_p${String(start.getUTCFullYear()).padStart(4, '0')}${String(start.getUTCMonth() + 1).padStart(2, '0')}`;
+  return { name, from: pgInstant(start), to: pgInstant(new Date(to)) };
 }
 
 /** The [from, to) bounds of an instant's month in epoch ms, UTC. */

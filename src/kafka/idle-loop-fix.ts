@@ -43,11 +43,18 @@ export function scheduleCheckPendingRequests(this: RequestQueueInternals): void 
   }, scheduleAt);
 }
 
+let installed: boolean | undefined;
+
 /**
  * Installs the fix once per kafkajs instance; true if it is in place. A kafkajs other than the
- * one it was written against is left as it is.
+ * one it was written against is left as it is. Every Kafka client's maker calls it: after the
+ * first call it is a variable's read.
  */
 export function fixKafkajsIdleLoop(): boolean {
+  return (installed ??= install());
+}
+
+function install(): boolean {
   const require = createRequire(__filename);
   const { version } = require('kafkajs/package.json') as { version: string };
   if (version !== PATCHED_VERSION) return false;

@@ -22,7 +22,7 @@ export function kafkaCheck(cfg: Config, required: boolean, timeoutMs: number): D
     name: 'kafka',
     required,
     async check() {
-      fixKafkajsIdleLoop();
+      if (!admin) fixKafkajsIdleLoop();
       admin ??= new Kafka({ clientId: 'beltline-ready', brokers: cfg.kafkaBrokers, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 }, logLevel: logLevel.NOTHING }).admin();
       const a = admin;
       try {

@@ -37,6 +37,10 @@ describe('profile change outbox', () => {
     await admin?.end();
   });
 
+  /** An outbox row as a batch's commit leaves it: its messages, not yet published. */
+  const queued = async (messages: readonly ChangeMessage[]): Promise<string> =>
+    (await pool.query<{ id: string }>('INSERT INTO profile_changes (messages) VALUES ($1) RETURNING id', [JSON.stringify(messages)])).rows[0].id;
+
   const published = async (id: string): Promise<boolean> =>
     (await pool.query<{ published: boolean }>('SELECT published FROM profile_changes WHERE id = $1', [id])).rows[0].published;
 
@@ -46,8 +50,7 @@ describe('profile change outbox', () => {
       { _id: 'p-1', _operation: '_set', _path: ['a'], _value: { _v: 1 } },
       { _id: 'p-2', _operation: '_set', _path: ['b'], _value: { _v: 2 } },
     ];
-    const { rows } = await pool.query<{ id: string }>('INSERT INTO profile_changes (messages) VALUES ($1) RETURNING id', [JSON.stringify(messages)]);
-    const id = rows[0].id;
+    const id = await queued(messages);
 
     // The batch's own send after its commit, with Kafka unreachable: it fails (the activity logs it).
     await expect(publishOutbox(pool, broken, topic, [id])).rejects.toThrow(/ECONNREFUSED|Connection error/);
@@ -68,8 +71,7 @@ describe('profile change outbox', () => {
       { _id: 'p-3', _operation: '_set', _path: ['c'], _value: { _v: 3 } },
       { _id: 'p-4', _operation: '_increment', _path: ['d'], _value: { _v: 1 } },
     ];
-    const { rows } = await pool.query<{ id: string }>('INSERT INTO profile_changes (messages) VALUES ($1) RETURNING id', [JSON.stringify(messages)]);
-    const id = rows[0].id;
+    const id = await queued(messages);
     let queries = 0;
     const counted = new Proxy(pool, {
       get: (target, prop, receiver) => (prop === 'query' ? (...args: unknown[]) => (queries++, (target.query as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, prop, receiver)),
@@ -92,8 +94,7 @@ describe('profile change outbox', () => {
       { _id: 'p-5', _operation: '_set', _path: ['e'], _value: { _v: 5 } },
       { _id: 'p-6', _operation: '_set', _path: ['f'], _value: { _v: 6 } },
     ];
-    const { rows } = await pool.query<{ id: string }>('INSERT INTO profile_changes (messages) VALUES ($1) RETURNING id', [JSON.stringify(messages)]);
-    const id = rows[0].id;
+    const id = await queued(messages);
     const errors: unknown[] = [];
 
     // Kafka unreachable: publish returns with the send under way; its failure is reported, and
