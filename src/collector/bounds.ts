@@ -51,12 +51,43 @@ function countViolation(n: number, b: CollectorBounds, field: string): BoundsVio
   return { field, reason: `the request carries ${n} events; a request may carry at most ${b.maxEvents}` };
 }
 
+// What each bounded tracker parameter is, for the one-pass check.
+const PARAM_KIND = new Map<string, 'id' | 'time'>([...TRACKER_ID_PARAMS.map((p) => [p, 'id'] as const), ...TRACKER_TIME_PARAMS.map((p) => [p, 'time'] as const)]);
+
+/** `/^\d{1,16}$/` and in range, without a regex: this runs for every time of every event. */
+function inTimeRange(v: string): boolean {
+  if (v.length === 0 || v.length > 16) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  const ms = Number(v);
+  return ms >= MIN_EVENT_TIME && ms <= MAX_EVENT_TIME;
+}
+
+/**
+ * Whether an event is within bounds, in one pass over its parameters. Every event of every request
+ * is checked (6–12 µs an event with the ordered check below, which walks the parameters three
+ * times); the ordered check runs only for an event this one refuses, to name the first violation.
+ */
+function withinBounds(params: TrackerParams, b: CollectorBounds): boolean {
+  for (const field in params) {
+    if (!Object.hasOwn(params, field)) continue;
+    const v = params[field];
+    if (field.length > b.maxIdChars || v.length * 3 > b.maxFieldBytes) return false;
+    const kind = PARAM_KIND.get(field);
+    if (kind === 'id' ? v.length > b.maxIdChars : kind === 'time' && v !== '' && !inTimeRange(v)) return false;
+  }
+  return true;
+}
+
 /** Checks tracker events (tp2 POST or GET /i) against the bounds; the first violation, or undefined. */
 export function checkTrackerEvents(events: readonly TrackerParams[], b: CollectorBounds): BoundsViolation | undefined {
   const count = countViolation(events.length, b, 'data');
   if (count) return count;
   for (let index = 0; index < events.length; index++) {
     const params = events[index];
+    if (withinBounds(params, b)) continue;
     for (const field of TRACKER_ID_PARAMS) {
       const v = Object.hasOwn(params, field) ? params[field] : undefined;
       if (v !== undefined && v.length > b.maxIdChars) return { index, field, reason: `the id is ${v.length} characters long; an id has at most ${b.maxIdChars}` };

@@ -15,7 +15,11 @@ const PAYLOAD_DATA = /^iglu:com\.snowplowanalytics\.snowplow\/payload_data\/json
 function toParams(item: unknown, where: string): TrackerParams {
   if (!isPlainObject(item)) throw new Tp2FormatError(`${where} is not an object`);
   const params: TrackerParams = {};
-  for (const [k, v] of Object.entries(item)) {
+  // for-in, not Object.entries: every event of every request comes through here, and the pairs'
+  // arrays were most of its cost.
+  for (const k in item) {
+    if (!Object.hasOwn(item, k)) continue;
+    const v = item[k];
     // Trackers send every value as a string; numbers and booleans are tolerated as their text,
     // null as an absent parameter (some trackers serialise unset fields that way).
     if (typeof v === 'string') params[k] = v;

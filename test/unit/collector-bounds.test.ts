@@ -47,6 +47,14 @@ describe('checkTrackerEvents', () => {
     expect(checkTrackerEvents([{ ...ok, url: 'é'.repeat(51) }], b)).toEqual({ index: 0, field: 'url', reason: expect.stringMatching(/102 bytes/) });
     expect(checkTrackerEvents([{ ...ok, url: 'é'.repeat(50) }], b)).toBeUndefined();
   });
+
+  it('names the first violation in a fixed order whatever the order of the parameters: ids, then times, then any field', () => {
+    const bad = { url: 'x'.repeat(101), dtm: 'soon', eid: 'x'.repeat(256) };
+    expect(checkTrackerEvents([ok, { ...ok, ...bad }], b)).toMatchObject({ index: 1, field: 'eid' });
+    expect(checkTrackerEvents([{ ...bad, eid: 'e1' }], b)).toMatchObject({ index: 0, field: 'dtm' });
+    expect(checkTrackerEvents([{ ...bad, eid: 'e1', dtm: '' }], b)).toMatchObject({ index: 0, field: 'url' });
+    expect(checkTrackerEvents([{ ...ok, ['p'.repeat(256)]: 'v' }], b)).toEqual({ index: 0, field: 'p'.repeat(40), reason: expect.stringMatching(/256 characters/) });
+  });
 });
 
 describe('checkJsonEvents', () => {
