@@ -1,8 +1,8 @@
-import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { batchFetch } from '../src/bridge/batcher';
 import { loadConfig } from '../src/config';
-import { fixKafkajsIdleLoop } from '../src/kafka/idle-loop-fix';
+// The same kafkajs, with the same fixes, as the pipeline's processes run.
+import { Kafka, logLevel } from '../src/kafka/kafkajs';
 
 /**
  * The end-to-end bench's baseline, a process of its own: what a plain kafkajs consumer costs to
@@ -42,8 +42,6 @@ async function main(): Promise<void> {
   await pool.query(
     `CREATE TABLE IF NOT EXISTS ${table} (id text PRIMARY KEY, document jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
   );
-  // The same kafkajs as the pipeline's processes run (see fixKafkajsIdleLoop).
-  fixKafkajsIdleLoop();
   const kafka = new Kafka({
     clientId: 'beltline-bench-baseline',
     brokers: env('KAFKA_BROKERS').split(',').map((s) => s.trim()),

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../src/kafka/kafkajs';
 import { Pool } from 'pg';
 import { loadConfig, REPO_ROOT, type Config } from '../src/config';
 import { stackStatus } from '../src/stack';

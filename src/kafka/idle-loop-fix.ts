@@ -47,8 +47,8 @@ let installed: boolean | undefined;
 
 /**
  * Installs the fix once per kafkajs instance; true if it is in place. A kafkajs other than the
- * one it was written against is left as it is. Every Kafka client's maker calls it: after the
- * first call it is a variable's read.
+ * one it was written against is left as it is. src/kafka/kafkajs.ts calls it when it loads, so
+ * it is in place before any client exists; after the first call it is a variable's read.
  */
 export function fixKafkajsIdleLoop(): boolean {
   return (installed ??= install());

@@ -1,9 +1,9 @@
-import { Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs';
+import type { LogEntry, Producer } from 'kafkajs';
 import type { Config } from '../config';
 import { logger } from '../log';
 import { kafkaProduceRequests } from '../metrics';
 import { Coalescer } from './coalesce';
-import { fixKafkajsIdleLoop } from './idle-loop-fix';
+import { Kafka, logLevel } from './kafkajs';
 import { FastDefaultPartitioner } from './partitioner';
 import { chunkByBytes, MAX_RECORD_BYTES, MAX_REQUEST_BYTES, recordBytes, type OutgoingMessage } from './produce-chunks';
 
@@ -22,8 +22,6 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 const RETRY = { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 };
 
 export function createKafka(cfg: Config, clientId: string): Kafka {
-  // Every beltline process makes its Kafka clients here.
-  fixKafkajsIdleLoop();
   return new Kafka({
     clientId,
     brokers: cfg.kafkaBrokers,

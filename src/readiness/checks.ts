@@ -1,8 +1,8 @@
 import { Connection } from '@temporalio/client';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
-import { fixKafkajsIdleLoop } from '../kafka/idle-loop-fix';
+import { Kafka, logLevel } from '../kafka/kafkajs';
 import type { DependencyCheck } from './readiness';
 
 /** PostgreSQL answers `select 1` on the process's pool (the probe's timeout bounds the wait for it). */
@@ -22,7 +22,6 @@ export function kafkaCheck(cfg: Config, required: boolean, timeoutMs: number): D
     name: 'kafka',
     required,
     async check() {
-      if (!admin) fixKafkajsIdleLoop();
       admin ??= new Kafka({ clientId: 'beltline-ready', brokers: cfg.kafkaBrokers, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 }, logLevel: logLevel.NOTHING }).admin();
       const a = admin;
       try {
