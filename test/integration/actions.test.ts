@@ -109,7 +109,11 @@ describe('actions: webhooks from belts, sent once', () => {
     expect(res.status).toBe(201);
   }, 120_000);
 
+  // The CLI's definition files, removed with the suite.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'actions-test-'));
+
   afterAll(async () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
     await beltline?.stop();
     if (beltline) await admin(beltline.url, 'DELETE', `/projects/default/belts/${belt}`).catch(() => undefined);
     await rx?.close();
@@ -158,9 +162,8 @@ describe('actions: webhooks from belts, sent once', () => {
     const got = (await (await admin(beltline.url, 'GET', `/projects/default/actions/${hook('ok')}`)).json()) as Record<string, unknown>;
     expect(got).toMatchObject({ name: hook('ok'), type: 'webhook', method: 'POST', timeoutMs: 10_000, headers: { Authorization: 'Bearer ${env:BELTLINE_ACTION_TEST_TOKEN}' } });
 
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'actions-test-'));
     const file = (name: string, body: unknown): string => {
-      const f = path.join(dir, name);
+      const f = path.join(tmp, name);
       fs.writeFileSync(f, JSON.stringify(body));
       return f;
     };
