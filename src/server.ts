@@ -29,6 +29,7 @@ import { generateAdminKey } from './http/auth';
 import { startBridge } from './bridge/bridge';
 import { registerCollectorRoutes } from './collector/routes';
 import { CollectorProjects } from './collector/projects';
+import { kafkajsReport } from './kafka/kafkajs';
 import { createKafka, ResilientProducer } from './kafka/producer';
 import { logger } from './log';
 import { metricsRoutes, startMetricsServer } from './metrics';
@@ -287,7 +288,9 @@ export async function startBeltline(cfg: Config, roles: readonly Role[], opts: {
   }
   readiness.started();
   const { url, stops } = started;
-  log.info({ roles, url }, 'beltline running');
+  const kafkajs = kafkajsReport();
+  if (kafkajs.missing) log.warn({ kafkajs }, "kafkajs 2.2.4 runs without beltline's fixes to it: something loaded it before src/kafka/kafkajs.ts");
+  log.info({ roles, url, kafkajs }, 'beltline running');
   return {
     url,
     adminKey: cfg.BELTLINE_ADMIN_KEY,

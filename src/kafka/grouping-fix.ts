@@ -34,7 +34,8 @@ export function groupMessagesPerPartition<M>({ topic, partitionMetadata, message
   return result;
 }
 
-const PATCHED_VERSION = '2.2.4';
+/** The kafkajs both fixes were written against (idle-loop-fix.ts checks the same). */
+export const PATCHED_VERSION = '2.2.4';
 
 function seed(): boolean {
   const require = createRequire(__filename);

@@ -15,6 +15,7 @@
  * for connections made before and after, and only to the version it was written against.
  */
 import { createRequire } from 'node:module';
+import { PATCHED_VERSION } from './grouping-fix';
 
 /** What of kafkajs's internal RequestQueue the replacement reads and writes. */
 interface RequestQueueInternals {
@@ -27,7 +28,6 @@ interface RequestQueueInternals {
 
 /** kafkajs's own CHECK_PENDING_REQUESTS_INTERVAL (src/network/requestQueue/index.js). */
 const CHECK_PENDING_REQUESTS_INTERVAL = 10;
-const PATCHED_VERSION = '2.2.4';
 const MARK = Symbol.for('beltline.kafkajs.idleLoopFix');
 
 /** The fixed scheduling, as a function of the queue it runs on. */

@@ -3,11 +3,21 @@
  * the rest), so that the fixes to kafkajs 2.2.4 are in place before anything uses it.
  */
 // First, before kafkajs loads: kafkajs takes its message grouping when it loads.
-import { linearGrouping } from './grouping-fix';
+import { linearGrouping, PATCHED_VERSION } from './grouping-fix';
 import { Kafka, logLevel } from 'kafkajs';
+import { createRequire } from 'node:module';
 import { fixKafkajsIdleLoop } from './idle-loop-fix';
 
 /** Whether the idle-loop fix is in place (see idle-loop-fix.ts). */
 export const idleLoopFixed: boolean = fixKafkajsIdleLoop();
+
+/**
+ * What a process says of its kafkajs when it starts, so an operator sees a fix that is not in
+ * place: another kafkajs version (expected: neither applies), or 2.2.4 loaded before this module.
+ */
+export function kafkajsReport(): { version: string; idleLoopFix: boolean; groupingFix: boolean; missing: boolean } {
+  const { version } = createRequire(__filename)('kafkajs/package.json') as { version: string };
+  return { version, idleLoopFix: idleLoopFixed, groupingFix: linearGrouping, missing: version === PATCHED_VERSION && !(idleLoopFixed && linearGrouping) };
+}
 
 export { Kafka, linearGrouping, logLevel };

@@ -39,6 +39,14 @@ describe('metrics and status', () => {
     await pool?.end();
   });
 
+  it("says at start that its kafkajs has beltline's fixes in place", () => {
+    const running = beltline
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"msg":"beltline running"'));
+    expect(JSON.parse(running ?? '{}')).toMatchObject({ kafkajs: { version: '2.2.4', idleLoopFix: true, groupingFix: true, missing: false } });
+  });
+
   const scrape = async (): Promise<string> => {
     const res = await fetch(`${beltline.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(res.status).toBe(200);
