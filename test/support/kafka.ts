@@ -52,6 +52,24 @@ export function readFrom(topic: string, from: { partition: number; offset: strin
   return consume(topic, from, enough, timeoutMs);
 }
 
+/** A record the TTL reaper wrote (src/expiry/reap.ts), not a test's. */
+function reaped(value: string): boolean {
+  return value.includes('"collector":"beltline-reaper"');
+}
+
+/**
+ * The values written to a topic since `from` (endOffsets), as far as its end now, without the
+ * reaper's expiry events. Every worker's sweeper reaps the overdue expirations of the shared schema
+ * into its own raw topic (a deployment has one), so expirations that earlier tests left there
+ * can land in a test's raw topic at any moment: a count of all its records is not the test's.
+ */
+export async function writtenSince(topic: string, from: { partition: number; offset: string }[]): Promise<string[]> {
+  const total = (o: { offset: string }[]): number => o.reduce((n, p) => n + Number(p.offset), 0);
+  const n = total(await endOffsets(topic)) - total(from);
+  const values = n === 0 ? [] : await readFrom(topic, from, (v) => v.length >= n);
+  return values.filter((v) => !reaped(v));
+}
+
 /** Reads a topic with a throw-away group, from the beginning or from offsets, until `enough` or the timeout. */
 async function consume(topic: string, from: { partition: number; offset: string }[] | undefined, enough: (values: string[]) => boolean, timeoutMs: number): Promise<string[]> {
   const kafka = createKafka(loadConfig(), 'beltline-test');
