@@ -279,17 +279,7 @@ export class EndToEnd {
    */
   private async history(p: Phase, since: Date): Promise<{ workflows: number; historyBytes: number }> {
     const client = this.temporal as Client;
-    const query = `BeltlineSource = '${p.topic}' AND StartTime >= '${since.toISOString()}'`;
-    const deadline = Date.now() + 120_000;
-    let seen = -1;
-    for (;;) {
-      // Visibility lags behind: wait until nothing runs and the total stopped moving.
-      const [running, total] = await Promise.all([client.workflow.count(`${query} AND ExecutionStatus = 'Running'`), client.workflow.count(query)]);
-      if (running.count === 0 && total.count === seen && total.count > 0) break;
-      if (Date.now() > deadline) throw new Error(`${p.name}: ${running.count} of ${total.count} workflows still running after 120 s`);
-      seen = total.count;
-      await sleep(1000);
-    }
+    const query = await this.settled(p, since);
     const ids: string[] = [];
     for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
     let historyBytes = 0;
@@ -304,6 +294,30 @@ export class EndToEnd {
       historyBytes += sizes.reduce((a, b) => a + b, 0);
     }
     return { workflows: ids.length, historyBytes };
+  }
+
+  /**
+   * Waits until every workflow a run started is closed; returns the visibility query that finds
+   * them (the search attribute the bridge sets, BeltlineSource = topic, and their start time).
+   */
+  private async settled(p: Phase, since: Date): Promise<string> {
+    const client = this.temporal as Client;
+    const query = `BeltlineSource = '${p.topic}' AND StartTime >= '${since.toISOString()}'`;
+    const deadline = Date.now() + 120_000;
+    let seen = -1;
+    for (;;) {
+      // Visibility lags behind: wait until nothing runs and the total stopped moving.
+      const [running, total] = await Promise.all([client.workflow.count(`${query} AND ExecutionStatus = 'Running'`), client.workflow.count(query)]);
+      if (running.count === 0 && total.count === seen && total.count > 0) return query;
+      if (Date.now() > deadline) throw new Error(`${p.name}: ${running.count} of ${total.count} workflows still running after 120 s`);
+      seen = total.count;
+      await sleep(1000);
+    }
+  }
+
+  /** How many workflows a run started, once all are closed. */
+  private async workflows(p: Phase, since: Date): Promise<number> {
+    return (await (this.temporal as Client).workflow.count(await this.settled(p, since))).count;
   }
 
   private async deleteRows(prefix: string): Promise<void> {
@@ -323,6 +337,12 @@ export class EndToEnd {
     return roles;
   }
 
+  /** The processes whose CPU a run counts: the pipeline's roles, and the stack's servers. */
+  private watched(roles: readonly Child[]): Watched[] {
+    const [collector, bridge, worker] = roles;
+    return [{ label: 'collector', pid: collector.pid }, { label: 'bridge', pid: bridge.pid }, { label: 'worker', pid: worker.pid }, ...this.servers];
+  }
+
   private async stopAll(list: readonly Child[]): Promise<void> {
     await Promise.all(list.map((c) => stop(c)));
   }
@@ -332,13 +352,7 @@ export class EndToEnd {
     const p = this.phase('full', 0);
     const roles = await this.pipeline(p);
     try {
-      const [collector, bridge, worker] = roles;
-      const watched: Watched[] = [
-        { label: 'collector', pid: collector.pid },
-        { label: 'bridge', pid: bridge.pid },
-        { label: 'worker', pid: worker.pid },
-        ...this.servers,
-      ];
+      const watched = this.watched(roles);
       const since = new Date();
       const before = cpuSnapshot(watched);
       const prefix = `${p.topic}-run`;
@@ -409,12 +423,30 @@ export class EndToEnd {
     try {
       const events = Math.max(10, Math.round((rate * seconds) / 10) * 10);
       const prefix = `${p.topic}-run`;
+      const watched = this.watched(roles);
+      const since = new Date();
+      const before = cpuSnapshot(watched);
       const { result: load } = await this.load(p, { run: prefix, events, perRequest: 10, rate }, roles);
       await this.rowsLanded('beltline.profiles', prefix, events, roles);
+      const after = cpuSnapshot(watched);
       const lat = await this.latency(prefix, events);
       const stagesMs = await this.stages(prefix);
+      const workflows = await this.workflows(p, since);
       await this.deleteRows(prefix);
-      return { offeredEventsPerSec: rate, sentEventsPerSec: load.sentEventsPerSec, events, maxSendBehindMs: load.maxBehindMs ?? 0, ...lat, stagesMs };
+      // Below full speed a batch's fixed cost (its workflow, its round trips) is shared by fewer
+      // events: what each process spends per event here, against the full-speed run's.
+      const cpu = { ...cpuUsPerEvent(before, after, events), loadGenerator: round(load.cpuUs / events) };
+      return {
+        offeredEventsPerSec: rate,
+        sentEventsPerSec: load.sentEventsPerSec,
+        events,
+        maxSendBehindMs: load.maxBehindMs ?? 0,
+        ...lat,
+        stagesMs,
+        workflows,
+        avgBatchEvents: round(events / Math.max(1, workflows), 1),
+        cpuUsPerEvent: cpu,
+      };
     } finally {
       await this.stopAll(roles);
     }
