@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Pool } from 'pg';
 import { REPO_ROOT } from '../../src/config';
 import { startBeltline, testPool, waitFor, type BeltlineProcess } from '../support/beltline';
-import { freshTopic, readAll, recordCount } from '../support/kafka';
+import { endOffsets, freshTopic, readAll, recordCount, writtenSince } from '../support/kafka';
 import { RECOVERY_CONFIG, sendRecoverableEvents } from '../support/recovery-seed';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'index.js');
@@ -29,6 +29,7 @@ describe('bad-row recovery: beltline recover', () => {
   let pool: Pool;
   let beltline1: BeltlineProcess;
   let topic: string;
+  let start: { partition: number; offset: string }[];
   let failedTopic: string;
   let env: Record<string, string>;
   let dir: string;
@@ -40,6 +41,7 @@ describe('bad-row recovery: beltline recover', () => {
   beforeAll(async () => {
     pool = testPool();
     ({ topic } = await freshTopic('recovery-test'));
+    start = await endOffsets(topic);
     ({ topic: failedTopic } = await freshTopic('recovery-failed-test', 1));
     env = { BELTLINE_RAW_TOPIC: topic, BELTLINE_CONSUMER_GROUP: `${topic}-bridge`, BELTLINE_TASK_QUEUE: TASK_QUEUE, BELTLINE_RECOVERY_FAILED_TOPIC: failedTopic };
     beltline1 = await startBeltline({ port: 18110, env });
@@ -56,16 +58,9 @@ describe('bad-row recovery: beltline recover', () => {
     const { rows } = await pool.query<{ document: { count?: number } }>('SELECT document FROM profiles WHERE id = $1', [user]);
     return rows[0]?.document.count;
   };
-  /**
-   * The records recovery wrote to the raw topic (they carry `recovery`). Not a count of the topic:
-   * this process's sweeper also reaps the lane's overdue expirations, left by other tests in the
-   * lane's database, onto its raw topic (a CI run saw a `profile-ttl` record land there).
-   */
-  const recoveredRecords = async (): Promise<number> => {
-    const n = await recordCount(topic);
-    const values = n === 0 ? [] : await readAll(topic, n);
-    return values.filter((v) => (JSON.parse(v) as { recovery?: unknown }).recovery !== undefined).length;
-  };
+  /** The records recovery wrote to the raw topic (they carry `recovery`), not the collector's. */
+  const recoveredRecords = async (): Promise<number> =>
+    (await writtenSince(topic, start)).filter((v) => (JSON.parse(v) as { recovery?: unknown }).recovery !== undefined).length;
   const badRows = async () =>
     (
       await pool.query<{ id: string; original_key: string | null; recovered_at: Date | null; recovery_flow: string | null }>(
