@@ -279,7 +279,7 @@ export class EndToEnd {
    */
   private async history(p: Phase, since: Date): Promise<{ workflows: number; historyBytes: number }> {
     const client = this.temporal as Client;
-    const query = await this.settled(p, since);
+    const { query } = await this.settled(p, since);
     const ids: string[] = [];
     for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
     let historyBytes = 0;
@@ -297,10 +297,11 @@ export class EndToEnd {
   }
 
   /**
-   * Waits until every workflow a run started is closed; returns the visibility query that finds
-   * them (the search attribute the bridge sets, BeltlineSource = topic, and their start time).
+   * Waits until every workflow a run started is closed; returns how many there are and the
+   * visibility query that finds them (the search attribute the bridge sets, BeltlineSource = topic,
+   * and their start time).
    */
-  private async settled(p: Phase, since: Date): Promise<string> {
+  private async settled(p: Phase, since: Date): Promise<{ query: string; workflows: number }> {
     const client = this.temporal as Client;
     const query = `BeltlineSource = '${p.topic}' AND StartTime >= '${since.toISOString()}'`;
     const deadline = Date.now() + 120_000;
@@ -308,16 +309,11 @@ export class EndToEnd {
     for (;;) {
       // Visibility lags behind: wait until nothing runs and the total stopped moving.
       const [running, total] = await Promise.all([client.workflow.count(`${query} AND ExecutionStatus = 'Running'`), client.workflow.count(query)]);
-      if (running.count === 0 && total.count === seen && total.count > 0) return query;
+      if (running.count === 0 && total.count === seen && total.count > 0) return { query, workflows: total.count };
       if (Date.now() > deadline) throw new Error(`${p.name}: ${running.count} of ${total.count} workflows still running after 120 s`);
       seen = total.count;
       await sleep(1000);
     }
-  }
-
-  /** How many workflows a run started, once all are closed. */
-  private async workflows(p: Phase, since: Date): Promise<number> {
-    return (await (this.temporal as Client).workflow.count(await this.settled(p, since))).count;
   }
 
   private async deleteRows(prefix: string): Promise<void> {
@@ -431,7 +427,7 @@ export class EndToEnd {
       const after = cpuSnapshot(watched);
       const lat = await this.latency(prefix, events);
       const stagesMs = await this.stages(prefix);
-      const workflows = await this.workflows(p, since);
+      const { workflows } = await this.settled(p, since);
       await this.deleteRows(prefix);
       // Below full speed a batch's fixed cost (its workflow, its round trips) is shared by fewer
       // events: what each process spends per event here, against the full-speed run's.

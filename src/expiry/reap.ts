@@ -9,6 +9,8 @@ import { expirationEventId } from './buckets';
 
 export const TTL_EVENT_TYPE = 'profile-ttl';
 export const TTN_EVENT_TYPE = 'profile-ttn';
+/** The `collector` of the records the reaper writes to the raw topic. */
+export const REAPER_COLLECTOR = 'beltline-reaper';
 const PAGE = 500;
 
 interface Row {
@@ -39,7 +41,7 @@ const RECORD_ROOM = MAX_RECORD_BYTES - 1024;
  */
 export function expirationRecords(eventType: string, events: readonly unknown[], timestamp: number, room: number = RECORD_ROOM): { value: string }[] {
   // `events` comes last: the record is its JSON up to `[`, the events' JSON, and `]}`.
-  const empty = JSON.stringify({ kind: 'json', collector: 'beltline-reaper', timestamp, eventType, events: [] } satisfies JsonRecord);
+  const empty = JSON.stringify({ kind: 'json', collector: REAPER_COLLECTOR, timestamp, eventType, events: [] } satisfies JsonRecord);
   const head = (list: string[]): string => `${empty.slice(0, -2)}${list.join(',')}]}`;
   const base = Buffer.byteLength(empty);
   const records: { value: string }[] = [];

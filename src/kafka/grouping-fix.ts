@@ -14,6 +14,7 @@
  * is left as it is.
  */
 import Module, { createRequire } from 'node:module';
+import { PATCHABLE } from './version';
 
 /** The arguments kafkajs passes (src/producer/sendMessages.js). */
 export interface GroupingArgs<M> {
@@ -34,13 +35,9 @@ export function groupMessagesPerPartition<M>({ topic, partitionMetadata, message
   return result;
 }
 
-/** The kafkajs both fixes were written against (idle-loop-fix.ts checks the same). */
-export const PATCHED_VERSION = '2.2.4';
-
 function seed(): boolean {
+  if (!PATCHABLE) return false;
   const require = createRequire(__filename);
-  const { version } = require('kafkajs/package.json') as { version: string };
-  if (version !== PATCHED_VERSION) return false;
   const file = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
   const cached = require.cache[file];
   if (cached) return cached.exports === groupMessagesPerPartition;

@@ -15,7 +15,7 @@
  * for connections made before and after, and only to the version it was written against.
  */
 import { createRequire } from 'node:module';
-import { PATCHED_VERSION } from './grouping-fix';
+import { PATCHABLE } from './version';
 
 /** What of kafkajs's internal RequestQueue the replacement reads and writes. */
 interface RequestQueueInternals {
@@ -43,22 +43,15 @@ export function scheduleCheckPendingRequests(this: RequestQueueInternals): void 
   }, scheduleAt);
 }
 
-let installed: boolean | undefined;
-
 /**
- * Installs the fix once per kafkajs instance; true if it is in place. A kafkajs other than the
- * one it was written against is left as it is. src/kafka/kafkajs.ts calls it when it loads, so
- * it is in place before any client exists; after the first call it is a variable's read.
+ * Installs the fix on kafkajs's RequestQueue; true if it is in place. A kafkajs other than the
+ * one it was written against is left as it is. src/kafka/kafkajs.ts calls it once, when it loads,
+ * so it is in place before any client exists; the mark keeps a second copy of this module (jest's
+ * registry) from installing it again.
  */
 export function fixKafkajsIdleLoop(): boolean {
-  return (installed ??= install());
-}
-
-function install(): boolean {
-  const require = createRequire(__filename);
-  const { version } = require('kafkajs/package.json') as { version: string };
-  if (version !== PATCHED_VERSION) return false;
-  const RequestQueue = require('kafkajs/src/network/requestQueue') as { prototype: RequestQueueInternals & { [MARK]?: true } };
+  if (!PATCHABLE) return false;
+  const RequestQueue = createRequire(__filename)('kafkajs/src/network/requestQueue') as { prototype: RequestQueueInternals & { [MARK]?: true } };
   const proto = RequestQueue.prototype;
   if (proto[MARK]) return true;
   if (typeof proto.scheduleCheckPendingRequests !== 'function' || typeof proto.checkPendingRequests !== 'function') return false;

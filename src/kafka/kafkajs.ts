@@ -3,10 +3,10 @@
  * the rest), so that the fixes to kafkajs 2.2.4 are in place before anything uses it.
  */
 // First, before kafkajs loads: kafkajs takes its message grouping when it loads.
-import { linearGrouping, PATCHED_VERSION } from './grouping-fix';
+import { linearGrouping } from './grouping-fix';
 import { Kafka, logLevel } from 'kafkajs';
-import { createRequire } from 'node:module';
 import { fixKafkajsIdleLoop } from './idle-loop-fix';
+import { KAFKAJS_VERSION, PATCHABLE } from './version';
 
 /** Whether the idle-loop fix is in place (see idle-loop-fix.ts). */
 export const idleLoopFixed: boolean = fixKafkajsIdleLoop();
@@ -16,8 +16,7 @@ export const idleLoopFixed: boolean = fixKafkajsIdleLoop();
  * place: another kafkajs version (expected: neither applies), or 2.2.4 loaded before this module.
  */
 export function kafkajsReport(): { version: string; idleLoopFix: boolean; groupingFix: boolean; missing: boolean } {
-  const { version } = createRequire(__filename)('kafkajs/package.json') as { version: string };
-  return { version, idleLoopFix: idleLoopFixed, groupingFix: linearGrouping, missing: version === PATCHED_VERSION && !(idleLoopFixed && linearGrouping) };
+  return { version: KAFKAJS_VERSION, idleLoopFix: idleLoopFixed, groupingFix: linearGrouping, missing: PATCHABLE && !(idleLoopFixed && linearGrouping) };
 }
 
 export { Kafka, linearGrouping, logLevel };

@@ -29,7 +29,7 @@ describe('kafkajs connections at rest', () => {
 
   it('checks nothing while idle, and sends every request queued behind the one in flight', async () => {
     const { topic } = await freshTopic('test-kafka-idle', 1);
-    // createKafka installs the fix; one request in flight at a time makes the others wait in the queue.
+    // src/kafka/kafkajs.ts installed the fix when it loaded; one request in flight at a time makes the others wait in the queue.
     const producer = createKafka(cfg, 'beltline-test-idle').producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
